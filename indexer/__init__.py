@@ -1,0 +1,1 @@
+"""indexer: a catalogue of file records searchable by place, time and type."""

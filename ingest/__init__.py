@@ -1,0 +1,1 @@
+"""ingest: watch drop folders and S3 prefixes, ingest each complete file exactly once."""

@@ -1,0 +1,21 @@
+"""Helpers shared by CLI modules: the --config option and settings loading."""
+
+from __future__ import annotations
+
+import argparse
+
+from seedpipe.settings import Settings
+
+
+def add_config(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument(
+        "--config",
+        "-c",
+        required=required,
+        metavar="FILE",
+        help="seedpipe TOML config (SEEDPIPE_* environment variables override it)",
+    )
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(getattr(args, "config", None))

@@ -1,0 +1,320 @@
+"""The one settings object: a TOML file plus SEEDPIPE_* env vars, URLs resolved once."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from seedpipe.errors import ConfigError
+from seedpipe.events import describe_validation_error
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceSettings(_Section):
+    """A named place files live: ``file:///root`` or ``s3://bucket/prefix``."""
+
+    url: str
+    base_url: str | None = Field(default=None, description="public URL prefix for records' url")
+    endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO)")
+    region: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    presign_expiry_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    multipart_threshold_mib: int = Field(default=64, ge=5)
+
+
+class KafkaSettings(_Section):
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    enable_idempotence: bool = Field(
+        default=False, description="off by default: some Kafka-protocol brokers refuse it"
+    )
+    linger_ms: int = Field(default=5, ge=0)
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    client_id: str = "seedpipe"
+
+
+class BusSettings(_Section):
+    url: str = "sqlite:///events.db"
+    topic_prefix: str = "seedpipe"
+    max_attempts: int = Field(default=5, ge=1, description="handler tries before the DLQ")
+    backoff_initial_s: float = Field(default=0.2, ge=0)
+    backoff_max_s: float = Field(default=10.0, ge=0)
+    max_event_bytes: int = Field(default=1024 * 1024, ge=1024)
+    batch_size: int = Field(default=500, ge=1)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+
+class ElasticsearchSettings(_Section):
+    index_prefix: str = "seedpipe"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    request_timeout_s: float = 30.0
+
+
+class IndexSettings(_Section):
+    url: str = "sqlite:///index.db"
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+
+class IngestRule(_Section):
+    filename_regex: str
+    data_types: list[str] = Field(default_factory=list)
+    new_workspace: str | None = None
+    new_file_path: str | None = Field(
+        default=None,
+        description="template: {yyyy} {mm} {dd} {date} {file_name} {stem} {ext} and named groups",
+    )
+
+
+class StrikeSettings(_Section):
+    """One drop location watched for new files (Scale's Strike)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    drop: str = Field(description="file:///dir or s3://bucket/prefix")
+    workspace: str = Field(description="workspace the files are ingested into")
+    rules: list[IngestRule] = Field(default_factory=list)
+    transfer_suffixes: list[str] = Field(default_factory=lambda: ["_tmp", ".part"])
+    settle_s: float = Field(default=1.0, ge=0)
+    polling: bool = Field(default=False, description="poll instead of inotify (NFS/SMB mounts)")
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    duplicates: Literal["skip", "replace", "version", "error"] = "skip"
+    sqs_queue_url: str | None = None
+    list_interval_s: float | None = Field(default=None, gt=0)
+    endpoint_url: str | None = None
+    region: str | None = None
+
+
+class JobTypeSettings(_Section):
+    """A Seed manifest plus how to run it."""
+
+    name: str
+    manifest: str = Field(description="path to seed.manifest.json (relative to the config file)")
+    runtime: Literal["process", "docker"] = "process"
+    entrypoint: str | None = None
+    image: str | None = None
+    output_workspace: str
+    max_concurrent: int = Field(default=2, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+    settings: dict[str, SecretStr] = Field(default_factory=dict)
+    mounts: dict[str, str] = Field(default_factory=dict)
+
+
+class MetaComparison(_Section):
+    """A condition on a meta_data property, with Scale's recipe-condition operators."""
+
+    property: str
+    op: Literal["==", "!=", "<", "<=", ">", ">=", "between", "in", "contains"]
+    value: Any
+
+
+class TriggerConditions(_Section):
+    data_types_all: list[str] = Field(default_factory=list)
+    data_types_any: list[str] = Field(default_factory=list)
+    data_types_none: list[str] = Field(default_factory=list)
+    media_types: list[str] = Field(default_factory=list)
+    file_name_regex: str | None = None
+    workspaces: list[str] = Field(default_factory=list)
+    intersects: dict[str, Any] | None = None
+    data_time: str | None = Field(default=None, description="ISO interval, open ends with ..")
+    meta_data: list[MetaComparison] = Field(default_factory=list)
+
+
+class TriggerSettings(_Section):
+    name: str
+    on: list[str] = Field(default_factory=lambda: ["seedpipe.file.ingested"])
+    job_type: str
+    input: str = Field(description="the job input the file is given to")
+    conditions: TriggerConditions = Field(default_factory=TriggerConditions)
+    subscription: str | None = Field(default=None, description="for subscription.matched")
+
+
+class CaptureSettings(_Section):
+    work_dir: str = "jobs"
+    cpus: float = Field(default_factory=lambda: float(os.cpu_count() or 1), gt=0)
+    mem_mib: float = Field(default=4096, gt=0)
+    keep_job_dirs: bool = False
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything seedpipe can be told. TOML first, ``SEEDPIPE_*`` env vars override it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SEEDPIPE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: str = "data"
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    bus: BusSettings = Field(default_factory=BusSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    workspaces: dict[str, WorkspaceSettings] = Field(default_factory=dict)
+    strikes: list[StrikeSettings] = Field(default_factory=list)
+    job_types: list[JobTypeSettings] = Field(default_factory=list)
+    triggers: list[TriggerSettings] = Field(default_factory=list)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    config_dir: str = Field(default=".", description="set by load(): base of relative paths")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the TOML file (passed as init kwargs).
+        return (env_settings, init_settings)
+
+    @field_validator("workspaces")
+    @classmethod
+    def _workspace_names(cls, value: dict[str, WorkspaceSettings]) -> dict[str, WorkspaceSettings]:
+        for name in value:
+            if not name or not all(c.isalnum() or c in "-_." for c in name):
+                raise ValueError(f"workspace name {name!r} may hold only letters, digits, - _ .")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        base = Path(self.config_dir).resolve()
+        data_dir = (base / self.data_dir).resolve()
+        self.config_dir = str(base)
+        self.data_dir = str(data_dir)
+        self.bus.url = resolve_url(self.bus.url, data_dir)
+        self.index.url = resolve_url(self.index.url, data_dir)
+        for ws in self.workspaces.values():
+            ws.url = resolve_url(ws.url, base)
+        for strike in self.strikes:
+            strike.drop = resolve_url(strike.drop, base)
+            if strike.workspace not in self.workspaces:
+                raise ValueError(
+                    f"strikes[{strike.name}].workspace: unknown workspace {strike.workspace!r}"
+                )
+            for i, rule in enumerate(strike.rules):
+                if rule.new_workspace and rule.new_workspace not in self.workspaces:
+                    raise ValueError(
+                        f"strikes[{strike.name}].rules[{i}].new_workspace: unknown workspace "
+                        f"{rule.new_workspace!r}"
+                    )
+        for jt in self.job_types:
+            jt.manifest = str((base / jt.manifest).resolve())
+            if jt.output_workspace not in self.workspaces:
+                raise ValueError(
+                    f"job_types[{jt.name}].output_workspace: unknown workspace "
+                    f"{jt.output_workspace!r}"
+                )
+        names = {jt.name for jt in self.job_types}
+        for trig in self.triggers:
+            if trig.job_type not in names:
+                raise ValueError(
+                    f"triggers[{trig.name}].job_type: unknown job type {trig.job_type!r}"
+                )
+        work = Path(self.capture.work_dir)
+        self.capture.work_dir = str(work if work.is_absolute() else data_dir / work)
+        return self
+
+    def path(self, *parts: str) -> Path:
+        """A path under data_dir."""
+        return Path(self.data_dir).joinpath(*parts)
+
+    def topic(self, name: str) -> str:
+        """The topic name with the configured prefix (``seedpipe.files`` → ``<prefix>.files``)."""
+        if self.bus.topic_prefix == "seedpipe" or not name.startswith("seedpipe."):
+            return name
+        return self.bus.topic_prefix + name[len("seedpipe") :]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+        """Read a TOML config file (or none), apply env vars, validate; raise ConfigError."""
+        data: dict[str, Any] = {}
+        config_dir = Path.cwd()
+        if path is not None:
+            p = Path(path)
+            try:
+                with p.open("rb") as fh:
+                    data = tomllib.load(fh)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"config file {p} does not exist") from exc
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
+            config_dir = p.resolve().parent
+        data.setdefault("config_dir", str(config_dir))
+        data.update(overrides)
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            where = f" in {path}" if path else ""
+            raise ConfigError(f"invalid settings{where}: {describe_validation_error(exc)}") from exc
+
+
+def resolve_url(url: str, base: Path) -> str:
+    """Make ``sqlite:`` and ``file:`` URLs (or bare paths) absolute against ``base``.
+
+    ``sqlite:///rel.db`` is relative, ``sqlite:////abs.db`` absolute (SQLAlchemy's convention);
+    a bare path becomes ``file:///abs``; other schemes are returned unchanged.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        rest = url[len("sqlite://") :] if url.startswith("sqlite://") else url[len("sqlite:") :]
+        rest = rest[1:] if rest.startswith("/") else rest
+        p = Path(rest)
+        return "sqlite:///" + str(p if p.is_absolute() else (base / p).resolve())
+    if scheme == "file":
+        p = Path(parts.path)
+        return (base / p).resolve().as_uri() if not p.is_absolute() else p.as_uri()
+    if not scheme or (len(scheme) == 1 and os.name == "nt"):
+        p = Path(url)
+        return (p if p.is_absolute() else (base / p).resolve()).as_uri()
+    return url
+
+
+def sqlite_path(url: str) -> Path:
+    """The file path of a resolved ``sqlite:///`` URL."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"not a sqlite URL: {url!r}")
+    return Path(url[len("sqlite:///") :]).resolve()
+
+
+def file_path(url: str) -> Path:
+    """The directory of a resolved ``file://`` URL."""
+    from urllib.request import url2pathname
+
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        raise ConfigError(f"not a file URL: {url!r}")
+    return Path(url2pathname(parts.path))
