@@ -24,7 +24,7 @@ def test_relative_sqlite_urls_resolve_against_the_data_dir(tmp_path):
 
 def test_environment_overrides_the_config_file(tmp_path, monkeypatch):
     cfg = tmp_path / "seedpipe.toml"
-    cfg.write_text('[api]\nport = 9000\n')
+    cfg.write_text("[api]\nport = 9000\n")
     monkeypatch.setenv("SEEDPIPE_API__PORT", "9100")
     assert Settings.load(cfg).api.port == 9100
 
