@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS ingests (
     media_type TEXT,
     bytes INTEGER NOT NULL DEFAULT 0,
     data_types TEXT NOT NULL DEFAULT '[]',
+    version INTEGER NOT NULL DEFAULT 1,
     mode TEXT,
     reason TEXT,
     transfer_started REAL,
@@ -80,6 +81,7 @@ class Ingest:
     media_type: str | None = None
     bytes: int = 0
     data_types: list[str] = field(default_factory=list)
+    version: int = 1
     mode: str | None = None
     reason: str | None = None
     transfer_started: float | None = None
@@ -108,6 +110,7 @@ class OutboxEvent:
     id: int
     ingest_id: int
     topic: str
+    event_id: str
     event: bytes
 
 
@@ -230,16 +233,27 @@ class Ledger:
     # The outbox: pending -> inflight (publish attempted) -> sent.
     def outbox(self, state: str = "pending", limit: int = 1000) -> list[OutboxEvent]:
         rows = self._query(
-            "SELECT id, ingest_id, topic, event FROM outbox WHERE state = ? ORDER BY id LIMIT ?",
+            "SELECT id, ingest_id, topic, event_id, event FROM outbox WHERE state = ? "
+            "ORDER BY id LIMIT ?",
             (state, limit),
         )
-        return [OutboxEvent(r["id"], r["ingest_id"], r["topic"], bytes(r["event"])) for r in rows]
+        return [
+            OutboxEvent(r["id"], r["ingest_id"], r["topic"], r["event_id"], bytes(r["event"]))
+            for r in rows
+        ]
 
     def mark_inflight(self, events: Sequence[OutboxEvent]) -> None:
         """Record that publishing is about to be tried: only these can be on the bus unsent."""
         with self._tx() as db:
             db.executemany(
                 "UPDATE outbox SET state = 'inflight' WHERE id = ?", [(e.id,) for e in events]
+            )
+
+    def mark_pending(self, events: Sequence[OutboxEvent]) -> None:
+        """Publishing failed for sure (the bus said so): try these again."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE outbox SET state = 'pending' WHERE id = ?", [(e.id,) for e in events]
             )
 
     def mark_sent(self, events: Sequence[OutboxEvent], published: float) -> None:

@@ -1,0 +1,91 @@
+"""The drop interface: a place files arrive in (a local directory or an S3 prefix)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ingest.media import SNIFF_BYTES
+
+Notify = Callable[[str], None]
+
+# Where files that are not ingested are set aside inside the drop (dot-dirs are never watched).
+DEFERRED_AREA = ".deferred"
+ERRORED_AREA = ".errored"
+DUPLICATE_AREA = ".duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class DropStat:
+    size: int
+    mtime_ns: int
+    kind: str = "file"  # file, symlink, fifo, socket, device, directory
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    size: int
+    checksum: str
+    head: bytes
+
+
+def hash_stream(src: IO[bytes], dst: IO[bytes] | None = None) -> Content:
+    """Copy ``src`` to ``dst`` (or nowhere) while hashing; keep the first bytes for sniffing."""
+    digest = hashlib.sha256()
+    head = b""
+    size = 0
+    while chunk := src.read(1024 * 1024):
+        if len(head) < SNIFF_BYTES:
+            head += chunk[: SNIFF_BYTES - len(head)]
+        digest.update(chunk)
+        if dst is not None:
+            dst.write(chunk)
+        size += len(chunk)
+    return Content(size, "sha256:" + digest.hexdigest(), head)
+
+
+class Drop(ABC):
+    """Where one strike's files arrive. Paths are relative POSIX strings (object keys or paths)."""
+
+    #: whether files need the settle clock (S3 objects are complete once they exist)
+    settles = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @abstractmethod
+    async def watch(self, notify: Notify, rescan: Callable[[], None], stop: asyncio.Event) -> None:
+        """Call ``notify(relpath)`` for files that may have changed, ``rescan()`` when events
+        may have been lost, until ``stop`` is set. Called on the event loop; must not block it."""
+
+    @abstractmethod
+    def scan(self, prefix: str = "") -> Iterator[str]:
+        """Every candidate file now in the drop (blocking; run it in a thread)."""
+
+    @abstractmethod
+    def stat(self, relpath: str) -> DropStat | None:
+        """Size and mtime without following symlinks; None when the file is gone."""
+
+    def local_path(self, relpath: str) -> Path | None:
+        """The file on local disk, when it is, so it can be renamed instead of copied."""
+        return None
+
+    @abstractmethod
+    def read(self, relpath: str, dst: IO[bytes] | None = None) -> Content:
+        """Hash the file (copying it into ``dst`` when given); FileNotFoundError when gone."""
+
+    @abstractmethod
+    def delete(self, relpath: str) -> None:
+        """Remove the file; a missing file is not an error."""
+
+    @abstractmethod
+    def set_aside(self, relpath: str, area: str) -> str:
+        """Move the file to ``<area>/<relpath>`` inside the drop; returns the new relpath."""
+
+    def close(self) -> None:
+        """Release clients."""

@@ -1,0 +1,140 @@
+"""The ingest service: every configured strike plus the outbox publisher, in one asyncio task.
+
+Library entry point (``seedpipe up`` and ``seedpipe ingest`` call it)::
+
+    async with open_bus(settings.bus) as bus:
+        await IngestService(settings, bus).run(stop)   # returns once ``stop`` is set
+
+The ledger lives at ``settings.path("ingest.db")``; a lock file beside it keeps a second ingest
+process on the same data directory from running (it would ingest files twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from urllib.parse import urlsplit
+
+from ingest.drop import Drop
+from ingest.ledger import Ledger
+from ingest.outbox import Outbox
+from ingest.strike import Strike
+from seedpipe.bus.base import EventBus
+from seedpipe.errors import ConfigError, IngestError
+from seedpipe.events import FILES_TOPIC
+from seedpipe.settings import Settings, StrikeSettings, file_path
+from seedpipe.workspaces import open_workspaces
+from seedpipe.workspaces.base import Workspace
+
+log = logging.getLogger(__name__)
+
+PUBLISH_BATCH = 1000
+PROBE_IDLE_S = 1.0
+PROBE_MAX_S = 30.0
+
+
+def open_drop(strike: StrikeSettings) -> Drop:
+    """The drop of a strike: ``file:///dir`` or ``s3://bucket/prefix``."""
+    scheme = urlsplit(strike.drop).scheme
+    if scheme == "file":
+        from ingest.watch_local import LocalDrop
+
+        return LocalDrop(
+            strike.drop,
+            file_path(strike.drop),
+            polling=strike.polling,
+            poll_interval_s=strike.poll_interval_s,
+        )
+    if scheme == "s3":
+        from ingest.watch_s3 import S3Drop
+
+        return S3Drop(strike)
+    raise ConfigError(f"strikes[{strike.name}].drop: use file:///dir or s3://bucket/prefix")
+
+
+class IngestService:
+    """Runs the strikes of ``settings`` and publishes their events on ``bus`` (already started)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: EventBus,
+        *,
+        workspaces: dict[str, Workspace] | None = None,
+        strikes: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.workspaces = workspaces if workspaces is not None else open_workspaces(settings)
+        self.topic = settings.topic(FILES_TOPIC)
+        chosen = [s for s in settings.strikes if strikes is None or s.name in strikes]
+        if strikes is not None and len(chosen) != len(set(strikes)):
+            known = ", ".join(s.name for s in settings.strikes) or "none configured"
+            raise ConfigError(f"unknown strike in {list(strikes)} (known: {known})")
+        self.strike_settings = chosen
+        self.ledger_path = settings.path("ingest.db")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Recover, then watch, ingest and publish until ``stop`` is set."""
+        self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            ledger = Ledger(self.ledger_path)
+            try:
+                await self._run(ledger, stop)
+            finally:
+                ledger.close()
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock_path = self.ledger_path.with_suffix(".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IngestError(
+                    f"another ingest process is running on {self.ledger_path}; stop it first"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    async def _run(self, ledger: Ledger, stop: asyncio.Event) -> None:
+        outbox = Outbox(ledger, self.bus, self.settings.bus)
+        await outbox.settle_inflight(self.topic)
+        strikes = [
+            Strike(
+                s,
+                open_drop(s),
+                self.workspaces,
+                ledger,
+                topic=self.topic,
+                on_events=outbox.wake,
+                rescan_s=s.list_interval_s or 60.0,
+            )
+            for s in self.strike_settings
+        ]
+        inner = asyncio.Event()
+        publisher = asyncio.create_task(outbox.run(inner))
+        tasks = [asyncio.create_task(st.run(inner)) for st in strikes]
+        log.info("ingest: %d strikes running", len(strikes))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait(
+                [*tasks, publisher, stopper], return_when=asyncio.FIRST_COMPLETED
+            )
+            for t in done:
+                if t is not stopper and t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+        finally:
+            inner.set()
+            stopper.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            outbox.wake()
+            await asyncio.gather(publisher, return_exceptions=True)
+            for st in strikes:
+                st.drop.close()

@@ -1,0 +1,332 @@
+"""One strike: notice complete files in a drop, plan and place each once, record and queue events.
+
+Every file goes QUEUED -> INGESTING (the plan: action, target, checksum, file id, committed before
+any file is touched) -> a final status committed together with its event in the outbox. Executing
+a plan is idempotent, so after a crash ``recover`` simply executes the INGESTING plans again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from ingest import planner
+from ingest.completeness import SettleTracker, is_hidden, transfer_suffix
+from ingest.drop import DEFERRED_AREA, DUPLICATE_AREA, ERRORED_AREA, Drop
+from ingest.ledger import Ingest, Ledger, Status
+from ingest.rules import compile_rules
+from seedpipe.errors import SeedpipeError
+from seedpipe.events import FILE_INGESTED, file_event
+from seedpipe.records import FileRecord, WorkspaceRef
+from seedpipe.settings import StrikeSettings
+from seedpipe.workspaces.base import Workspace
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+OutboxRow = tuple[int, str, str, bytes]
+
+
+@dataclass(slots=True)
+class Ready:
+    source: str
+    size: int
+    mtime_ns: int
+    first_seen: float
+    complete: float
+
+
+class Strike:
+    """Runs one configured strike against its drop, writing to ``ledger``."""
+
+    def __init__(
+        self,
+        settings: StrikeSettings,
+        drop: Drop,
+        workspaces: dict[str, Workspace],
+        ledger: Ledger,
+        *,
+        topic: str,
+        on_events: Callable[[], None] = lambda: None,
+        rescan_s: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.drop = drop
+        self.workspaces = workspaces
+        self.ledger = ledger
+        self.topic = topic
+        self.on_events = on_events
+        self.rescan_s = rescan_s
+        self.rules = compile_rules(settings)
+        self.tracker = SettleTracker(settings.settle_s if drop.settles else 0.0)
+        self.source_uri = f"seedpipe/ingest/{self.name}"
+        self._busy: set[str] = set()
+        self._ready: list[Ready] = []
+        self._transfers: dict[str, float] = {}
+        self._kept: dict[str, tuple[int, int]] = {}  # refused files that could not be moved aside
+        self._wake = asyncio.Event()
+        self._tick = asyncio.Event()
+        self._rescan_wanted = asyncio.Event()
+
+    # --- noticing files -------------------------------------------------------------------
+    def touched(self, rel: str) -> None:
+        """A file may have appeared or changed (from the watcher or a rescan)."""
+        if rel in self._busy or is_hidden(rel):
+            return
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            if rel not in self._kept:
+                self._kept[rel] = (0, 0)
+                log.warning("strike %s: %r is not a UTF-8 name; left in place", self.name, rel)
+            return
+        now = time.time()
+        suffix = transfer_suffix(rel, self.settings.transfer_suffixes)
+        if suffix:
+            # TRANSFERRING: remember when it started under the name it will end with.
+            if len(self._transfers) > 100_000:
+                self._transfers.clear()
+            self._transfers.setdefault(rel[: -len(suffix)], now)
+            return
+        if not self.drop.settles:
+            self._make_ready(Ready(rel, 0, 0, now, now))
+            return
+        st = self.drop.stat(rel)
+        if st is None:
+            self.tracker.forget(rel)
+            return
+        if self._kept.get(rel) == (st.size, st.mtime_ns):
+            return
+        if st.kind != "file":
+            self._make_ready(Ready(rel, st.size, st.mtime_ns, now, now))  # refused at once
+            return
+        self.tracker.seen(rel, st.size, st.mtime_ns, now)
+        self._tick.set()
+
+    def rescan(self) -> None:
+        self._rescan_wanted.set()
+
+    def _make_ready(self, item: Ready) -> None:
+        self._busy.add(item.source)
+        item.first_seen = min(item.first_seen, self._transfers.pop(item.source, item.first_seen))
+        self._ready.append(item)
+        self._wake.set()
+
+    async def _settle_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            now = time.time()
+            for rel in self.tracker.due(now):
+                st = self.drop.stat(rel)
+                if st is None:
+                    self.tracker.forget(rel)
+                    continue
+                first = self.tracker.confirm(rel, st.size, st.mtime_ns, now)
+                if first is not None:
+                    self._make_ready(Ready(rel, st.size, st.mtime_ns, first, now))
+            deadline = self.tracker.next_deadline()
+            wait = 0.5 if deadline is None else min(0.5, max(0.005, deadline - time.time()))
+            self._tick.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tick.wait(), wait)
+
+    async def _rescan_loop(self, stop: asyncio.Event) -> None:
+        """Diff the drop against what is known: on start-up, after lost events, periodically."""
+        self._rescan_wanted.set()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rescan_wanted.wait(), self.rescan_s)
+            self._rescan_wanted.clear()
+            if stop.is_set():
+                return
+            rels = await asyncio.to_thread(lambda: list(self.drop.scan()))
+            log.debug("strike %s: rescan found %d files", self.name, len(rels))
+            for i, rel in enumerate(rels):
+                self.touched(rel)
+                if i % 1000 == 999:
+                    await asyncio.sleep(0)
+
+    # --- ingesting ------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Recover half-done ingests, then watch and ingest until ``stop`` is set."""
+        await self.recover()
+        tasks = [
+            asyncio.create_task(self.drop.watch(self.touched, self.rescan, stop)),
+            asyncio.create_task(self._settle_loop(stop)),
+            asyncio.create_task(self._rescan_loop(stop)),
+        ]
+        try:
+            while not stop.is_set():
+                if not self._ready:
+                    self._wake.clear()
+                    waiter = asyncio.create_task(self._wake.wait())
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    stopper.cancel()
+                    continue
+                batch, self._ready = self._ready[:BATCH], self._ready[BATCH:]
+                await self.ingest(batch)
+                for t in tasks:
+                    if t.done() and not t.cancelled() and t.exception() is not None:
+                        raise t.exception()  # type: ignore[misc]
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def ingest(self, batch: Sequence[Ready]) -> list[Ingest]:
+        """Ingest a batch of complete files; returns their ingests with final statuses."""
+        now = time.time()
+        rows = [
+            Ingest(
+                strike=self.name,
+                source=r.source,
+                source_size=r.size,
+                source_mtime_ns=r.mtime_ns,
+                transfer_started=r.first_seen,
+                transfer_ended=r.complete,
+                queued=now,
+            )
+            for r in batch
+        ]
+        events: list[OutboxRow] = []
+        try:
+            await asyncio.to_thread(self.ledger.add, rows)
+            await asyncio.to_thread(self._plan_all, rows)
+            gone = [r.id for r in rows if r.status is Status.QUEUED and r.id is not None]
+            rows = [r for r in rows if r.status is not Status.QUEUED]
+            await asyncio.to_thread(self.ledger.remove, gone)
+            await asyncio.to_thread(self.ledger.update, rows)
+            events = await asyncio.to_thread(self._execute_all, rows)
+            await asyncio.to_thread(self.ledger.update, rows, events)
+        finally:
+            for r in batch:
+                self._busy.discard(r.source)
+        if events:
+            self.on_events()
+        return rows
+
+    async def recover(self) -> None:
+        """Finish the plans a crash interrupted; forget ingests that had no plan yet."""
+        active = await asyncio.to_thread(self.ledger.active, self.name)
+        unplanned = [r.id for r in active if r.status is not Status.INGESTING and r.id]
+        planned = [r for r in active if r.status is Status.INGESTING]
+        await asyncio.to_thread(self.ledger.remove, unplanned)
+        if planned:
+            log.info("strike %s: finishing %d interrupted ingests", self.name, len(planned))
+            events = await asyncio.to_thread(self._execute_all, planned)
+            await asyncio.to_thread(self.ledger.update, planned, events)
+            if events:
+                self.on_events()
+
+    def _plan_all(self, rows: list[Ingest]) -> None:
+        taken: dict[tuple[str, str], Ingest] = {}
+        when = datetime.now(UTC)
+        for row in rows:
+            planner.plan(self, row, taken, when)
+
+    def _execute_all(self, rows: list[Ingest]) -> list[OutboxRow]:
+        events: list[OutboxRow] = []
+        for row in rows:
+            if row.status is not Status.INGESTING:
+                continue
+            try:
+                self._execute(row)
+            except (OSError, SeedpipeError) as exc:
+                row.status, row.reason = Status.ERRORED, f"could not place the file: {exc}"
+                log.warning("strike %s: %s: %s", self.name, row.source, row.reason)
+                st = self.drop.stat(row.source)
+                if st is not None:
+                    self._kept[row.source] = (st.size, st.mtime_ns)
+            row.ingest_ended = time.time()
+            if row.status is Status.INGESTED and row.id is not None:
+                event = file_event(FILE_INGESTED, self.record(row), self.source_uri)
+                events.append((row.id, self.topic, event.id, event.to_bytes()))
+        return events
+
+    def _execute(self, row: Ingest) -> None:
+        """Carry out a plan; safe to repeat after a crash at any point."""
+        present = self.drop.stat(row.source) is not None
+        mode = row.mode
+        if mode in ("move", "copy"):
+            assert row.workspace and row.file_path
+            ws = self.workspaces[row.workspace]
+            if present:
+                self._place(row, ws, row.file_path)
+            elif not ws.exists(row.file_path):
+                row.status, row.reason = Status.ERRORED, "the file disappeared during ingest"
+                return
+            row.status = Status.INGESTED
+            return
+        final = {
+            "defer": (Status.DEFERRED, DEFERRED_AREA),
+            "reject": (Status.ERRORED, ERRORED_AREA),
+            "aside": (Status.DUPLICATE, DUPLICATE_AREA),
+            "drop": (Status.DUPLICATE, None),
+        }
+        status, area = final[mode or "reject"]
+        if present and area is None:
+            self.drop.delete(row.source)
+        elif present and area is not None:
+            try:
+                self.drop.set_aside(row.source, area)
+            except OSError as exc:
+                st = self.drop.stat(row.source)
+                if st is not None:
+                    self._kept[row.source] = (st.size, st.mtime_ns)
+                row.reason = f"{row.reason}; left in place ({exc.strerror or exc})"
+        row.status = status
+
+    def _place(self, row: Ingest, ws: Workspace, path: str) -> None:
+        src = self.drop.local_path(row.source)
+        dst = ws.local_path(path)
+        if row.mode == "move" and src is not None and dst is not None:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(src, dst)  # atomic: the file is either still in the drop or placed
+                return
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+        if src is not None:
+            # Copy then delete; the workspace makes the copy atomic and removes the source.
+            ws.put_file(src, path, move=True)
+            return
+        with tempfile.TemporaryDirectory(prefix="seedpipe-ingest-") as tmp:
+            local = Path(tmp) / "data"
+            with local.open("wb") as fh:
+                content = self.drop.read(row.source, fh)
+            row.checksum, row.bytes = content.checksum, content.size
+            ws.put_file(local, path, move=True)
+        self.drop.delete(row.source)
+
+    def record(self, row: Ingest) -> FileRecord:
+        """The SOURCE file record of an ingested file (Scale's field names)."""
+        assert row.workspace and row.file_path and row.file_id
+        ws = self.workspaces[row.workspace]
+        started = datetime.fromtimestamp(row.ingest_started or time.time(), UTC)
+        return FileRecord(
+            id=row.file_id,
+            file_name=PurePosixPath(row.file_path).name,
+            workspace=WorkspaceRef(name=row.workspace),
+            file_path=row.file_path,
+            url=ws.record_url(row.file_path),
+            media_type=row.media_type or "application/octet-stream",
+            file_type="SOURCE",
+            file_size=row.bytes,
+            checksum=row.checksum,
+            data_type_tags=row.data_types,
+            created=started,
+            last_modified=started,
+            version=row.version,
+            meta_data={"ingest": {"strike": self.name, "id": row.id, "source": row.source}},
+        )
