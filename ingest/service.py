@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ingest.drop import Drop
@@ -56,6 +57,24 @@ def open_drop(strike: StrikeSettings) -> Drop:
     raise ConfigError(f"strikes[{strike.name}].drop: use file:///dir or s3://bucket/prefix")
 
 
+@contextlib.contextmanager
+def ledger_lock(ledger_path: Path) -> Iterator[None]:
+    """Hold the ingest lock of a data directory; IngestError when another process has it."""
+    lock_path = ledger_path.with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestError(
+                f"another ingest process is running on {ledger_path}; stop it first"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 class IngestService:
     """Runs the strikes of ``settings`` and publishes their events on ``bus`` (already started)."""
 
@@ -81,27 +100,12 @@ class IngestService:
     async def run(self, stop: asyncio.Event) -> None:
         """Recover, then watch, ingest and publish until ``stop`` is set."""
         self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with ledger_lock(self.ledger_path):
             ledger = Ledger(self.ledger_path)
             try:
                 await self._run(ledger, stop)
             finally:
                 ledger.close()
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        lock_path = self.ledger_path.with_suffix(".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IngestError(
-                    f"another ingest process is running on {self.ledger_path}; stop it first"
-                ) from None
-            yield
-        finally:
-            os.close(fd)
 
     async def _run(self, ledger: Ledger, stop: asyncio.Event) -> None:
         outbox = Outbox(ledger, self.bus, self.settings.bus)

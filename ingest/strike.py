@@ -310,23 +310,27 @@ class Strike:
         self.drop.delete(row.source)
 
     def record(self, row: Ingest) -> FileRecord:
-        """The SOURCE file record of an ingested file (Scale's field names)."""
-        assert row.workspace and row.file_path and row.file_id
-        ws = self.workspaces[row.workspace]
-        started = datetime.fromtimestamp(row.ingest_started or time.time(), UTC)
-        return FileRecord(
-            id=row.file_id,
-            file_name=PurePosixPath(row.file_path).name,
-            workspace=WorkspaceRef(name=row.workspace),
-            file_path=row.file_path,
-            url=ws.record_url(row.file_path),
-            media_type=row.media_type or "application/octet-stream",
-            file_type="SOURCE",
-            file_size=row.bytes,
-            checksum=row.checksum,
-            data_type_tags=row.data_types,
-            created=started,
-            last_modified=started,
-            version=row.version,
-            meta_data={"ingest": {"strike": self.name, "id": row.id, "source": row.source}},
-        )
+        assert row.workspace
+        return source_record(row, self.workspaces[row.workspace])
+
+
+def source_record(row: Ingest, ws: Workspace) -> FileRecord:
+    """The SOURCE file record of an ingested file (Scale's field names)."""
+    assert row.file_path and row.file_id
+    started = datetime.fromtimestamp(row.ingest_started or time.time(), UTC)
+    return FileRecord(
+        id=row.file_id,
+        file_name=PurePosixPath(row.file_path).name,
+        workspace=WorkspaceRef(name=ws.name),
+        file_path=row.file_path,
+        url=ws.record_url(row.file_path),
+        media_type=row.media_type or "application/octet-stream",
+        file_type="SOURCE",
+        file_size=row.bytes,
+        checksum=row.checksum,
+        data_type_tags=row.data_types,
+        created=started,
+        last_modified=started,
+        version=row.version,
+        meta_data={"ingest": {"strike": row.strike, "id": row.id, "source": row.source}},
+    )
