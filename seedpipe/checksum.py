@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import IO, Any
+from typing import Any, Protocol
 
 CHUNK = 1024 * 1024
 PREFIX = "sha256:"
 _CHECKSUM_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    def write(self, data: bytes | memoryview, /) -> Any: ...
+
+
 def _format(digest: Any) -> str:
     return PREFIX + digest.hexdigest()
 
 
-def copy_and_hash(src: IO[bytes], dst: IO[bytes] | None) -> tuple[int, str]:
+def copy_and_hash(src: Readable, dst: Writable | None) -> tuple[int, str]:
     """Stream ``src`` into ``dst`` (or nowhere) in 1 MiB chunks; return (size, checksum)."""
     digest = hashlib.sha256()
     buf = bytearray(CHUNK)
@@ -61,7 +69,7 @@ class HashingReader:
     order; the checksum is then that of the bytes actually sent.
     """
 
-    def __init__(self, src: IO[bytes]) -> None:
+    def __init__(self, src: Readable) -> None:
         self._src = src
         self._digest = hashlib.sha256()
         self.size = 0
