@@ -1,0 +1,118 @@
+"""The FileIndex interface every index backend implements, and its small result types."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from indexer.query import Query
+from seedpipe.records import FileRecord
+
+SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class UpsertResult(BaseModel):
+    """What happened to one record (or delete): written, stale (a newer version wins) or error.
+
+    ``geometry_error`` is set when the record was written without its unusable geometry, so the
+    caller can send the reason to the dead-letter queue while the rest stays searchable.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    version: int
+    status: Literal["written", "stale", "error"]
+    reason: str | None = None
+    geometry_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+class SearchPage(BaseModel):
+    """One page of results in query order; ``next_token`` is None on the last page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[FileRecord]
+    total: int
+    next_token: str | None = None
+
+
+class Subscription(BaseModel):
+    """A saved search: every record indexed later that matches ``query`` is announced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, StringConstraints(pattern=SUBSCRIPTION_ID.pattern)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    query: Query = Field(default_factory=Query)
+
+
+class FileIndex(ABC):
+    """A searchable catalogue of file records. Writes are idempotent: the record version decides.
+
+    A record is written only if its version is newer than the stored one and than any tombstone
+    left by ``delete``; an equal or older version is reported ``stale`` and changes nothing.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def __aenter__(self) -> FileIndex:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create tables/indices if missing. Called by ``async with``; safe to call twice."""
+
+    @abstractmethod
+    async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+        """Write newer versions; one result per record, in order. Never raises per item."""
+
+    @abstractmethod
+    async def get(self, file_id: str) -> FileRecord | None:
+        """The stored record, or None if unknown or deleted."""
+
+    @abstractmethod
+    async def delete(self, file_id: str, version: int) -> UpsertResult:
+        """Remove the record and leave a tombstone at ``version`` so replays cannot resurrect it.
+
+        Applies when ``version`` is at least the stored one (else ``stale``).
+        """
+
+    @abstractmethod
+    async def search(self, query: Query) -> SearchPage:
+        """Records matching ``query``, ``query.limit`` at a time, after ``query.token``."""
+
+    @abstractmethod
+    async def count(self, query: Query) -> int:
+        """How many records match ``query`` (sort, limit and token ignored)."""
+
+    @abstractmethod
+    async def add_subscription(self, subscription: Subscription) -> None:
+        """Store (or replace, by id) a saved search."""
+
+    @abstractmethod
+    async def list_subscriptions(self) -> list[Subscription]:
+        """Every saved search, ordered by id."""
+
+    @abstractmethod
+    async def remove_subscription(self, subscription_id: str) -> bool:
+        """Forget a saved search; False if there was none with that id."""
+
+    @abstractmethod
+    async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
+        """The saved searches ``record`` matches, ordered by id."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; the index stays on disk/server."""

@@ -1,0 +1,301 @@
+"""Geometry hygiene for outside GeoJSON: validate, repair, orient, split at the antimeridian."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+from shapely.geometry import box, mapping, shape
+
+from seedpipe.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from seedpipe.records import FileRecord
+
+MAX_VERTICES = 100_000
+MAX_PARTS = 10_000
+Bounds = tuple[float, float, float, float]
+_LEVELS = {
+    "Point": 0,
+    "MultiPoint": 1,
+    "LineString": 1,
+    "MultiLineString": 2,
+    "Polygon": 2,
+    "MultiPolygon": 3,
+}
+
+
+@dataclass(frozen=True)
+class CleanGeometry:
+    """A usable geometry: GeoJSON to store, the shapely shape, its center and part boxes."""
+
+    geojson: dict[str, Any]
+    shape: BaseGeometry
+    center: dict[str, Any]
+    boxes: list[Bounds]
+
+
+def _positions(coords: Any, level: int, field: str, count: list[int]) -> Any:
+    """Walk nested coordinate arrays, checking each position; returns 2D lists."""
+    if level == 0:
+        if not isinstance(coords, list | tuple) or not 2 <= len(coords) <= 4:
+            raise InvalidInput("a position must be [longitude, latitude]", field=field)
+        x, y = coords[0], coords[1]
+        for v in (x, y):
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise InvalidInput(f"coordinate {v!r} is not a number", field=field)
+            if not math.isfinite(v):
+                raise InvalidInput(f"coordinate {v!r} is not finite (NaN or infinite)", field=field)
+        if not -180 <= x <= 180:
+            raise InvalidInput(f"longitude {x} is outside [-180, 180]", field=field)
+        if not -90 <= y <= 90:
+            raise InvalidInput(f"latitude {y} is outside [-90, 90]", field=field)
+        count[0] += 1
+        if count[0] > MAX_VERTICES:
+            raise InvalidInput(f"has more than {MAX_VERTICES} vertices", field=field)
+        return [float(x), float(y)]
+    if not isinstance(coords, list | tuple):
+        raise InvalidInput("coordinates are not nested arrays of the right depth", field=field)
+    if len(coords) > MAX_VERTICES:
+        raise InvalidInput(f"has more than {MAX_VERTICES} vertices", field=field)
+    return [_positions(c, level - 1, field, count) for c in coords]
+
+
+def _checked(obj: Any, field: str, count: list[int], depth: int = 0) -> dict[str, Any]:
+    """A structurally valid 2D GeoJSON geometry dict (rings closed), or InvalidInput."""
+    if not isinstance(obj, dict):
+        raise InvalidInput("must be a GeoJSON geometry object", field=field)
+    kind = obj.get("type")
+    if kind == "GeometryCollection":
+        parts = obj.get("geometries")
+        if depth > 0 or not isinstance(parts, list) or len(parts) > MAX_PARTS:
+            raise InvalidInput("a GeometryCollection holds a flat list of geometries", field=field)
+        return {
+            "type": kind,
+            "geometries": [_checked(p, f"{field}.geometries", count, 1) for p in parts],
+        }
+    if kind not in _LEVELS:
+        raise InvalidInput(f"unknown geometry type {kind!r}", field=field)
+    coords = _positions(obj.get("coordinates"), _LEVELS[kind], f"{field}.coordinates", count)
+    rings: list[list[Any]] = []
+    if kind == "Polygon":
+        rings = coords
+    elif kind == "MultiPolygon":
+        rings = [r for poly in coords for r in poly]
+    for ring in rings:
+        if ring and ring[0] != ring[-1]:
+            ring.append(list(ring[0]))
+        if len(ring) < 4:
+            raise InvalidInput("a polygon ring needs at least 4 positions", field=field)
+    if kind == "LineString" and len(coords) < 2:
+        raise InvalidInput("a LineString needs at least 2 positions", field=field)
+    if kind in ("Polygon", "MultiPolygon") and not coords:
+        raise InvalidInput("is empty", field=field)
+    return {"type": kind, "coordinates": coords}
+
+
+def _lines(geo: dict[str, Any]) -> list[list[list[float]]]:
+    kind = geo["type"]
+    coords: Any = geo.get("coordinates")
+    if kind == "GeometryCollection":
+        return [line for g in geo["geometries"] for line in _lines(g)]
+    if kind in ("LineString", "MultiPoint"):
+        return [coords]
+    if kind in ("MultiLineString", "Polygon"):
+        return list(coords)
+    if kind == "MultiPolygon":
+        return [ring for poly in coords for ring in poly]
+    return []
+
+
+def crosses_antimeridian(geo: dict[str, Any]) -> bool:
+    """An edge jumping more than 180° of longitude goes the short way, across ±180.
+
+    An edge from -180 to +180 exactly is a seam along the antimeridian (polar caps), not a jump.
+    """
+    for line in _lines(geo):
+        for a, b in itertools.pairwise(line):
+            if 180 < abs(a[0] - b[0]) < 360:
+                return True
+    return False
+
+
+def _shift_east(geo: dict[str, Any]) -> dict[str, Any]:
+    """Move negative longitudes by +360 so a crossing geometry is continuous in [0, 360]."""
+
+    def walk(c: Any) -> Any:
+        if c and isinstance(c[0], float):
+            return [c[0] + 360 if c[0] < 0 else c[0], c[1]]
+        return [walk(x) for x in c]
+
+    if geo["type"] == "GeometryCollection":
+        return {"type": geo["type"], "geometries": [_shift_east(g) for g in geo["geometries"]]}
+    return {"type": geo["type"], "coordinates": walk(geo["coordinates"])}
+
+
+def _repair(geom: BaseGeometry) -> BaseGeometry:
+    if geom.is_valid:
+        return geom
+    polygonal = geom.geom_type in ("Polygon", "MultiPolygon")
+    fixed = shapely.make_valid(geom, method="structure" if polygonal else "linework")
+    return fixed
+
+
+def _orient(geom: BaseGeometry) -> BaseGeometry:
+    return shapely.orient_polygons(geom, exterior_cw=False)
+
+
+def _wrap_point(x: float, y: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [((x + 180) % 360) - 180 if x > 180 else x, y]}
+
+
+def part_boxes(geom: BaseGeometry, max_parts: int = 8) -> list[Bounds]:
+    """Bounding boxes for the spatial prefilter: one per part when few, else one overall."""
+    parts = list(getattr(geom, "geoms", [geom]))
+    if 1 < len(parts) <= max_parts:
+        return [tuple(p.bounds) for p in parts if not p.is_empty]
+    return [tuple(geom.bounds)]
+
+
+def clean_geometry(obj: Any, *, field: str = "geometry") -> CleanGeometry:
+    """Validate and repair one GeoJSON geometry; InvalidInput with the reason if unusable."""
+    geo = _checked(obj, field, [0])
+    crossing = crosses_antimeridian(geo)
+    try:
+        geom = shape(_shift_east(geo) if crossing else geo)
+    except (ValueError, TypeError, shapely.errors.GEOSException) as exc:
+        raise InvalidInput(f"is not a usable geometry ({exc})", field=field) from exc
+    geom = _repair(geom)
+    center = geom.centroid if not geom.is_empty else None
+    if crossing:
+        west = shapely.affinity.translate(geom.intersection(box(180, -90, 540, 90)), xoff=-360)
+        east = geom.intersection(box(-180, -90, 180, 90))
+        geom = shapely.union(east, west) if not west.is_empty else east
+        geom = _repair(geom)
+    geom = _orient(geom)
+    if geom.is_empty or center is None or center.is_empty:
+        raise InvalidInput("is empty after repair", field=field)
+    if geom.geom_type == "GeometryCollection" and not len(geom.geoms):
+        raise InvalidInput("is empty after repair", field=field)
+    geojson = json.loads(shapely.to_geojson(geom))
+    return CleanGeometry(geojson, geom, _wrap_point(center.x, center.y), part_boxes(geom))
+
+
+def clean_many(objs: list[Any], *, field: str = "geometry") -> list[CleanGeometry | InvalidInput]:
+    """``clean_geometry`` over a batch; the common case (valid, CCW, no crossing) is vectorized."""
+    out: list[CleanGeometry | InvalidInput | None] = [None] * len(objs)
+    texts = []
+    for obj in objs:
+        try:
+            texts.append(json.dumps(obj, allow_nan=False))
+        except (TypeError, ValueError):
+            texts.append("null")
+    geoms = shapely.from_geojson(np.array(texts, dtype=object), on_invalid="ignore")
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        ok = (
+            ~shapely.is_missing(geoms)
+            & np.isfinite(bounds).all(axis=1)
+            & (bounds[:, 0] >= -180)
+            & (bounds[:, 2] <= 180)
+            & (bounds[:, 1] >= -90)
+            & (bounds[:, 3] <= 90)
+            & (bounds[:, 2] - bounds[:, 0] <= 180)
+            & (shapely.get_num_coordinates(geoms) <= MAX_VERTICES)
+        )
+    types = shapely.get_type_id(geoms)
+    # points (0) always pass; polygons (3) pass when valid with a CCW shell and no holes.
+    simple = ok & ((types == 0) | (types == 3))
+    poly = simple & (types == 3)
+    if poly.any():
+        idx = np.flatnonzero(poly)
+        shells = shapely.get_exterior_ring(geoms[idx])
+        good = (
+            shapely.is_valid(geoms[idx])
+            & shapely.is_ccw(shells)
+            & (shapely.get_num_interior_rings(geoms[idx]) == 0)
+        )
+        simple[idx[~good]] = False
+    centers = shapely.centroid(geoms[simple])
+    cx, cy = shapely.get_x(centers), shapely.get_y(centers)
+    for j, i in enumerate(np.flatnonzero(simple)):
+        obj = objs[i]
+        coords = obj["coordinates"] if types[i] == 0 else obj
+        geojson = (
+            {"type": "Point", "coordinates": [float(coords[0]), float(coords[1])]}
+            if types[i] == 0
+            else {"type": "Polygon", "coordinates": obj["coordinates"]}
+        )
+        b = bounds[i]
+        out[i] = CleanGeometry(
+            geojson,
+            geoms[i],
+            {"type": "Point", "coordinates": [float(cx[j]), float(cy[j])]},
+            [(float(b[0]), float(b[1]), float(b[2]), float(b[3]))],
+        )
+    for i in np.flatnonzero(~simple):
+        try:
+            out[i] = clean_geometry(objs[i], field=field)
+        except InvalidInput as exc:
+            out[i] = exc
+    return out  # type: ignore[return-value]
+
+
+def clean_point(obj: Any, *, field: str = "center_point") -> dict[str, Any]:
+    """A checked GeoJSON Point."""
+    geo = _checked(obj, field, [0])
+    if geo["type"] != "Point":
+        raise InvalidInput("must be a GeoJSON Point", field=field)
+    return geo
+
+
+def bbox_geometry(bbox: Bounds) -> BaseGeometry:
+    """A bbox as a polygon, or two when minx > maxx (it crosses the antimeridian)."""
+    minx, miny, maxx, maxy = bbox
+    if minx <= maxx:
+        return box(minx, miny, maxx, maxy)
+    return shapely.MultiPolygon([box(minx, miny, 180, maxy), box(-180, miny, maxx, maxy)])
+
+
+def exact_boxes(geom: BaseGeometry) -> list[Bounds] | None:
+    """The geometry as axis-aligned boxes (points are degenerate boxes) when it is exactly that."""
+    parts = list(getattr(geom, "geoms", [geom]))
+    out: list[Bounds] = []
+    for p in parts:
+        if p.geom_type == "Point":
+            out.append((p.x, p.y, p.x, p.y))
+            continue
+        if p.geom_type != "Polygon" or p.interiors or len(p.exterior.coords) != 5:
+            return None
+        env = p.envelope
+        if env.geom_type != "Polygon" or not math.isclose(env.area, p.area, rel_tol=0, abs_tol=0):
+            return None
+        out.append(tuple(p.bounds))
+    return out
+
+
+def record_shape(record: FileRecord) -> BaseGeometry | None:
+    """The shape a record is searched by: its cleaned geometry, else its center point."""
+    if record.geometry is not None:
+        try:
+            return clean_geometry(record.geometry).shape
+        except InvalidInput:
+            pass
+    if record.center_point is not None:
+        try:
+            return shape(clean_point(record.center_point))
+        except InvalidInput:
+            return None
+    return None
+
+
+def geojson_of(geom: BaseGeometry) -> dict[str, Any]:
+    """A shapely geometry as a plain GeoJSON dict (lists, not tuples)."""
+    return json.loads(json.dumps(mapping(geom)))

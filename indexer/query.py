@@ -1,0 +1,585 @@
+"""The one neutral search model: filters, sort and pagination, compiled per backend and matched."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from seedpipe.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from seedpipe.records import FileRecord
+
+MAX_LIST = 10_000
+MAX_LIMIT = 10_000
+MAX_SORT_KEYS = 5
+MAX_TOKEN_CHARS = 4096
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+TimeField = Literal["data", "source", "created", "last_modified"]
+TimeRelation = Literal["intersects", "within", "contains"]
+MetaOp = Literal["==", "!=", "<", "<=", ">", ">=", "between", "in", "contains"]
+SortField = Literal[
+    "id",
+    "file_name",
+    "file_size",
+    "created",
+    "last_modified",
+    "data_started",
+    "data_ended",
+    "source_started",
+    "source_ended",
+]
+SORT_TIME_FIELDS = frozenset(
+    {"created", "last_modified", "data_started", "data_ended", "source_started", "source_ended"}
+)
+
+Text = Annotated[str, StringConstraints(max_length=1024)]
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
+# A meta_data property path: dot-separated keys; the charset keeps JSON paths unambiguous.
+META_PATH = re.compile(r"^[A-Za-z0-9_:@\-]{1,128}(\.[A-Za-z0-9_:@\-]{1,128}){0,15}$")
+Scalar = str | bool | int | float
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the epoch (UTC): the one integer form of a time the backends compare."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // MICROSECOND
+
+
+def parse_datetime(text: str, *, field: str = "datetime") -> datetime:
+    """An RFC 3339 date-time (a bare date means its midnight UTC; no offset means UTC)."""
+    if not isinstance(text, str) or not text.strip() or len(text) > 64:
+        raise InvalidInput(f"{text!r} is not an RFC 3339 date-time", field=field)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not an RFC 3339 date-time ({exc})", field=field) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class TimeInterval(BaseModel):
+    """A closed interval of time; a missing end is open (unbounded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeInterval:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("start is after end")
+        return self
+
+    @property
+    def start_us(self) -> int | None:
+        return None if self.start is None else to_micros(self.start)
+
+    @property
+    def end_us(self) -> int | None:
+        return None if self.end is None else to_micros(self.end)
+
+
+def parse_datetime_interval(text: str, *, field: str = "datetime") -> TimeInterval:
+    """``A/B``, ``A/..``, ``../B`` or a single instant ``A`` (STAC/OGC ``datetime``)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field=field)
+    parts = text.strip().split("/")
+    if len(parts) > 2:
+        raise InvalidInput(f"{text!r} has more than one '/'", field=field)
+    if len(parts) == 1:
+        instant = parse_datetime(parts[0], field=field)
+        return TimeInterval(start=instant, end=instant)
+    ends = [None if p in ("", "..") else parse_datetime(p, field=field) for p in parts]
+    if ends[0] is None and ends[1] is None:
+        raise InvalidInput(
+            "an interval needs at least one end ('../..' is everything)", field=field
+        )
+    if ends[0] and ends[1] and ends[0] > ends[1]:
+        raise InvalidInput(f"{text!r}: start is after end", field=field)
+    return TimeInterval(start=ends[0], end=ends[1])
+
+
+def check_bbox(values: Any, *, field: str = "bbox") -> tuple[float, float, float, float]:
+    """Validate (minx, miny, maxx, maxy) in degrees; minx > maxx crosses the antimeridian."""
+    if not isinstance(values, list | tuple) or len(values) not in (4, 6):
+        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field=field)
+    if len(values) == 6:  # a 3D bbox: drop the heights
+        values = [values[0], values[1], values[3], values[4]]
+    out: list[float] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            raise InvalidInput(f"{v!r} is not a number", field=field)
+        try:
+            f = float(v)
+        except ValueError as exc:
+            raise InvalidInput(f"{v!r} is not a number", field=field) from exc
+        if not math.isfinite(f):
+            raise InvalidInput(f"{v!r} is not a finite number", field=field)
+        out.append(f)
+    minx, miny, maxx, maxy = out
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise InvalidInput("longitudes must lie in [-180, 180]", field=field)
+    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InvalidInput("latitudes must lie in [-90, 90]", field=field)
+    if miny > maxy:
+        raise InvalidInput("miny is greater than maxy", field=field)
+    return (minx, miny, maxx, maxy)
+
+
+def parse_bbox(text: str, *, field: str = "bbox") -> tuple[float, float, float, float]:
+    """``"minx,miny,maxx,maxy"`` as four checked floats."""
+    if not isinstance(text, str) or len(text) > 256:
+        raise InvalidInput("must be minx,miny,maxx,maxy", field=field)
+    return check_bbox([p.strip() for p in text.split(",")], field=field)
+
+
+class MetaFilter(BaseModel):
+    """A comparison on a ``meta_data`` property (dotted path), with Scale's condition operators.
+
+    ``between`` takes ``[low, high]`` (inclusive), ``in`` a list, ``contains`` a substring of a
+    string property or an element of an array property. Values of another type never match.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    property: str
+    op: MetaOp
+    value: Any
+
+    @field_validator("property")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not META_PATH.match(value):
+            raise ValueError(
+                "must be a dotted path of keys made of letters, digits and _ : @ - (at most 16)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> MetaFilter:
+        v = self.value
+        if self.op == "between":
+            if not isinstance(v, list | tuple) or len(v) != 2:
+                raise ValueError("between takes [low, high]")
+            for item in v:
+                _check_scalar(item)
+            if _kind(v[0]) != _kind(v[1]):
+                raise ValueError("between needs two values of the same type")
+        elif self.op == "in":
+            if not isinstance(v, list | tuple) or len(v) > MAX_LIST:
+                raise ValueError(f"in takes a list of at most {MAX_LIST} values")
+            for item in v:
+                _check_scalar(item)
+        else:
+            _check_scalar(v)
+        if isinstance(v, tuple):
+            object.__setattr__(self, "value", list(v))
+        return self
+
+    def matches(self, meta: dict[str, Any]) -> bool:
+        found, actual = lookup(meta, self.property)
+        if not found:
+            return False
+        v = self.value
+        if self.op == "contains":
+            if isinstance(actual, str):
+                return isinstance(v, str) and v in actual
+            if isinstance(actual, list):
+                return any(same_kind(a, v) and a == v for a in actual)
+            return False
+        if self.op == "in":
+            return any(same_kind(actual, item) and actual == item for item in v)
+        if self.op == "between":
+            return (
+                same_kind(actual, v[0]) and not isinstance(actual, bool) and v[0] <= actual <= v[1]
+            )
+        if not same_kind(actual, v):
+            return False
+        if self.op == "==":
+            return bool(actual == v)
+        if self.op == "!=":
+            return bool(actual != v)
+        if isinstance(actual, bool):
+            return False  # booleans have no order
+        return bool(_ORDER[self.op](actual, v))
+
+
+_ORDER = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, str):
+        if len(value) > 1024:
+            raise ValueError("string values are limited to 1024 characters")
+        return
+    if isinstance(value, bool | int):
+        if not isinstance(value, bool) and abs(value) > 2**53:
+            raise ValueError("integers must lie within ±2**53")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return
+    raise ValueError(f"{value!r} is not a string, number or boolean")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "other"
+
+
+def same_kind(a: Any, b: Any) -> bool:
+    """Meta comparisons only match values of one kind: string, number (int or float), boolean."""
+    return _kind(a) == _kind(b) != "other"
+
+
+def lookup(meta: Any, path: str) -> tuple[bool, Any]:
+    """``(found, value)`` at a dotted path inside nested dicts."""
+    node = meta
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False, None
+        node = node[key]
+    return True, node
+
+
+class SortKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: SortField
+    desc: bool = False
+
+
+DEFAULT_SORT = (SortKey(field="created", desc=True),)
+
+
+def parse_sort(text: str, *, field: str = "sort") -> list[SortKey]:
+    """``"-created,file_name"`` (``-`` descending, ``+`` or nothing ascending)."""
+    keys: list[SortKey] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        desc = part.startswith("-")
+        name = part.lstrip("+-")
+        try:
+            keys.append(SortKey.model_validate({"field": name, "desc": desc}))
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"cannot sort by {name!r}; use one of {', '.join(get_args(SortField))}",
+                field=field,
+            ) from exc
+    return keys
+
+
+class Query(BaseModel):
+    """What to find. Empty lists and ``None`` mean "no filter"; all filters must hold (AND).
+
+    Spatial filters match a record whose geometry (or center point when it has none) intersects
+    ``bbox`` or ``intersects``. ``datetime`` compares with the record's interval of ``time_field``
+    (data: data_started..data_ended; one end alone is an instant) under ``time_relation``:
+    intersects (overlap), within (record inside the query), contains (record covers the query).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ids: TextList = Field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+    intersects: dict[str, Any] | None = None
+    datetime: TimeInterval | None = None
+    time_field: TimeField = "data"
+    time_relation: TimeRelation = "intersects"
+    data_types_all: TextList = Field(default_factory=list)
+    data_types_any: TextList = Field(default_factory=list)
+    data_types_none: TextList = Field(default_factory=list)
+    media_types: TextList = Field(default_factory=list)
+    file_types: Annotated[list[Literal["SOURCE", "PRODUCT"]], Field(max_length=2)] = Field(
+        default_factory=list
+    )
+    workspaces: TextList = Field(default_factory=list)
+    job_types: TextList = Field(default_factory=list, description="job type names")
+    job_outputs: TextList = Field(default_factory=list)
+    file_name_contains: Text | None = Field(default=None, description="case-insensitive")
+    countries: TextList = Field(default_factory=list, description="any of (ISO alpha-3)")
+    source_sensor_class: TextList = Field(default_factory=list)
+    source_sensor: TextList = Field(default_factory=list)
+    source_collection: TextList = Field(default_factory=list)
+    source_task: TextList = Field(default_factory=list)
+    meta: Annotated[list[MetaFilter], Field(max_length=64)] = Field(default_factory=list)
+    include_superseded: bool = False
+    include_deleted: bool = False
+    sort: Annotated[list[SortKey], Field(max_length=MAX_SORT_KEYS)] = Field(default_factory=list)
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
+    token: Annotated[str, StringConstraints(max_length=MAX_TOKEN_CHARS)] | None = None
+
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _bbox(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_bbox(value)
+        return check_bbox(value)
+
+    @field_validator("intersects")
+    @classmethod
+    def _check_intersects(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from indexer.geometry import clean_geometry
+
+            clean_geometry(value, field="intersects")
+        return value
+
+    @field_validator("datetime", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_datetime_interval(value)
+        return value
+
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _sort(cls, value: Any) -> Any:
+        return parse_sort(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _checks(self) -> Query:
+        if self.bbox is not None and self.intersects is not None:
+            raise ValueError("give bbox or intersects, not both")
+        fields = [k.field for k in self.sort]
+        if len(set(fields)) != len(fields):
+            raise ValueError("sort names a field twice")
+        if self.token is not None:
+            self.decode_token()
+        return self
+
+    @classmethod
+    def parse(cls, data: Any, **overrides: Any) -> Query:
+        """Validate a dict from outside; raise InvalidInput naming the first bad field."""
+        if not isinstance(data, dict):
+            raise InvalidInput("a query must be a JSON object", field="query")
+        try:
+            return cls.model_validate({**data, **overrides})
+        except InvalidInput:
+            raise
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "query"
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, InvalidInput):
+                text, field = str(cause), cause.field or where
+                text = text.removeprefix(f"{cause.field}: ") if cause.field else text
+                raise InvalidInput(text, field=field) from exc
+            raise InvalidInput(err["msg"], field=where) from exc
+
+    # ----- derived forms the backends share -----
+
+    @property
+    def sort_keys(self) -> tuple[SortKey, ...]:
+        """The effective order; ``id`` ascending always breaks ties (so tokens are stable)."""
+        return tuple(k for k in (self.sort or DEFAULT_SORT) if k.field != "id")
+
+    @cached_property
+    def _geometry(self) -> BaseGeometry | None:
+        from indexer.geometry import bbox_geometry, clean_geometry
+
+        if self.bbox is not None:
+            return bbox_geometry(self.bbox)
+        if self.intersects is not None:
+            return clean_geometry(self.intersects, field="intersects").shape
+        return None
+
+    def geometry(self) -> BaseGeometry | None:
+        """The spatial filter as one shapely geometry (split at the antimeridian), or None."""
+        return self._geometry
+
+    @cached_property
+    def _boxes(self) -> list[tuple[float, float, float, float]] | None:
+        from indexer.geometry import exact_boxes
+
+        geom = self._geometry
+        return None if geom is None else exact_boxes(geom)
+
+    def boxes(self) -> list[tuple[float, float, float, float]] | None:
+        """The spatial filter as axis-aligned boxes when it is exactly that, else None."""
+        return self._boxes
+
+    def fingerprint(self) -> str:
+        """A short hash of everything but limit and token: a token only fits its own query."""
+        body = self.model_dump(mode="json", exclude={"limit", "token"})
+        raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    # ----- pagination tokens: base64url JSON of the last row's sort values and id -----
+
+    def make_token(self, values: list[Any], last_id: str) -> str:
+        body = {"f": self.fingerprint(), "k": values, "id": last_id}
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode_token(self) -> tuple[list[Any], str] | None:
+        """``(sort values, last id)`` from ``token``; InvalidInput(field='token') if forged."""
+        if self.token is None:
+            return None
+        bad = InvalidInput("is not a token this query produced", field="token")
+        try:
+            raw = base64.urlsafe_b64decode(self.token + "=" * (-len(self.token) % 4))
+            body = json.loads(raw)
+        except (binascii.Error, ValueError) as exc:
+            raise bad from exc
+        if not isinstance(body, dict) or set(body) != {"f", "k", "id"}:
+            raise bad
+        values, last_id = body["k"], body["id"]
+        if body["f"] != self.fingerprint() or not isinstance(last_id, str) or len(last_id) > 128:
+            raise bad
+        if not isinstance(values, list) or len(values) > MAX_SORT_KEYS + 1:
+            raise bad
+        for v in values:
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float | str)):
+                raise bad
+            if isinstance(v, str) and len(v) > 2048:
+                raise bad
+            if isinstance(v, float) and not math.isfinite(v):
+                raise bad
+        return values, last_id
+
+    def sort_values(self, record: FileRecord) -> list[Any]:
+        """The neutral sort values of a record (times as epoch microseconds, None if missing)."""
+        out: list[Any] = []
+        for key in self.sort_keys:
+            value = getattr(record, key.field)
+            out.append(to_micros(value) if isinstance(value, datetime) else value)
+        return out
+
+    # ----- the same semantics, evaluated in Python on one record -----
+
+    def matches(self, record: FileRecord) -> bool:
+        """Whether ``record`` satisfies every filter (sort, limit and token do not apply)."""
+        r = record
+        if not self.include_deleted and r.is_deleted:
+            return False
+        if not self.include_superseded and r.is_superseded:
+            return False
+        if self.ids and r.id not in self.ids:
+            return False
+        tags = set(r.data_type_tags)
+        if self.data_types_all and not set(self.data_types_all) <= tags:
+            return False
+        if self.data_types_any and tags.isdisjoint(self.data_types_any):
+            return False
+        if self.data_types_none and not tags.isdisjoint(self.data_types_none):
+            return False
+        pairs: list[tuple[list[str], str | None]] = [
+            (self.media_types, r.media_type),
+            (list(self.file_types), r.file_type),
+            (self.workspaces, r.workspace.name),
+            (self.job_types, r.job_type.name if r.job_type else None),
+            (self.job_outputs, r.job_output),
+            (self.source_sensor_class, r.source_sensor_class),
+            (self.source_sensor, r.source_sensor),
+            (self.source_collection, r.source_collection),
+            (self.source_task, r.source_task),
+        ]
+        for wanted, actual in pairs:
+            if wanted and actual not in wanted:
+                return False
+        if self.countries and set(r.countries).isdisjoint(self.countries):
+            return False
+        if self.file_name_contains and (
+            self.file_name_contains.casefold() not in r.file_name.casefold()
+        ):
+            return False
+        if self.datetime is not None and not self._time_matches(r):
+            return False
+        if any(not m.matches(r.meta_data) for m in self.meta):
+            return False
+        return self._place_matches(r)
+
+    def _time_matches(self, r: FileRecord) -> bool:
+        span = record_interval(r, self.time_field)
+        if span is None or self.datetime is None:
+            return False
+        return interval_relation(
+            span, self.datetime.start_us, self.datetime.end_us, self.time_relation
+        )
+
+    def _place_matches(self, r: FileRecord) -> bool:
+        geom = self._geometry
+        if geom is None:
+            return True
+        from indexer.geometry import record_shape
+
+        shape = record_shape(r)
+        return shape is not None and bool(geom.intersects(shape))
+
+
+def record_interval(r: FileRecord, time_field: TimeField) -> tuple[int, int] | None:
+    """The record's closed interval (epoch µs) for a time field; one end alone is an instant."""
+    if time_field == "created":
+        t = to_micros(r.created)
+        return t, t
+    if time_field == "last_modified":
+        t = to_micros(r.last_modified)
+        return t, t
+    a, b = (
+        (r.data_started, r.data_ended)
+        if time_field == "data"
+        else (r.source_started, r.source_ended)
+    )
+    if a is None and b is None:
+        return None
+    start = to_micros(a if a is not None else b)  # type: ignore[arg-type]
+    end = to_micros(b if b is not None else a)  # type: ignore[arg-type]
+    return (start, end) if start <= end else (end, start)
+
+
+def interval_relation(
+    span: tuple[int, int], qs: int | None, qe: int | None, relation: TimeRelation
+) -> bool:
+    """Closed-interval relation of a record span to a query interval with open ends."""
+    rs, re_ = span
+    if relation == "intersects":
+        return (qe is None or rs <= qe) and (qs is None or re_ >= qs)
+    if relation == "within":
+        return (qs is None or rs >= qs) and (qe is None or re_ <= qe)
+    # contains: the record covers the whole query interval; an open end is never covered
+    return qs is not None and qe is not None and rs <= qs and re_ >= qe
