@@ -124,13 +124,14 @@ class FileWorkspace(Workspace):
             # A symlink is copied, never renamed in: the link could point out of the root.
             return super().put_file(local, path, move=move)
         rel, target = self._target(path)
+        # Errors reading the local file are the caller's (OSError), not the workspace's.
+        checksum = hash_file(local)
+        fd = os.open(local, os.O_RDONLY)
         try:
-            checksum = hash_file(local)
-            fd = os.open(local, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
             self._makedirs(target.parent)
             os.replace(local, target)
         except OSError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -352,6 +354,36 @@ def test_staging_hard_links_on_the_same_disk(file_workspace, tmp_path):
     file_workspace.put_bytes(b"shared", "x.bin")
     dest = file_workspace.stage("x.bin", tmp_path / "job" / "x.bin")
     assert dest.stat().st_ino == file_workspace.local_path("x.bin").stat().st_ino
+
+
+def other_disk(tmp_path: Path) -> Path:
+    """A scratch directory on another file system when there is one (/dev/shm), else tmp_path."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and shm.stat().st_dev != tmp_path.stat().st_dev:
+        return Path(tempfile.mkdtemp(dir=shm))
+    return Path(tempfile.mkdtemp(dir=tmp_path))
+
+
+def test_staging_and_moving_in_work_across_file_systems(file_workspace, tmp_path):
+    elsewhere = other_disk(tmp_path)
+    try:
+        local = elsewhere / "drop.bin"
+        local.write_bytes(b"from another disk")
+        info = file_workspace.put_file(local, "in/drop.bin", move=True)
+        assert not local.exists() and info.checksum == hash_bytes(b"from another disk")
+        staged = file_workspace.stage("in/drop.bin", elsewhere / "job" / "drop.bin")
+        assert staged.read_bytes() == b"from another disk"
+        placed = file_workspace.local_path("in/drop.bin")
+        same_disk = staged.stat().st_dev == placed.stat().st_dev
+        assert (staged.stat().st_ino == placed.stat().st_ino) == same_disk
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+def test_moving_in_a_missing_local_file_is_a_file_not_found_error(ws, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ws.put_file(tmp_path / "never-existed.bin", "x.bin", move=True)
+    assert paths_of(ws) == set()
 
 
 def test_a_directory_is_not_a_file(file_workspace):
