@@ -1,0 +1,67 @@
+"""Scale-style ``GET /files`` and ``GET /files/{id}`` with Scale's parameter names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+
+from indexer.api import get_index
+from indexer.backends.base import FileIndex, SearchPage
+from indexer.params import SCALE_PARAMS, files_query
+from indexer.query import MAX_LIMIT, Query
+
+router = APIRouter(tags=["files"])
+
+
+def _documented(names: frozenset[str]) -> list[dict[str, Any]]:
+    # Parameters are parsed by indexer.params (so errors are 400s naming them); list them here
+    # only so the OpenAPI document shows them.
+    return [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+        for n in sorted(names)
+    ]
+
+
+async def page_of(index: FileIndex, query: Query, page: int, page_size: int) -> SearchPage:
+    """Scale's page N, walked through the query's stable tokens."""
+    skip = (page - 1) * page_size
+    token: str | None = None
+    total = -1
+    while skip > 0:
+        step = min(skip, MAX_LIMIT)
+        found = await index.search(query.model_copy(update={"limit": step, "token": token}))
+        total = found.total
+        if found.next_token is None:
+            return SearchPage(records=[], total=total, next_token=None)
+        token, skip = found.next_token, skip - step
+    return await index.search(query.model_copy(update={"limit": page_size, "token": token}))
+
+
+@router.get(
+    "/files",
+    summary="Search file records (Scale's /files parameters plus place, time and type filters)",
+    openapi_extra={"parameters": _documented(SCALE_PARAMS)},
+)
+async def list_files(request: Request) -> dict[str, Any]:
+    params = {k: request.query_params.getlist(k) for k in request.query_params}
+    query, page, page_size = files_query(params)
+    found = await page_of(get_index(request), query, page, page_size)
+    url = request.url
+    more = found.next_token is not None
+    return {
+        "count": found.total,
+        "next": str(url.include_query_params(page=page + 1)) if more else None,
+        "previous": str(url.include_query_params(page=page - 1)) if page > 1 else None,
+        "results": [r.to_scale() for r in found.records],
+    }
+
+
+@router.get("/files/{file_id}", summary="One file record")
+async def get_file(
+    request: Request, file_id: str = Path(min_length=1, max_length=128)
+) -> dict[str, Any]:
+    record = await get_index(request).get(file_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail=f"no file {file_id!r}")
+    return record.to_scale()

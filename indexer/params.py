@@ -1,0 +1,342 @@
+"""Scale ``/files`` and STAC ``/search`` parameters translated into the neutral ``Query``."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox, parse_datetime
+from seedpipe.errors import InvalidInput
+
+# Scale's own page size limit; STAC's limit may go up to the query model's.
+MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000
+MAX_PARAM_CHARS = 1_000_000
+
+# Scale list parameters (repeatable, or comma separated) -> Query field.
+SCALE_LISTS: dict[str, str] = {
+    "source_sensor_class": "source_sensor_class",
+    "source_sensor": "source_sensor",
+    "source_collection": "source_collection",
+    "source_task": "source_task",
+    "job_type_name": "job_types",
+    "job_output": "job_outputs",
+    "countries": "countries",
+    "media_type": "media_types",
+    "file_type": "file_types",
+    "data_type": "data_types_any",
+    "data_type_any": "data_types_any",
+    "data_type_all": "data_types_all",
+    "data_type_none": "data_types_none",
+    "workspace": "workspaces",
+    "id": "ids",
+}
+# Scale time-range parameters: (start name, end name, time field).
+SCALE_RANGES = (
+    ("data_started", "data_ended", "data"),
+    ("source_started", "source_ended", "source"),
+    ("created_started", "created_ended", "created"),
+    ("modified_started", "modified_ended", "last_modified"),
+)
+SCALE_SINGLE = {
+    "file_name",
+    "bbox",
+    "intersects",
+    "datetime",
+    "relation",
+    "time_field",
+    "order",
+    "page",
+    "page_size",
+    "meta",
+    "include_superseded",
+}
+SCALE_PARAMS = (
+    frozenset(SCALE_LISTS) | {n for r in SCALE_RANGES for n in r[:2]} | SCALE_SINGLE | {"order"}
+)
+STAC_GET_PARAMS = frozenset(
+    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby"}
+)
+STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
+# STAC sortby names that differ from FileRecord's.
+STAC_SORT_NAMES = {
+    "datetime": "data_started",
+    "properties.datetime": "data_started",
+    "start_datetime": "data_started",
+    "properties.start_datetime": "data_started",
+    "end_datetime": "data_ended",
+    "properties.end_datetime": "data_ended",
+    "created": "created",
+    "properties.created": "created",
+    "updated": "last_modified",
+    "properties.updated": "last_modified",
+}
+
+Params = Mapping[str, Sequence[str]]
+
+
+def _one(params: Params, name: str) -> str | None:
+    values = params.get(name) or []
+    if len(values) > 1:
+        raise InvalidInput("may be given only once", field=name)
+    if not values:
+        return None
+    value = values[0]
+    if len(value) > MAX_PARAM_CHARS:
+        raise InvalidInput(f"is longer than {MAX_PARAM_CHARS} characters", field=name)
+    return value
+
+
+def _many(params: Params, name: str) -> list[str]:
+    """Repeated values and comma-separated values alike (``a,b`` or ``x=a&x=b``)."""
+    out: list[str] = []
+    for value in params.get(name) or []:
+        out.extend(p.strip() for p in value.split(",") if p.strip())
+        if len(out) > MAX_LIST:
+            raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+    return out
+
+
+def _int(text: str | None, name: str, low: int, high: int, default: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{text[:40]!r} is not an integer", field=name) from exc
+    if not low <= value <= high:
+        raise InvalidInput(f"must lie between {low} and {high}", field=name)
+    return value
+
+
+def _bool(text: str | None, name: str) -> bool:
+    if text is None:
+        return False
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no", ""):
+        return False
+    raise InvalidInput("must be true or false", field=name)
+
+
+def parse_json(text: str, name: str) -> Any:
+    """JSON from a parameter; NaN and Infinity are refused (they are not JSON)."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"{token} is not a number JSON allows")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"is not valid JSON ({str(exc)[:120]})", field=name) from exc
+
+
+def parse_meta(texts: Sequence[str], name: str = "meta") -> list[dict[str, Any]]:
+    """``meta`` filters: each a JSON ``{"property", "op", "value"}`` or a JSON list of them."""
+    out: list[dict[str, Any]] = []
+    for text in texts:
+        value = parse_json(text, name)
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if not isinstance(item, dict):
+                raise InvalidInput('each filter must be {"property", "op", "value"}', field=name)
+            out.append(item)
+    return out
+
+
+def build(fields: dict[str, Any], rename: Mapping[str, str] | None = None) -> Query:
+    """``Query.parse`` with errors renamed to the caller's parameter names."""
+    try:
+        return Query.parse(fields)
+    except InvalidInput as exc:
+        field = (exc.field or "query").split(".")[0]
+        name = (rename or {}).get(field, field)
+        message = str(exc)
+        prefix = f"{exc.field}: "
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+        raise InvalidInput(message, field=name) from exc
+
+
+def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) -> None:
+    given = [r for r in SCALE_RANGES if _one(params, r[0]) or _one(params, r[1])]
+    interval = _one(params, "datetime")
+    if len(given) + (interval is not None) > 1:
+        names = [n for r in given for n in r[:2] if params.get(n)]
+        if interval is not None:
+            names.append("datetime")
+        raise InvalidInput(
+            f"give one time range at a time, not {', '.join(names)}", field=names[-1]
+        )
+    time_field = _one(params, "time_field")
+    if given:
+        start_name, end_name, field = given[0]
+        start, end = _one(params, start_name), _one(params, end_name)
+        low = parse_datetime(start, field=start_name) if start else None
+        high = parse_datetime(end, field=end_name) if end else None
+        if low and high and low > high:
+            raise InvalidInput(f"is after {end_name}", field=start_name)
+        fields["datetime"] = {"start": low, "end": high}
+        if time_field is not None and time_field != field:
+            raise InvalidInput(
+                f"{start_name}/{end_name} already choose {field}", field="time_field"
+            )
+        fields["time_field"] = field
+        rename["datetime"] = start_name
+    elif interval is not None:
+        fields["datetime"] = interval
+        if time_field is not None:
+            fields["time_field"] = time_field
+    elif time_field is not None:
+        fields["time_field"] = time_field
+    relation = _one(params, "relation")
+    if relation is not None:
+        fields["time_relation"] = relation
+        rename["time_relation"] = "relation"
+
+
+def _spatial(params: Params, fields: dict[str, Any]) -> None:
+    bbox = _one(params, "bbox")
+    intersects = _one(params, "intersects")
+    if bbox is not None and intersects is not None:
+        raise InvalidInput("give bbox or intersects, not both", field="intersects")
+    if bbox is not None:
+        fields["bbox"] = parse_bbox(bbox)
+    if intersects is not None:
+        fields["intersects"] = parse_json(intersects, "intersects")
+
+
+def files_query(params: Params) -> tuple[Query, int, int]:
+    """Scale ``GET /files`` parameters -> (Query without paging, page, page_size).
+
+    Unknown parameters are refused so a misspelt filter never silently widens a search.
+    """
+    for name in params:
+        if name not in SCALE_PARAMS:
+            raise InvalidInput("is not a /files parameter", field=name)
+    fields: dict[str, Any] = {}
+    rename: dict[str, str] = {v: k for k, v in SCALE_LISTS.items()}
+    rename["data_types_any"] = "data_type"
+    for name, target in SCALE_LISTS.items():
+        values = _many(params, name)
+        if values:
+            fields[target] = [*fields.get(target, []), *values]
+            rename[target] = name
+    if "file_types" in fields:
+        fields["file_types"] = sorted({v.upper() for v in fields["file_types"]})
+    if "countries" in fields:
+        fields["countries"] = [v.upper() for v in fields["countries"]]
+    _time_range(params, fields, rename)
+    _spatial(params, fields)
+    file_name = _one(params, "file_name")
+    if file_name:
+        fields["file_name_contains"] = file_name
+        rename["file_name_contains"] = "file_name"
+    meta = params.get("meta") or []
+    if meta:
+        fields["meta"] = parse_meta(meta)
+    fields["include_superseded"] = _bool(_one(params, "include_superseded"), "include_superseded")
+    order = _many(params, "order")
+    if order:
+        fields["sort"] = ",".join(order)
+        rename["sort"] = "order"
+    page = _int(_one(params, "page"), "page", 1, MAX_PAGE, 1)
+    page_size = _int(_one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
+    return build(fields, rename), page, page_size
+
+
+def _stac_sort(value: Any) -> str:
+    """STAC ``sortby``: ``-created,+id`` (GET) or ``[{"field", "direction"}]`` (POST)."""
+    if isinstance(value, str):
+        items = [(p.lstrip("+-"), "desc" if p.startswith("-") else "asc") for p in value.split(",")]
+    elif isinstance(value, list):
+        items = []
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+                raise InvalidInput('each entry must be {"field", "direction"}', field="sortby")
+            direction = item.get("direction", "asc")
+            if direction not in ("asc", "desc"):
+                raise InvalidInput("direction must be asc or desc", field="sortby")
+            items.append((item["field"], direction))
+    else:
+        raise InvalidInput("must be a string or a list", field="sortby")
+    parts = []
+    for name, direction in items:
+        name = STAC_SORT_NAMES.get(name.strip(), name.strip().removeprefix("properties."))
+        if name:
+            parts.append(("-" if direction == "desc" else "") + name)
+    return ",".join(parts)
+
+
+def stac_query(body: Mapping[str, Any]) -> Query:
+    """A STAC item search (POST body, or GET parameters already split) -> Query."""
+    for name in body:
+        if name not in STAC_POST_FIELDS:
+            raise InvalidInput("is not a supported search parameter", field=name)
+    fields: dict[str, Any] = {}
+    rename = {"workspaces": "collections", "limit": "limit"}
+    for name, target in (("ids", "ids"), ("collections", "workspaces")):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput("must be a list of strings", field=name)
+        if len(value) > MAX_LIST:
+            raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+        fields[target] = value
+    for name in ("bbox", "intersects", "datetime"):
+        if body.get(name) is not None:
+            fields[name] = body[name]
+    if fields.get("bbox") is not None and not isinstance(fields["bbox"], list | str):
+        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field="bbox")
+    if isinstance(fields.get("bbox"), list) and any(
+        isinstance(v, float) and not math.isfinite(v) for v in fields["bbox"]
+    ):
+        raise InvalidInput("must hold finite numbers", field="bbox")
+    if "datetime" in fields and not isinstance(fields["datetime"], str):
+        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
+    if "intersects" in fields and not isinstance(fields["intersects"], dict):
+        raise InvalidInput("must be a GeoJSON geometry object", field="intersects")
+    limit = body.get("limit", 10)
+    if isinstance(limit, str):
+        limit = _int(limit, "limit", 1, MAX_LIMIT, 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
+    fields["limit"] = limit
+    token = body.get("token", body.get("next"))
+    if token is not None:
+        if not isinstance(token, str):
+            raise InvalidInput("must be a string", field="token")
+        fields["token"] = token
+    if body.get("sortby"):
+        fields["sort"] = _stac_sort(body["sortby"])
+        rename["sort"] = "sortby"
+    return build(fields, rename)
+
+
+def stac_get_body(params: Params) -> dict[str, Any]:
+    """STAC ``GET /search`` parameters as the equivalent POST body."""
+    body: dict[str, Any] = {}
+    for name in params:
+        if name not in STAC_GET_PARAMS:
+            raise InvalidInput("is not a supported search parameter", field=name)
+    for name in ("ids", "collections"):
+        if params.get(name):
+            body[name] = _many(params, name)
+    bbox = _one(params, "bbox")
+    if bbox is not None:
+        body["bbox"] = list(parse_bbox(bbox))
+    intersects = _one(params, "intersects")
+    if intersects is not None:
+        body["intersects"] = parse_json(intersects, "intersects")
+    for name in ("datetime", "token", "sortby"):
+        value = _one(params, name)
+        if value is not None:
+            body[name] = value
+    limit = _one(params, "limit")
+    if limit is not None:
+        body["limit"] = _int(limit, "limit", 1, MAX_LIMIT, 10)
+    return body

@@ -1,0 +1,169 @@
+"""File records as GeoJSON features and STAC 1.0 Items and Collections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from seedpipe.records import FileRecord
+
+STAC_VERSION = "1.0.0"
+FILE_EXTENSION = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+CONFORMANCE = [
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/collections",
+    "https://api.stacspec.org/v1.0.0/ogcapi-features",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
+    if not geometry:
+        return None
+    from shapely.geometry import shape
+
+    try:
+        minx, miny, maxx, maxy = shape(geometry).bounds
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return [minx, miny, maxx, maxy]
+
+
+def item_geometry(record: FileRecord) -> dict[str, Any] | None:
+    """The record's geometry, else its center point, else None."""
+    return record.geometry or record.center_point
+
+
+def properties(record: FileRecord) -> dict[str, Any]:
+    """STAC properties: one datetime, or start/end when the data covers an interval."""
+    start = record.data_started or record.data_ended
+    end = record.data_ended or record.data_started
+    props: dict[str, Any] = {}
+    if start is None or end is None:
+        props["datetime"] = _iso(record.created)
+    elif start == end:
+        props["datetime"] = _iso(start)
+    else:
+        props.update(datetime=None, start_datetime=_iso(start), end_datetime=_iso(end))
+    props.update(
+        created=_iso(record.created),
+        updated=_iso(record.last_modified),
+        title=record.file_name,
+        **{
+            "seedpipe:file_type": record.file_type,
+            "seedpipe:data_types": record.data_type_tags,
+            "seedpipe:version": record.version,
+            "seedpipe:countries": record.countries,
+            "seedpipe:file_path": record.file_path,
+        },
+    )
+    optional = {
+        "seedpipe:source_started": _iso(record.source_started),
+        "seedpipe:source_ended": _iso(record.source_ended),
+        "seedpipe:source_sensor_class": record.source_sensor_class,
+        "seedpipe:source_sensor": record.source_sensor,
+        "seedpipe:source_collection": record.source_collection,
+        "seedpipe:source_task": record.source_task,
+        "seedpipe:job_type": record.job_type.name if record.job_type else None,
+        "seedpipe:job_output": record.job_output,
+        "seedpipe:ancestors": record.ancestors or None,
+        "seedpipe:meta_data": record.meta_data or None,
+    }
+    props.update({k: v for k, v in optional.items() if v is not None})
+    return props
+
+
+def to_feature(record: FileRecord) -> dict[str, Any]:
+    """A plain GeoJSON Feature whose properties are the whole record (for ``--format geojson``)."""
+    data = record.to_scale()
+    geometry = item_geometry(record)
+    return {"type": "Feature", "id": record.id, "geometry": geometry, "properties": data}
+
+
+def to_item(record: FileRecord, base_url: str) -> dict[str, Any]:
+    """A STAC Item: geometry, bbox, datetimes and one ``data`` asset with the record's url."""
+    root = base_url.rstrip("/")
+    collection = record.workspace.name
+    geometry = item_geometry(record)
+    asset: dict[str, Any] = {
+        "href": record.url or f"{root}/files/{record.id}",
+        "type": record.media_type,
+        "title": record.file_name,
+        "roles": ["data"],
+        "file:size": record.file_size,
+    }
+    if record.checksum:
+        asset["seedpipe:checksum"] = record.checksum
+    item: dict[str, Any] = {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [FILE_EXTENSION],
+        "id": record.id,
+        "collection": collection,
+        "geometry": geometry,
+        "properties": properties(record),
+        "links": [
+            {
+                "rel": "self",
+                "type": "application/geo+json",
+                "href": f"{root}/collections/{collection}/items/{record.id}",
+            },
+            {
+                "rel": "collection",
+                "type": "application/json",
+                "href": collection_href(root, collection),
+            },
+            {
+                "rel": "parent",
+                "type": "application/json",
+                "href": collection_href(root, collection),
+            },
+            {"rel": "root", "type": "application/json", "href": f"{root}/"},
+            {"rel": "alternate", "type": "application/json", "href": f"{root}/files/{record.id}"},
+        ],
+        "assets": {"data": asset},
+    }
+    bbox = _bbox(geometry)
+    if bbox is not None:
+        item["bbox"] = bbox
+    return item
+
+
+def collection_href(root: str, name: str) -> str:
+    return f"{root}/collections/{name}"
+
+
+def to_collection(name: str, base_url: str) -> dict[str, Any]:
+    """A STAC Collection for one workspace (its extent is the whole world, time unbounded)."""
+    root = base_url.rstrip("/")
+    return {
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": name,
+        "title": name,
+        "description": f"Files in the seedpipe workspace {name!r}",
+        "license": "other",
+        "extent": {
+            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
+            "temporal": {"interval": [[None, None]]},
+        },
+        "links": [
+            {"rel": "self", "type": "application/json", "href": collection_href(root, name)},
+            {"rel": "root", "type": "application/json", "href": f"{root}/"},
+            {"rel": "parent", "type": "application/json", "href": f"{root}/"},
+            {
+                "rel": "items",
+                "type": "application/geo+json",
+                "href": f"{collection_href(root, name)}/items",
+            },
+        ],
+    }
