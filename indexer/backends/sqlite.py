@@ -1,0 +1,421 @@
+"""SQLite file index: WAL, an R*Tree over (lon, lat, data time), shapely refine, JSON1 meta."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import shapely
+
+from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
+from indexer.backends.sqlite_query import (
+    COUNTRY,
+    DATA_TYPE,
+    Where,
+    after,
+    compile_filters,
+    order_by,
+)
+from indexer.geometry import CleanGeometry, clean_many, clean_point
+from indexer.query import Query, record_interval, to_micros
+from seedpipe.errors import CatalogError, InvalidInput
+from seedpipe.records import FileRecord
+from seedpipe.settings import sqlite_path
+
+if TYPE_CHECKING:
+    from seedpipe.settings import IndexSettings
+
+log = logging.getLogger(__name__)
+# S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
+T = TypeVar("T")
+PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
+ALWAYS = 1e12  # seconds: the time extent of records without data time
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+  rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, doc TEXT NOT NULL,
+  file_name TEXT NOT NULL, name_lc TEXT NOT NULL, file_size INTEGER NOT NULL,
+  media_type TEXT, file_type TEXT, workspace TEXT, job_type TEXT, job_output TEXT,
+  sensor_class TEXT, sensor TEXT, collection TEXT, task TEXT,
+  superseded INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  created INTEGER NOT NULL, modified INTEGER NOT NULL,
+  data_started INTEGER, data_ended INTEGER, source_started INTEGER, source_ended INTEGER,
+  d0 INTEGER, d1 INTEGER, s0 INTEGER, s1 INTEGER,
+  nparts INTEGER NOT NULL, isbox INTEGER NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL,
+  geom BLOB, tagkeys TEXT NOT NULL, meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_created ON files (created, id);
+CREATE INDEX IF NOT EXISTS files_d0 ON files (d0);
+CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL,
+  PRIMARY KEY (tag, rid)) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
+CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+"""
+COLUMNS = (
+    "rid, id, version, doc, file_name, name_lc, file_size, media_type, file_type, workspace, "
+    "job_type, job_output, sensor_class, sensor, collection, task, superseded, deleted, created, "
+    "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
+    "isbox, x0, y0, x1, y1, geom, tagkeys, meta"
+)
+INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))})"  # noqa: S608
+
+
+def _us(value: Any) -> int | None:
+    return None if value is None else to_micros(value)
+
+
+class SqliteIndex(FileIndex):
+    """One SQLite file; one connection used from a worker thread, one operation at a time."""
+
+    def __init__(self, url: str, settings: IndexSettings | None = None) -> None:
+        super().__init__(url)
+        self.path = sqlite_path(url)
+        self._con: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._subs: list[Subscription] | None = None
+
+    async def open(self) -> None:
+        if self._con is None:
+            await asyncio.to_thread(self._connect)
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA busy_timeout=10000")
+        con.execute("PRAGMA cache_size=-65536")
+        con.executescript(SCHEMA)
+        self._con = con
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        await self.open()
+        async with self._lock:
+            try:
+                return await asyncio.to_thread(fn, *args)
+            except sqlite3.Error as exc:
+                raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        assert self._con is not None, "index is not open"
+        return self._con
+
+    async def close(self) -> None:
+        if self._con is not None:
+            async with self._lock:
+                con, self._con = self._con, None
+                await asyncio.to_thread(con.close)
+
+    # ----- writes -----
+
+    async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+        return await self._run(self._upsert, records) if records else []
+
+    def _upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+        results: list[UpsertResult | None] = [None] * len(records)
+        newest: dict[str, int] = {}
+        for i, r in enumerate(records):
+            j = newest.get(r.id)
+            if j is None or r.version > records[j].version:
+                newest[r.id] = i
+        for i, r in enumerate(records):
+            if newest[r.id] != i:
+                results[i] = UpsertResult(
+                    id=r.id, version=r.version, status="stale", reason="newer in the same batch"
+                )
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            ids = json.dumps(list(newest))
+            known = {
+                row[0]: row[1:]
+                for row in con.execute(
+                    "SELECT id, version, rid, nparts, tagkeys FROM files "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                )
+            }
+            tombs = dict(
+                con.execute(
+                    "SELECT id, version FROM tombstones "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                ).fetchall()
+            )
+            todo: list[int] = []
+            for file_id, i in newest.items():
+                r = records[i]
+                floor = max(known.get(file_id, (0,))[0], tombs.get(file_id, 0))
+                if r.version <= floor:
+                    results[i] = UpsertResult(
+                        id=r.id, version=r.version, status="stale",
+                        reason=f"version {floor} is already indexed",
+                    )  # fmt: skip
+                else:
+                    todo.append(i)
+            old = [known[records[i].id] for i in todo if records[i].id in known]
+            self._remove(con, [(o[1], o[2], o[3]) for o in old])
+            self._insert(con, [records[i] for i in todo], [(i, results) for i in todo])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]]) -> None:
+        if not old:
+            return
+        con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
+        con.executemany(
+            "DELETE FROM rt WHERE id = ?", [(o[0] * PARTS + p,) for o in old for p in range(o[1])]
+        )
+        con.executemany(
+            "DELETE FROM tags WHERE tag = ? AND rid = ?",
+            [(tag, o[0]) for o in old for tag in json.loads(o[2])],
+        )
+
+    def _insert(
+        self,
+        con: sqlite3.Connection,
+        records: list[FileRecord],
+        slots: list[tuple[int, list[UpsertResult | None]]],
+    ) -> None:
+        if not records:
+            return
+        rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
+        with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
+        cleaned = dict(zip(with_geom, clean_many([records[k].geometry for k in with_geom]),
+                           strict=True))  # fmt: skip
+        rows: list[list[Any]] = []
+        rt_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[str, int]] = []
+        wkbs: list[Any] = []
+        for k, r in enumerate(records):
+            c = cleaned.get(k)
+            geo_error = None
+            if isinstance(c, InvalidInput):
+                geo_error, c = str(c), None
+            center = r.center_point
+            if center is not None:
+                try:
+                    center = clean_point(center)
+                except InvalidInput as exc:
+                    geo_error, center = str(exc), None
+            if c is not None:
+                center = center or c.center
+                r = r.model_copy(update={"geometry": c.geojson, "center_point": center})
+            elif r.geometry is not None or center != r.center_point:
+                r = r.model_copy(update={"geometry": None, "center_point": center})
+            shape_boxes = self._boxes(c, center)
+            d = record_interval(r, "data")
+            s = record_interval(r, "source")
+            t0, t1 = (d[0] / 1e6, d[1] / 1e6) if d else (-ALWAYS, ALWAYS)
+            for p, b in enumerate(shape_boxes[:PARTS]):
+                rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
+            keys = [DATA_TYPE + t for t in r.data_type_tags]
+            keys += [COUNTRY + c for c in dict.fromkeys(r.countries)]
+            tag_rows.extend((key, rid) for key in keys)
+            isbox = c is None or (len(c.boxes) == 1 and _is_box(c))
+            box = shape_boxes[0] if shape_boxes and isbox else (None, None, None, None)
+            wkbs.append(c.shape if c is not None else _point(center))
+            rows.append([
+                rid, r.id, r.version, r.model_dump_json(), r.file_name, r.file_name.casefold(),
+                r.file_size, r.media_type, r.file_type, r.workspace.name,
+                r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
+                r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
+                int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
+                _us(r.data_started), _us(r.data_ended), _us(r.source_started),
+                _us(r.source_ended), d[0] if d else None, d[1] if d else None,
+                s[0] if s else None, s[1] if s else None, min(len(shape_boxes), PARTS),
+                int(bool(shape_boxes) and isbox), *box, None, json.dumps(keys),
+                json.dumps(r.meta_data),
+            ])  # fmt: skip
+            index, results = slots[k]
+            results[index] = UpsertResult(
+                id=r.id, version=r.version, status="written", geometry_error=geo_error
+            )
+            rid += 1
+        geo_idx = [k for k, g in enumerate(wkbs) if g is not None]
+        if geo_idx:
+            blobs = shapely.to_wkb(np.array([wkbs[k] for k in geo_idx], dtype=object))
+            for k, blob in zip(geo_idx, blobs, strict=True):
+                rows[k][34] = blob
+        con.executemany(INSERT, rows)
+        con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", rt_rows)
+        con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
+
+    @staticmethod
+    def _boxes(c: CleanGeometry | None, center: dict[str, Any] | None) -> list[Any]:
+        if c is not None:
+            return list(c.boxes)
+        if center is not None:
+            x, y = center["coordinates"][:2]
+            return [(x, y, x, y)]
+        return []
+
+    async def delete(self, file_id: str, version: int) -> UpsertResult:
+        return await self._run(self._delete, file_id, version)
+
+    def _delete(self, file_id: str, version: int) -> UpsertResult:
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute(
+                "SELECT version, rid, nparts, tagkeys FROM files WHERE id = ?", (file_id,)
+            ).fetchone()
+            tomb = con.execute("SELECT version FROM tombstones WHERE id = ?", (file_id,)).fetchone()
+            floor = max(row[0] if row else 0, tomb[0] if tomb else 0)
+            if version < floor or (tomb and version <= tomb[0]):
+                con.execute("ROLLBACK")
+                return UpsertResult(
+                    id=file_id, version=version, status="stale",
+                    reason=f"version {floor} is newer",
+                )  # fmt: skip
+            if row:
+                self._remove(con, [(row[1], row[2], row[3])])
+            con.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (file_id, version))
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        return UpsertResult(id=file_id, version=version, status="written")
+
+    # ----- reads -----
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        row = await self._run(
+            lambda: self.con.execute("SELECT doc FROM files WHERE id = ?", (file_id,)).fetchone()
+        )
+        return FileRecord.model_validate_json(row[0]) if row else None
+
+    async def search(self, query: Query) -> SearchPage:
+        return await self._run(self._search, query)
+
+    async def count(self, query: Query) -> int:
+        return await self._run(self._count, query)
+
+    def _count(self, q: Query) -> int:
+        if q.geometry() is not None:
+            return len(self._spatial_rids(q))
+        where = compile_filters(q, spatial_drives=False)
+        sql = f"SELECT count(*) FROM files f WHERE {where.sql()}"  # noqa: S608
+        return int(self.con.execute(sql, where.params).fetchone()[0])
+
+    def _search(self, q: Query) -> SearchPage:
+        keys = q.sort_keys
+        page = Where()
+        if q.geometry() is not None:
+            rids = self._spatial_rids(q)
+            total = len(rids)
+            page.add("f.rid IN (SELECT value FROM json_each(?))", json.dumps(rids))
+        else:
+            page = compile_filters(q, spatial_drives=False)
+            total = -1
+        token = q.decode_token()
+        if token is not None:
+            page.clauses.extend((w := after(keys, *token)).clauses)
+            page.params.extend(w.params)
+        sql = f"SELECT doc FROM files f WHERE {page.sql()} ORDER BY {order_by(keys)} LIMIT ?"  # noqa: S608
+        docs = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
+        records = [FileRecord.model_validate_json(d[0]) for d in docs[: q.limit]]
+        if total < 0:
+            total = self._count(q)
+        next_token = None
+        if len(docs) > q.limit:
+            last = records[-1]
+            next_token = q.make_token(q.sort_values(last), last.id)
+        return SearchPage(records=records, total=total, next_token=next_token)
+
+    def _spatial_rids(self, q: Query) -> list[int]:
+        """Records whose shape meets the query's: R*Tree prefilter, then exact tests."""
+        geom = q.geometry()
+        assert geom is not None
+        where = compile_filters(q, spatial_drives=True)
+        probes, params = [], []
+        t = ""
+        if q.datetime is not None and q.time_field == "data":
+            lo, hi = q.datetime.start_us, q.datetime.end_us
+            t = " AND t0 <= ? AND t1 >= ?"
+            span = (ALWAYS if hi is None else hi / 1e6, -ALWAYS if lo is None else lo / 1e6)
+        for part in getattr(geom, "geoms", [geom]):
+            minx, miny, maxx, maxy = part.bounds
+            probes.append(f"SELECT id / {PARTS} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
+                          f"AND y1 >= ?{t}")  # fmt: skip
+            params.extend([maxx, minx, maxy, miny, *(span if t else ())])
+        boxes = q.boxes()
+        if boxes is not None:
+            exact = " OR ".join(
+                "(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes
+            )
+            box_params = [v for b in boxes for v in (b[2], b[0], b[3], b[1])]
+            select = "f.rid, CASE WHEN f.isbox THEN NULL ELSE f.geom END"
+            where.add(f"(f.isbox = 0 OR ({exact}))", *box_params)
+        else:
+            select = "f.rid, f.geom"
+        sql = (f"SELECT {select} FROM files f WHERE f.rid IN ({' UNION '.join(probes)}) "  # noqa: S608
+               f"AND {where.sql()}")  # fmt: skip
+        rows = self.con.execute(sql, [*params, *where.params]).fetchall()
+        if not rows:
+            return []
+        if boxes is not None:
+            keep = [row[0] for row in rows if row[1] is None]
+            refine = [row for row in rows if row[1] is not None]
+            shapes = shapely.from_wkb([row[1] for row in refine])
+        else:
+            keep = []
+            refine = rows
+            shapes = shapely.from_wkb([row[1] for row in rows])
+        if refine:
+            shapely.prepare(geom)
+            hits = shapely.intersects(geom, shapes)
+            keep.extend(row[0] for row, hit in zip(refine, hits, strict=True) if hit)
+        return keep
+
+    # ----- subscriptions: the same Query evaluated per record -----
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        doc = subscription.model_dump_json()
+        await self._run(self._exec, "INSERT OR REPLACE INTO subscriptions VALUES (?, ?)",
+                        (subscription.id, doc))  # fmt: skip
+        self._subs = None
+
+    async def remove_subscription(self, subscription_id: str) -> bool:
+        n = await self._run(
+            self._exec, "DELETE FROM subscriptions WHERE id = ?", (subscription_id,)
+        )
+        self._subs = None
+        return n > 0
+
+    def _exec(self, sql: str, params: tuple[Any, ...]) -> int:
+        return self.con.execute(sql, params).rowcount
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        if self._subs is None:
+            rows = await self._run(
+                lambda: self.con.execute("SELECT doc FROM subscriptions ORDER BY id").fetchall()
+            )
+            self._subs = [Subscription.model_validate_json(r[0]) for r in rows]
+        return list(self._subs)
+
+    async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
+        return [s for s in await self.list_subscriptions() if s.query.matches(record)]
+
+
+def _is_box(c: CleanGeometry) -> bool:
+    from indexer.geometry import exact_boxes
+
+    return exact_boxes(c.shape) is not None
+
+
+def _point(center: dict[str, Any] | None) -> Any:
+    return None if center is None else shapely.Point(center["coordinates"][:2])

@@ -1,0 +1,229 @@
+"""Compiles the neutral Query into SQLite WHERE clauses over the ``files`` table (alias ``f``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.query import MetaFilter, Query, SortKey
+
+# S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
+# Tag keys in the side table: data types and countries share it under distinct prefixes.
+DATA_TYPE = "t\x1f"
+COUNTRY = "c\x1f"
+# Beyond this many tags, a per-row probe costs more than building the set once.
+PROBE_MAX = 32
+
+TIME_COLUMNS = {
+    "data": ("d0", "d1"),
+    "source": ("s0", "s1"),
+    "created": ("created", "created"),
+    "last_modified": ("modified", "modified"),
+}
+LIST_COLUMNS = {
+    "media_types": "media_type",
+    "file_types": "file_type",
+    "workspaces": "workspace",
+    "job_types": "job_type",
+    "job_outputs": "job_output",
+    "source_sensor_class": "sensor_class",
+    "source_sensor": "sensor",
+    "source_collection": "collection",
+    "source_task": "task",
+}
+SORT_COLUMNS = {
+    "id": "id",
+    "file_name": "file_name",
+    "file_size": "file_size",
+    "created": "created",
+    "last_modified": "modified",
+    "data_started": "data_started",
+    "data_ended": "data_ended",
+    "source_started": "source_started",
+    "source_ended": "source_ended",
+}
+NULLABLE = frozenset({"data_started", "data_ended", "source_started", "source_ended"})
+# SQLite json_type() names grouped into the three kinds meta comparisons accept.
+_KIND = "(CASE {t} WHEN 'integer' THEN 'n' WHEN 'real' THEN 'n' WHEN 'text' THEN 's' " + (
+    "WHEN 'true' THEN 'b' WHEN 'false' THEN 'b' ELSE 'x' END)"
+)
+
+
+@dataclass
+class Where:
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "1"
+
+
+def _json(values: list[Any]) -> str:
+    return json.dumps(list(dict.fromkeys(values)))
+
+
+def _tags(where: Where, prefix: str, values: list[str], mode: str, probe: bool) -> None:
+    keys = [prefix + v for v in dict.fromkeys(values)]
+    member = "SELECT value FROM json_each(?)"
+    if mode == "all":
+        where.add(
+            f"f.rid IN (SELECT rid FROM tags WHERE tag IN ({member}) GROUP BY rid "  # noqa: S608
+            "HAVING count(*) = ?)",
+            json.dumps(keys),
+            len(keys),
+        )
+        return
+    neg = "NOT " if mode == "none" else ""
+    if probe and len(keys) <= PROBE_MAX:
+        # the spatial index drives: probe the (tag, rid) key for each candidate
+        where.add(
+            f"{neg}EXISTS (SELECT 1 FROM tags t WHERE t.tag IN ({member}) AND t.rid = f.rid)",  # noqa: S608
+            json.dumps(keys),
+        )
+    else:
+        where.add(f"f.rid {neg}IN (SELECT rid FROM tags WHERE tag IN ({member}))", json.dumps(keys))  # noqa: S608
+
+
+def meta_path(prop: str) -> str:
+    return "$" + "".join(f'."{key}"' for key in prop.split("."))
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "b"
+    return "n" if isinstance(value, int | float) else "s"
+
+
+def _meta(where: Where, m: MetaFilter) -> None:
+    path = meta_path(m.property)
+    kind = _KIND.format(t="json_type(f.meta, ?)")
+    extract = "json_extract(f.meta, ?)"
+    v = m.value
+    if m.op == "contains":
+        elem_kind = _KIND.format(t="e.type")
+        text_branch = "instr(json_extract(f.meta, ?), ?) > 0" if isinstance(v, str) else "0"
+        text_params = [path, v] if isinstance(v, str) else []
+        where.add(
+            f"(CASE json_type(f.meta, ?) WHEN 'text' THEN {text_branch} "  # noqa: S608
+            f"WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(f.meta, ?) e "
+            f"WHERE e.value = ? AND {elem_kind} = ?) ELSE 0 END)",
+            path,
+            *text_params,
+            path,
+            v,
+            _kind_of(v),
+        )
+        return
+    if m.op == "in":
+        item_kind = _KIND.format(t="v.type")
+        where.add(
+            f"EXISTS (SELECT 1 FROM json_each(?) v WHERE v.value = {extract} "  # noqa: S608
+            f"AND {item_kind} = {kind})",
+            json.dumps(v),
+            path,
+            path,
+        )
+        return
+    k = _kind_of(v[0] if m.op == "between" else v)
+    if k == "b" and m.op not in ("==", "!="):
+        where.add("0")  # booleans have no order
+        return
+    if m.op == "between":
+        where.add(f"{kind} = ? AND {extract} BETWEEN ? AND ?", path, k, path, v[0], v[1])
+        return
+    op = {"==": "=", "!=": "!="}.get(m.op, m.op)
+    where.add(f"{kind} = ? AND {extract} {op} ?", path, k, path, v)
+
+
+def _time(where: Where, q: Query) -> None:
+    if q.datetime is None:
+        return
+    lo, hi = TIME_COLUMNS[q.time_field]
+    qs, qe = q.datetime.start_us, q.datetime.end_us
+    where.add(f"f.{lo} IS NOT NULL")
+    if q.time_relation == "intersects":
+        if qe is not None:
+            where.add(f"f.{lo} <= ?", qe)
+        if qs is not None:
+            where.add(f"f.{hi} >= ?", qs)
+    elif q.time_relation == "within":
+        if qs is not None:
+            where.add(f"f.{lo} >= ?", qs)
+        if qe is not None:
+            where.add(f"f.{hi} <= ?", qe)
+    elif qs is None or qe is None:
+        where.add("0")  # an open end is never contained in a record's closed interval
+    else:
+        where.add(f"f.{lo} <= ? AND f.{hi} >= ?", qs, qe)
+
+
+def compile_filters(q: Query, *, spatial_drives: bool) -> Where:
+    """Every non-spatial filter as SQL over ``files f``; values are always bound parameters."""
+    where = Where()
+    if not q.include_deleted:
+        where.add("f.deleted = 0")
+    if not q.include_superseded:
+        where.add("f.superseded = 0")
+    if q.ids:
+        where.add("f.id IN (SELECT value FROM json_each(?))", _json(q.ids))
+    for name, column in LIST_COLUMNS.items():
+        values = getattr(q, name)
+        if values:
+            where.add(f"f.{column} IN (SELECT value FROM json_each(?))", _json(list(values)))  # noqa: S608
+    if q.data_types_all:
+        _tags(where, DATA_TYPE, q.data_types_all, "all", spatial_drives)
+    if q.data_types_any:
+        _tags(where, DATA_TYPE, q.data_types_any, "any", spatial_drives)
+    if q.data_types_none:
+        _tags(where, DATA_TYPE, q.data_types_none, "none", spatial_drives)
+    if q.countries:
+        _tags(where, COUNTRY, q.countries, "any", spatial_drives)
+    if q.file_name_contains:
+        where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
+    _time(where, q)
+    for m in q.meta:
+        _meta(where, m)
+    return where
+
+
+def order_by(keys: tuple[SortKey, ...]) -> str:
+    parts = []
+    for k in keys:
+        col = f"f.{SORT_COLUMNS[k.field]}"
+        if k.field in NULLABLE:
+            parts.append(f"({col} IS NULL)")
+        parts.append(f"{col} {'DESC' if k.desc else 'ASC'}")
+    parts.append("f.id ASC")
+    return ", ".join(parts)
+
+
+def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:
+    """Rows strictly after (values, last_id) in ``order_by`` order; nulls sort last."""
+    where = Where()
+    if len(values) != len(keys):
+        where.add("0")
+        return where
+    ors: list[str] = []
+    params: list[Any] = []
+    eq_sql: list[str] = []
+    eq_params: list[Any] = []
+    for k, v in zip(keys, values, strict=True):
+        col = f"f.{SORT_COLUMNS[k.field]}"
+        if v is not None:
+            cmp = "<" if k.desc else ">"
+            gt = f"({col} IS NULL OR {col} {cmp} ?)" if k.field in NULLABLE else f"{col} {cmp} ?"
+            ors.append("(" + " AND ".join([*eq_sql, gt]) + ")")
+            params.extend([*eq_params, v])
+            eq_sql.append(f"{col} = ?")
+            eq_params.append(v)
+        else:
+            eq_sql.append(f"{col} IS NULL")
+    ors.append("(" + " AND ".join([*eq_sql, "f.id > ?"]) + ")")
+    params.extend([*eq_params, last_id])
+    where.add("(" + " OR ".join(ors) + ")", *params)
+    return where
