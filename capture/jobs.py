@@ -1,0 +1,278 @@
+"""The SQLite job store: one row per (trigger, file), queued → running → completed|failed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from seedpipe.errors import InvalidInput, JobError
+
+JobStatus = Literal["queued", "running", "completed", "failed"]
+STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed")
+
+# Namespace of job ids: the same trigger and file always give the same job id, on any worker.
+JOB_NAMESPACE = uuid.UUID("0b7c8d1e-5a2f-4e6b-9c3d-2f1e0a9b8c7d")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    job_type TEXT NOT NULL,
+    job_type_version TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    input_name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    cpus REAL NOT NULL DEFAULT 1,
+    mem_mib REAL NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    not_before REAL NOT NULL DEFAULT 0,
+    started REAL,
+    ended REAL,
+    duration_s REAL,
+    exit_code INTEGER,
+    error TEXT,
+    log_path TEXT,
+    products TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (trigger, file_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
+CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
+"""
+
+COLUMNS = [
+    "id",
+    "job_type",
+    "job_type_version",
+    "trigger",
+    "file_id",
+    "event_id",
+    "input_name",
+    "record",
+    "status",
+    "attempt",
+    "max_attempts",
+    "cpus",
+    "mem_mib",
+    "created",
+    "not_before",
+    "started",
+    "ended",
+    "duration_s",
+    "exit_code",
+    "error",
+    "log_path",
+    "products",
+]
+
+
+def job_id_for(trigger: str, file_id: str) -> str:
+    """Deterministic, so a replayed event finds the job it already created."""
+    return uuid.uuid5(JOB_NAMESPACE, f"{trigger}\x1f{file_id}").hex[:16]
+
+
+@dataclass
+class Job:
+    """One job record; times are epoch seconds, ``error`` is Seed's {code,name,...,category}."""
+
+    id: str
+    job_type: str
+    job_type_version: str
+    trigger: str
+    file_id: str
+    event_id: str
+    input_name: str
+    record: dict[str, Any]
+    status: JobStatus = "queued"
+    attempt: int = 0
+    max_attempts: int = 3
+    cpus: float = 1.0
+    mem_mib: float = 0.0
+    created: float = field(default_factory=time.time)
+    not_before: float = 0.0
+    started: float | None = None
+    ended: float | None = None
+    duration_s: float | None = None
+    exit_code: int | None = None
+    error: dict[str, Any] | None = None
+    log_path: str | None = None
+    products: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
+        data = asdict(self)
+        data.pop("record")
+        return data
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    data = dict(row)
+    data["record"] = json.loads(data["record"])
+    data["error"] = json.loads(data["error"]) if data["error"] else None
+    data["products"] = json.loads(data["products"])
+    return Job(**data)
+
+
+class JobStore:
+    """Job records in SQLite (WAL). Safe to share between threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    def create(self, job: Job) -> bool:
+        """Insert ``job`` as queued; False when (trigger, file) already has a job."""
+        values = asdict(job)
+        values["record"] = json.dumps(job.record)
+        values["error"] = json.dumps(job.error) if job.error else None
+        values["products"] = json.dumps(job.products)
+        # Column names come from the constant COLUMNS, never from outside.
+        sql = (
+            f"INSERT OR IGNORE INTO jobs ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+        )
+        cur = self._exec(sql, tuple(values[c] for c in COLUMNS))
+        return cur.rowcount == 1
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._exec("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _row_to_job(row) if row else None
+
+    def require(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise JobError(f"no job with id {job_id!r}")
+        return job
+
+    def search(
+        self,
+        *,
+        status: str | None = None,
+        job_type: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"must be one of {', '.join(STATUSES)}", field="status")
+        where: list[str] = []
+        args: list[Any] = []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if job_type:
+            where.append("job_type = ?")
+            args.append(job_type)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._exec(
+            f"SELECT * FROM jobs {clause} ORDER BY created, id LIMIT ? OFFSET ?",  # noqa: S608
+            (*args, limit, offset),
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._exec("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        out: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def runnable(self, now: float, limit: int = 100) -> list[Job]:
+        """Queued jobs whose backoff has passed, oldest first."""
+        rows = self._exec(
+            "SELECT * FROM jobs WHERE status = 'queued' AND not_before <= ? "
+            "ORDER BY not_before, created LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def next_wake(self) -> float | None:
+        row = self._exec("SELECT MIN(not_before) FROM jobs WHERE status = 'queued'").fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def mark_running(self, job_id: str, log_path: str | None) -> Job:
+        self._exec(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, started = ?, "
+            "ended = NULL, exit_code = NULL, error = NULL, log_path = ? WHERE id = ?",
+            (time.time(), log_path, job_id),
+        )
+        return self.require(job_id)
+
+    def finish(
+        self,
+        job_id: str,
+        status: Literal["completed", "failed"],
+        *,
+        exit_code: int | None = None,
+        error: dict[str, Any] | None = None,
+        duration_s: float | None = None,
+        products: list[str] | None = None,
+    ) -> Job:
+        self._exec(
+            "UPDATE jobs SET status = ?, ended = ?, exit_code = ?, error = ?, duration_s = ?, "
+            "products = ? WHERE id = ?",
+            (
+                status,
+                time.time(),
+                exit_code,
+                json.dumps(error) if error else None,
+                duration_s,
+                json.dumps(products or []),
+                job_id,
+            ),
+        )
+        return self.require(job_id)
+
+    def requeue(
+        self,
+        job_id: str,
+        *,
+        delay_s: float = 0.0,
+        error: dict[str, Any] | None = None,
+        exit_code: int | None = None,
+        reset_attempts: bool = False,
+    ) -> Job:
+        """Back to queued (a retry after ``delay_s``); the last error is kept for the record."""
+        self._exec(
+            "UPDATE jobs SET status = 'queued', not_before = ?, error = ?, exit_code = ?, "
+            "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END WHERE id = ?",
+            (
+                time.time() + delay_s,
+                json.dumps(error) if error else None,
+                exit_code,
+                time.time(),
+                reset_attempts,
+                job_id,
+            ),
+        )
+        return self.require(job_id)
+
+    def recover(self) -> int:
+        """Requeue jobs a crash left running; the interrupted attempt does not count."""
+        cur = self._exec(
+            "UPDATE jobs SET status = 'queued', attempt = MAX(attempt - 1, 0), not_before = 0 "
+            "WHERE status = 'running'"
+        )
+        return cur.rowcount
