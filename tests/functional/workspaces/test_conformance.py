@@ -21,7 +21,7 @@ from seedpipe.workspaces.base import Workspace
 from seedpipe.workspaces.s3 import S3Workspace
 
 MIB = 1024 * 1024
-BACKENDS = ["file_workspace", "s3_workspace"]
+BACKENDS = ["file_workspace", pytest.param("s3_workspace", marks=pytest.mark.s3)]
 
 
 def make_file_workspace(root: Path, **options) -> Workspace:
@@ -402,6 +402,7 @@ KEY_ID = "AKIDSEEDPIPETEST0001"
 SECRET = "sEcReT/never+log+me/0123456789abcdef"
 
 
+@pytest.mark.s3
 def test_s3_credentials_never_appear_in_logs_errors_records_or_reprs(
     moto_endpoint, s3_bucket, caplog, tmp_path
 ):
@@ -440,6 +441,7 @@ def test_s3_credentials_never_appear_in_logs_errors_records_or_reprs(
     assert KEY_ID not in text.replace(presigned, "")
 
 
+@pytest.mark.s3
 def test_half_configured_s3_credentials_are_a_config_error_naming_the_settings(
     moto_endpoint, s3_bucket
 ):
@@ -449,6 +451,7 @@ def test_half_configured_s3_credentials_are_a_config_error_naming_the_settings(
     assert SECRET not in str(err.value)
 
 
+@pytest.mark.s3
 def test_concurrent_threads_share_one_s3_workspace(s3_workspace):
     barrier = threading.Barrier(4)
 
