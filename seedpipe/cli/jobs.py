@@ -1,0 +1,77 @@
+"""``seedpipe jobs list|show ID|retry ID``: job records from the capture service's store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+
+from seedpipe.cli.common import add_config, load_settings
+from seedpipe.errors import JobError
+
+STATUSES = ("queued", "running", "completed", "failed")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="list jobs, oldest first")
+    add_config(ls, required=True)
+    ls.add_argument("--status", choices=STATUSES)
+    ls.add_argument("--job-type", metavar="NAME")
+    ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument("--format", choices=["table", "json"], default="table")
+    show = sub.add_parser("show", help="show one job with its log")
+    add_config(show, required=True)
+    show.add_argument("id")
+    retry = sub.add_parser("retry", help="requeue a failed job (a running service picks it up)")
+    add_config(retry, required=True)
+    retry.add_argument("id")
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+
+def run(args: argparse.Namespace) -> int:
+    from capture.api import read_log_tail
+    from capture.jobs import JobStore
+
+    settings = load_settings(args)
+    store = JobStore(settings.path("jobs.db"))
+    try:
+        if args.action == "show":
+            job = store.require(args.id)
+            print(json.dumps({**job.to_dict(), "input": job.record}, indent=2, default=str))
+            log_text = read_log_tail(job.log_path)
+            print(f"--- log {job.log_path or '(none)'} ---")
+            print(log_text if log_text is not None else "(no log)")
+            return 0
+        if args.action == "retry":
+            job = store.require(args.id)
+            if job.status != "failed":
+                raise JobError(f"job {job.id} is {job.status}; only failed jobs can be retried")
+            store.requeue(job.id, reset_attempts=True)
+            print(f"job {job.id} requeued")
+            return 0
+        jobs = store.search(status=args.status, job_type=args.job_type, limit=args.limit)
+        if args.format == "json":
+            print(json.dumps([j.to_dict() for j in jobs], indent=2, default=str))
+            return 0
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("id", "job type", "status", "attempt", "created", "duration s", "error")
+        for j in jobs:
+            table.add_row(
+                j.id,
+                j.job_type,
+                j.status,
+                str(j.attempt),
+                _when(j.created),
+                f"{j.duration_s:.2f}" if j.duration_s is not None else "",
+                (j.error or {}).get("name") or "",
+            )
+        Console().print(table)
+        return 0
+    finally:
+        store.close()
