@@ -293,10 +293,11 @@ class S3Workspace(Workspace):
         if key.endswith("/"):
             return None  # a "folder" marker written by consoles, not a file
         try:
-            if safe_relpath(rel, field="key") != rel:
+            if object_key("", rel, field="key")[0] != rel:
                 raise InvalidInput("is not in normal form", field="key")
         except InvalidInput:
-            # Keys written by others with '..' or '//' cannot be named through this API.
+            # Keys written by others with '..', '//' or control characters cannot be named
+            # through this API, so listing them would only hand out paths that fail.
             log.warning("skipping S3 key %r in %s: not a clean relative path", key, self.name)
             return None
         modified = obj["LastModified"].astimezone(UTC)

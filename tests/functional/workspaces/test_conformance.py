@@ -452,6 +452,17 @@ def test_half_configured_s3_credentials_are_a_config_error_naming_the_settings(
 
 
 @pytest.mark.s3
+def test_keys_written_by_other_tools_that_this_api_cannot_name_are_not_listed(s3_workspace, caplog):
+    raw = s3_workspace.client
+    for key in ["ws/root/ok.txt", "ws/root/a//b.txt", "ws/root/x/../y.txt", "ws/root/tab\t.txt"]:
+        raw.put_object(Bucket=s3_workspace.bucket, Key=key, Body=b"")
+    raw.put_object(Bucket=s3_workspace.bucket, Key="ws/root/folder/", Body=b"")
+    with caplog.at_level(logging.WARNING, logger="seedpipe.workspaces.s3"):
+        assert paths_of(s3_workspace) == {"ok.txt"}
+    assert "a//b.txt" in caplog.text and "x/../y.txt" in caplog.text
+
+
+@pytest.mark.s3
 def test_concurrent_threads_share_one_s3_workspace(s3_workspace):
     barrier = threading.Barrier(4)
 
