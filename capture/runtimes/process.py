@@ -1,0 +1,75 @@
+"""The process runtime: the entrypoint as a child process group, rlimit memory, hard timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+
+from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+# Address-space limits below this stop interpreters from even starting; the Seed spec lets
+# an executor raise a too-small request to its own minimum.
+MIN_MEMORY_MIB = 1024
+
+
+def _limit_memory(mem_mib: float | None) -> Callable[[], None] | None:
+    if not mem_mib:
+        return None
+    limit = int(max(mem_mib, MIN_MEMORY_MIB) * MIB)
+
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the whole process group ``pid`` leads; forked children die with it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class ProcessRuntime(Runtime):
+    name = "process"
+
+    async def run(self, plan: RunPlan) -> RunOutcome:
+        argv = [*plan.entrypoint, *plan.command]
+        if not argv:
+            raise LaunchError("nothing to run: no entrypoint and no interface.command")
+        env = {**base_env(), **plan.env}
+        with plan.log_path.open("ab") as out:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv,
+                    env=env,
+                    cwd=plan.cwd or plan.output_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group, so a timeout kills all
+                    preexec_fn=_limit_memory(plan.resources.get("mem")),
+                )
+            except OSError as exc:
+                raise LaunchError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+        log.info("job %s started as process group %d", plan.name, proc.pid)
+        try:
+            returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)
+        except TimeoutError:
+            log.warning("job %s passed its %gs timeout; killing it", plan.name, plan.timeout_s)
+            kill_group(proc.pid)
+            await proc.wait()
+            return RunOutcome(exit_code=None, timed_out=True)
+        finally:
+            # Whatever happened (cancellation included), leave no stray children behind.
+            kill_group(proc.pid)
+        return RunOutcome(exit_code=exit_status(returncode))
