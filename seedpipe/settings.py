@@ -57,6 +57,15 @@ class KafkaSettings(_Section):
     client_id: str = "seedpipe"
 
 
+class SqliteBusSettings(_Section):
+    partitions: int = Field(default=4, ge=1, le=256, description="for topics created from now on")
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL", description="FULL fsyncs each commit: survives power loss, not just kill -9"
+    )
+    poll_interval_s: float = Field(default=0.05, gt=0, description="cross-process wake-up")
+    session_timeout_s: float = Field(default=10.0, gt=0, description="then a share moves")
+
+
 class BusSettings(_Section):
     url: str = "sqlite:///events.db"
     topic_prefix: str = "seedpipe"
@@ -66,6 +75,7 @@ class BusSettings(_Section):
     max_event_bytes: int = Field(default=1024 * 1024, ge=1024)
     batch_size: int = Field(default=500, ge=1)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    sqlite: SqliteBusSettings = Field(default_factory=SqliteBusSettings)
 
 
 class ElasticsearchSettings(_Section):

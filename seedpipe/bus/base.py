@@ -3,15 +3,106 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
+from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
 from seedpipe.settings import BusSettings
 
+if TYPE_CHECKING:
+    from seedpipe.bus.deadletter import DeadLetter
+
 Handler = Callable[[CloudEvent], Awaitable[None]]
 BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
+RawHandler = Callable[["RawRecord"], Awaitable[None]]
+TopicPartition = tuple[str, int]
+
+# Kafka's own rule for topic names; group names follow it too so they are safe everywhere.
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+DLQ_SUFFIX = ".dlq"
+
+
+def check_name(value: str, field: str) -> str:
+    """A topic or group name from outside: letters, digits, ``._-``, at most 249 characters."""
+    if not _NAME.match(value) or value in (".", ".."):
+        raise InvalidInput(
+            f"{value!r} is not a valid name (letters, digits, '.', '_', '-'; 1-249 chars)",
+            field=field,
+        )
+    return value
+
+
+def dlq_topic(topic: str) -> str:
+    """Where events of ``topic`` that cannot be handled end up."""
+    return topic + DLQ_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as stored, before parsing: what the consumer loop and ``events tail`` see."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp: float  # seconds since the epoch, when the log accepted it
+
+    @property
+    def tp(self) -> TopicPartition:
+        return (self.topic, self.partition)
+
+
+class Source(ABC):
+    """One consumer's live view of the partitions its group gave it (a backend implements it).
+
+    The consumer loop ``mark``s each record once handled; ``flush`` commits the marks.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[TopicPartition, int] = {}
+
+    def mark(self, record: RawRecord) -> None:
+        self.pending[record.tp] = record.offset
+
+    async def flush(self) -> None:
+        """Commit what was handled since the last flush."""
+        if self.pending:
+            offsets, self.pending = self.pending, {}
+            await self.commit(offsets)
+
+    @abstractmethod
+    async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
+        """Records after this consumer's position, in offset order per partition.
+
+        Waits briefly when there are none; returns early (maybe empty) when ``stop`` is set.
+        """
+
+    @abstractmethod
+    def owns(self, tp: TopicPartition) -> bool:
+        """Whether the partition is still this consumer's (a rebalance may have moved it)."""
+
+    @abstractmethod
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Record ``offsets`` (the last handled offset per partition) as the group's progress."""
+
+    @abstractmethod
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        """The last offset of every partition of the topics now (-1 when a partition is empty)."""
+
+    @abstractmethod
+    async def caught_up(self, target: Mapping[TopicPartition, int]) -> bool:
+        """Whether the group has handled every partition up to ``target``."""
+
+    async def close(self) -> None:
+        """Leave the group (after the loop committed what it handled)."""
 
 
 class EventBus(ABC):
@@ -24,6 +115,9 @@ class EventBus(ABC):
       event (or the raw bytes that could not be parsed) goes to ``<topic>.dlq`` with the reason,
       and the partition moves on;
     - ``consume`` returns when ``stop`` is set, after finishing and committing the event in hand.
+
+    A backend implements ``_publish_raw`` and ``_open_source``; the consumer loop
+    (``seedpipe.bus.consumer``) is shared.
     """
 
     def __init__(self, url: str, settings: BusSettings) -> None:
@@ -49,15 +143,28 @@ class EventBus(ABC):
         await self.close()
 
     @abstractmethod
-    async def publish(self, topic: str, event: CloudEvent) -> None:
-        """Append one event durably (keyed by ``event.key``)."""
-
-    async def publish_many(self, topic: str, events: Iterable[CloudEvent]) -> None:
-        """Append several events; backends batch this."""
-        for event in events:
-            await self.publish(topic, event)
+    async def _publish_raw(
+        self, topic: str, records: Sequence[tuple[bytes | None, bytes]], content_type: str
+    ) -> None:
+        """Append ``(key, value)`` records durably, in order; return once they are acknowledged."""
 
     @abstractmethod
+    async def _open_source(
+        self, topics: Sequence[str], group: str, *, from_beginning: bool
+    ) -> Source:
+        """Join ``group`` on ``topics`` (creating them when missing)."""
+
+    async def publish(self, topic: str, event: CloudEvent) -> None:
+        """Append one event durably (keyed by ``event.key``)."""
+        await self.publish_many(topic, (event,))
+
+    async def publish_many(self, topic: str, events: Iterable[CloudEvent]) -> None:
+        """Append several events in one acknowledged batch, in order."""
+        check_name(topic, "topic")
+        records = [(e.key.encode("utf-8"), e.to_bytes()) for e in events]
+        if records:
+            await self._publish_raw(topic, records, CLOUDEVENTS_CONTENT_TYPE)
+
     async def consume(
         self,
         topics: Sequence[str],
@@ -66,5 +173,80 @@ class EventBus(ABC):
         *,
         stop: asyncio.Event | None = None,
         from_beginning: bool = True,
+        until_caught_up: bool = False,
     ) -> None:
-        """Deliver events of ``topics`` to ``handler`` as consumer group ``group`` until stopped."""
+        """Deliver events of ``topics`` to ``handler`` as consumer group ``group`` until stopped.
+
+        With ``until_caught_up`` it also returns once the group has handled everything that was
+        on the topics when the call began.
+        """
+        from seedpipe.bus.consumer import ConsumerLoop
+
+        loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up)
+        await loop.run(self._checked(topics), check_name(group, "group"), from_beginning, handler)
+
+    async def consume_batches(
+        self,
+        topics: Sequence[str],
+        group: str,
+        batch_handler: BatchHandler,
+        *,
+        stop: asyncio.Event | None = None,
+        max_batch: int = 500,
+        from_beginning: bool = True,
+        until_caught_up: bool = False,
+    ) -> None:
+        """Like ``consume`` but hands over up to ``max_batch`` events at a time.
+
+        If ``batch_handler`` raises, each event of the batch is retried alone (a one-element
+        list), so retries and the DLQ apply per event.
+        """
+        from seedpipe.bus.consumer import ConsumerLoop
+
+        if max_batch < 1:
+            raise InvalidInput("must be at least 1", field="max_batch")
+        loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up, max_batch=max_batch)
+        await loop.run_batches(
+            self._checked(topics), check_name(group, "group"), from_beginning, batch_handler
+        )
+
+    async def consume_raw(
+        self,
+        topics: Sequence[str],
+        group: str,
+        handler: RawHandler,
+        *,
+        stop: asyncio.Event | None = None,
+        from_beginning: bool = True,
+        until_caught_up: bool = False,
+    ) -> None:
+        """Records as stored, unparsed and without retries (``events tail``, DLQ readers).
+
+        An exception from ``handler`` ends the call; what was handled before it is committed.
+        """
+        from seedpipe.bus.consumer import ConsumerLoop
+
+        loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up)
+        await loop.run_raw(
+            self._checked(topics), check_name(group, "group"), from_beginning, handler
+        )
+
+    async def dead_letters(self, topic: str) -> list[DeadLetter]:
+        """Everything in ``<topic>.dlq`` now, oldest first per partition (read by a fresh group)."""
+        from seedpipe.bus.deadletter import DeadLetter
+
+        found: list[DeadLetter] = []
+
+        async def collect(record: RawRecord) -> None:
+            found.append(DeadLetter.from_bytes(record.value))
+
+        group = f"seedpipe-dlq-reader-{uuid.uuid4().hex[:12]}"
+        await self.consume_raw([dlq_topic(topic)], group, collect, until_caught_up=True)
+        return found
+
+    def _checked(self, topics: Sequence[str]) -> list[str]:
+        if isinstance(topics, str):
+            topics = [topics]
+        if not topics:
+            raise InvalidInput("name at least one topic", field="topics")
+        return [check_name(t, "topics") for t in topics]
