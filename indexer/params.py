@@ -290,6 +290,8 @@ def stac_query(body: Mapping[str, Any]) -> Query:
     for name in ("bbox", "intersects", "datetime"):
         if body.get(name) is not None:
             fields[name] = body[name]
+    if "bbox" in fields and "intersects" in fields:
+        raise InvalidInput("give bbox or intersects, not both", field="intersects")
     if fields.get("bbox") is not None and not isinstance(fields["bbox"], list | str):
         raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field="bbox")
     if isinstance(fields.get("bbox"), list) and any(

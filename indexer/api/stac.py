@@ -15,7 +15,11 @@ from seedpipe.errors import InvalidInput
 router = APIRouter(tags=["stac"])
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_ID = Path(min_length=1, max_length=128)
+
+
+def _id() -> Any:
+    # A fresh Path() per parameter: FastAPI binds a shared one to the first name it sees.
+    return Path(min_length=1, max_length=128)
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -88,7 +92,7 @@ def _known(request: Request, collection_id: str) -> None:
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-async def collection(request: Request, collection_id: str = _ID) -> dict[str, Any]:
+async def collection(request: Request, collection_id: str = _id()) -> dict[str, Any]:
     _known(request, collection_id)
     return to_collection(collection_id, base_url(request))
 
@@ -98,7 +102,7 @@ async def collection(request: Request, collection_id: str = _ID) -> dict[str, An
     summary="Items of one collection",
     openapi_extra=_documented(frozenset({"bbox", "datetime", "limit", "token"})),
 )
-async def items(request: Request, collection_id: str = _ID) -> dict[str, Any]:
+async def items(request: Request, collection_id: str = _id()) -> dict[str, Any]:
     _known(request, collection_id)
     params = _params(request)
     for name in params:
@@ -110,7 +114,9 @@ async def items(request: Request, collection_id: str = _ID) -> dict[str, Any]:
 
 
 @router.get("/collections/{collection_id}/items/{item_id}", summary="One item")
-async def item(request: Request, collection_id: str = _ID, item_id: str = _ID) -> dict[str, Any]:
+async def item(
+    request: Request, collection_id: str = _id(), item_id: str = _id()
+) -> dict[str, Any]:
     _known(request, collection_id)
     record = await get_index(request).get(item_id)
     if record is None or record.workspace.name != collection_id:

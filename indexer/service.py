@@ -1,0 +1,237 @@
+"""The indexer service: file events in, clean records in the index, saved-search matches out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from indexer.countries import countries_for
+from indexer.geometry import CleanGeometry, clean_many, clean_point
+from seedpipe import events
+from seedpipe.errors import InvalidInput
+from seedpipe.events import CloudEvent
+
+if TYPE_CHECKING:
+    from indexer.backends.base import FileIndex, UpsertResult
+    from seedpipe.bus.base import EventBus
+    from seedpipe.records import FileRecord
+    from seedpipe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "indexer"
+SOURCE = "seedpipe/indexer"
+
+
+@dataclass
+class Stats:
+    """Running totals, logged per batch and returned by ``reindex``."""
+
+    events: int = 0
+    written: int = 0
+    stale: int = 0
+    deleted: int = 0
+    dead_lettered: int = 0
+    matched: int = 0
+    skipped: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Item:
+    event: CloudEvent
+    record: FileRecord
+    geometry_error: str | None = None
+
+
+class IndexerService:
+    """Consumes ``FILES_TOPIC`` in batches as one consumer group and keeps ``index`` current.
+
+    Every write is idempotent (the record version decides), so replays and redeliveries are safe.
+    A record whose geometry is unusable is indexed without it and its event goes to the DLQ with
+    the reason; so do events whose record is invalid and items the index refused.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: EventBus,
+        index: FileIndex,
+        *,
+        group: str = GROUP,
+        publish_matches: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.index = index
+        self.group = group
+        self.publish_matches = publish_matches
+        self.topic = settings.topic(events.FILES_TOPIC)
+        self.dlq_topic = self.topic + ".dlq"
+        self.matches_topic = settings.topic(events.SUBSCRIPTIONS_TOPIC)
+        self.stats = Stats()
+
+    async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> None:
+        """Index file events until ``stop`` is set (or, with ``until_caught_up``, the log's end)."""
+        log.info("indexer consuming %s as group %s", self.topic, self.group)
+        await self.bus.consume_batches(
+            [self.topic],
+            self.group,
+            self.handle_batch,
+            stop=stop,
+            max_batch=self.settings.bus.batch_size,
+            from_beginning=True,
+            until_caught_up=until_caught_up,
+        )
+
+    async def handle_batch(self, batch: list[CloudEvent]) -> None:
+        """Index one batch; raises only when the index itself fails (the bus then retries)."""
+        self.stats.events += len(batch)
+        upserts: dict[str, _Item] = {}
+        deletes: list[_Item] = []
+        dead: list[tuple[CloudEvent, str]] = []
+        for event in batch:
+            if event.type not in events.FILE_EVENT_TYPES:
+                self.stats.skipped += 1
+                continue
+            try:
+                record = event.file_record()
+            except InvalidInput as exc:
+                dead.append((event, f"invalid file record: {exc}"))
+                continue
+            item = _Item(event, record)
+            if event.type == events.FILE_DELETED:
+                deletes.append(item)
+                continue
+            # Within one batch only the newest version of a file can win; older ones are stale.
+            kept = upserts.get(record.id)
+            if kept is None or kept.record.version < record.version:
+                upserts[record.id] = item
+            else:
+                self.stats.stale += 1
+        items = list(upserts.values())
+        self._clean(items)
+        written: list[FileRecord] = []
+        if items:
+            results = await self.index.upsert([i.record for i in items])
+            for item, result in zip(items, results, strict=True):
+                self._count(result)
+                reason = item.geometry_error or result.geometry_error
+                if reason:
+                    dead.append((item.event, f"unusable geometry, indexed without it: {reason}"))
+                if result.status == "error":
+                    dead.append((item.event, f"index refused the record: {result.reason}"))
+                elif result.status == "written":
+                    written.append(item.record)
+        for item in deletes:
+            result = await self.index.delete(item.record.id, item.record.version)
+            self._count(result)
+            if result.status == "error":
+                dead.append((item.event, f"index refused the delete: {result.reason}"))
+            elif result.status == "written":
+                self.stats.deleted += 1
+        if dead:
+            await self._dead_letter(dead)
+        if written and self.publish_matches:
+            await self._announce(written)
+        log.info(
+            "indexed batch",
+            extra={
+                "events": len(batch),
+                "written": len(written),
+                "dead_lettered": len(dead),
+                "total_written": self.stats.written,
+            },
+        )
+
+    def _clean(self, items: list[_Item]) -> None:
+        """Geometry hygiene, center points and countries, before anything is written."""
+        shaped = [i for i in items if i.record.geometry is not None]
+        cleaned = clean_many([i.record.geometry for i in shaped]) if shaped else []
+        for item, clean in zip(shaped, cleaned, strict=True):
+            if isinstance(clean, CleanGeometry):
+                derived = countries_for(clean.shape)
+                item.record = item.record.model_copy(
+                    update={
+                        "geometry": clean.geojson,
+                        "center_point": item.record.center_point or clean.center,
+                        "countries": derived or item.record.countries,
+                    }
+                )
+            else:
+                item.geometry_error = str(clean)
+                item.record = item.record.model_copy(update={"geometry": None})
+        for item in items:
+            if item.record.center_point is None:
+                continue
+            try:
+                clean_point(item.record.center_point)
+            except InvalidInput as exc:
+                item.geometry_error = item.geometry_error or str(exc)
+                item.record = item.record.model_copy(update={"center_point": None})
+
+    def _count(self, result: UpsertResult) -> None:
+        by = self.stats.by_status
+        by[result.status] = by.get(result.status, 0) + 1
+        if result.status == "written":
+            self.stats.written += 1
+        elif result.status == "stale":
+            self.stats.stale += 1
+
+    async def _dead_letter(self, dead: list[tuple[CloudEvent, str]]) -> None:
+        entries = [dead_letter(event, reason, self.topic, self.group) for event, reason in dead]
+        for (event, reason), _ in zip(dead, entries, strict=True):
+            log.warning("dead-lettering event %s (%s): %s", event.id, event.subject, reason)
+        await self.bus.publish_many(self.dlq_topic, entries)
+        self.stats.dead_lettered += len(entries)
+
+    async def _announce(self, records: list[FileRecord]) -> None:
+        out: list[CloudEvent] = []
+        for record in records:
+            for sub in await self.index.match_subscriptions(record):
+                out.append(matched_event(sub.id, sub.name, record))
+        if out:
+            await self.bus.publish_many(self.matches_topic, out)
+            self.stats.matched += len(out)
+
+
+def dead_letter(event: CloudEvent, reason: str, topic: str, group: str) -> CloudEvent:
+    """The event as it came, with CloudEvents extension attributes saying why and where."""
+    data: dict[str, Any] = event.model_dump(mode="json")
+    data.update(dlqreason=reason[:2000], dlqtopic=topic, dlqgroup=group)
+    return CloudEvent.model_validate(data)
+
+
+def matched_event(subscription_id: str, name: str, record: FileRecord) -> CloudEvent:
+    """``seedpipe.subscription.matched``: which saved search, and the record (subject = its id)."""
+    return CloudEvent(
+        type=events.SUBSCRIPTION_MATCHED,
+        source=SOURCE,
+        subject=record.id,
+        data={
+            "subscription": {"id": subscription_id, "name": name},
+            "record": record.model_dump(mode="json"),
+        },
+    )
+
+
+async def reindex(settings: Settings, *, index_url: str | None = None) -> Stats:
+    """Rebuild an index from the event log: a fresh consumer group reads it all, once.
+
+    Saved-search matches are not announced again (downstream jobs already ran for them).
+    """
+    from indexer.backends import open_index
+    from seedpipe.bus import open_bus
+
+    index_settings = settings.index
+    if index_url is not None:
+        index_settings = settings.index.model_copy(update={"url": index_url})
+    group = f"reindex-{uuid.uuid4().hex[:12]}"
+    async with open_bus(settings.bus) as bus, open_index(index_settings) as index:
+        service = IndexerService(settings, bus, index, group=group, publish_matches=False)
+        await service.run(asyncio.Event(), until_caught_up=True)
+    log.info("reindex done", extra={"written": service.stats.written, "group": group})
+    return service.stats

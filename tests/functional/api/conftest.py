@@ -1,0 +1,139 @@
+"""A small catalogue in a real SQLite index, served by the app through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from indexer.api import create_app
+from indexer.backends import open_index
+from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef
+from seedpipe.settings import Settings
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def catalogue() -> list[FileRecord]:
+    """Five records that differ in every filterable field."""
+
+    def rec(**kw: Any) -> FileRecord:
+        kw.setdefault("workspace", WorkspaceRef(name="raw"))
+        kw.setdefault("file_path", kw["file_name"])
+        return FileRecord(**kw)
+
+    return [
+        rec(
+            id="paris",
+            file_name="paris_l8.tif",
+            media_type="image/tiff",
+            data_type_tags=["landsat", "ortho"],
+            data_started=t("2020-01-01T00:00:00"),
+            data_ended=t("2020-01-02T00:00:00"),
+            created=t("2020-01-03T00:00:00"),
+            source_sensor_class="optical",
+            source_sensor="L8",
+            geometry={"type": "Point", "coordinates": [2.35, 48.85]},
+            countries=["FRA"],
+            url="https://example.invalid/raw/paris_l8.tif",
+        ),
+        rec(
+            id="alps",
+            file_name="alps_ndvi.png",
+            workspace=WorkspaceRef(name="products"),
+            file_type="PRODUCT",
+            media_type="image/png",
+            data_type_tags=["sentinel", "ndvi"],
+            data_started=t("2021-06-01T12:00:00"),
+            created=t("2021-06-02T00:00:00"),
+            source_sensor="S2",
+            job_type=JobTypeRef(name="ndvi", version="1.0.0"),
+            job_output="ndvi_out",
+            geometry={
+                "type": "Polygon",
+                "coordinates": [[[6, 46], [10, 46], [10, 47.5], [6, 47.5], [6, 46]]],
+            },
+            countries=["CHE", "ITA"],
+            meta_data={"cloud": 12, "platform": {"name": "S2A"}},
+        ),
+        rec(
+            id="fiji",
+            file_name="fiji_l8.tif",
+            media_type="image/tiff",
+            data_type_tags=["landsat"],
+            data_started=t("2019-03-01T00:00:00"),
+            data_ended=t("2019-03-31T00:00:00"),
+            created=t("2019-04-01T00:00:00"),
+            source_sensor="L8",
+            geometry={
+                "type": "Polygon",
+                "coordinates": [[[178, -18], [-178, -18], [-178, -16], [178, -16], [178, -18]]],
+            },
+            countries=["FJI"],
+            meta_data={"cloud": 55},
+        ),
+        rec(
+            id="notes",
+            file_name="notes.txt",
+            media_type="text/plain",
+            created=t("2022-01-01T00:00:00"),
+        ),
+        rec(
+            id="ny",
+            file_name="ny_l8.tif",
+            media_type="image/tiff",
+            data_type_tags=["landsat"],
+            data_started=t("2020-07-04T00:00:00"),
+            data_ended=t("2020-07-04T00:00:00"),
+            created=t("2020-07-05T00:00:00"),
+            source_sensor="L8",
+            geometry={"type": "Point", "coordinates": [-74.0, 40.7]},
+            countries=["USA"],
+        ),
+    ]
+
+
+def api_settings(root: Path) -> Settings:
+    return Settings.load(
+        None,
+        data_dir=str(root),
+        index={"url": "sqlite:///index.db"},
+        bus={"url": "sqlite:///events.db"},
+        workspaces={"raw": {"url": str(root / "raw")}, "products": {"url": str(root / "prod")}},
+    )
+
+
+async def _seed(settings: Settings) -> None:
+    async with open_index(settings.index) as index:
+        results = await index.upsert(catalogue())
+        assert all(r.status == "written" and not r.geometry_error for r in results), results
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s = api_settings(tmp_path_factory.mktemp("api"))
+    asyncio.run(_seed(s))
+    return s
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in process over ASGI (no server, no mocks: the real app and the real index)."""
+    async with open_index(settings.index) as index:
+        app = create_app(settings, index=index)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+def ids(response: Any) -> list[str]:
+    body = response.json()
+    rows = body["results"] if "results" in body else body["features"]
+    return sorted(r["id"] for r in rows)

@@ -1,0 +1,112 @@
+"""The STAC API: landing page, conformance, collections per workspace, items and search."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.functional.api.conftest import ids
+
+
+async def test_landing_page_links_conformance_collections_search_and_docs(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await client.get("/")).json()
+    assert body["type"] == "Catalog" and body["stac_version"] == "1.0.0"
+    rels = {(link["rel"], link.get("method")) for link in body["links"]}
+    for rel in ("conformance", "data", "service-desc", "service-doc", "child"):
+        assert any(r == rel for r, _ in rels), rel
+    assert ("search", "GET") in rels and ("search", "POST") in rels
+    conformance = (await client.get("/conformance")).json()["conformsTo"]
+    assert "https://api.stacspec.org/v1.0.0/item-search" in conformance
+    assert (await client.get("/openapi.json")).json()["paths"]["/files"]["get"]["parameters"]
+
+
+async def test_each_workspace_is_a_collection(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/collections")).json()
+    assert [c["id"] for c in body["collections"]] == ["products", "raw"]
+    one = (await client.get("/collections/raw")).json()
+    assert one["type"] == "Collection" and one["extent"]["spatial"]["bbox"]
+    assert (await client.get("/collections/nowhere")).status_code == 404
+
+
+async def test_items_of_a_collection_are_stac_items_with_assets_and_times(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/collections/raw/items", params={"limit": 10})
+    assert r.status_code == 200 and ids(r) == ["fiji", "notes", "ny", "paris"]
+    items = {f["id"]: f for f in r.json()["features"]}
+    paris = items["paris"]
+    assert paris["collection"] == "raw" and paris["geometry"]["type"] == "Point"
+    assert paris["bbox"] == [2.35, 48.85, 2.35, 48.85]
+    props = paris["properties"]
+    assert props["datetime"] is None
+    assert props["start_datetime"] == "2020-01-01T00:00:00Z"
+    assert props["end_datetime"] == "2020-01-02T00:00:00Z"
+    asset = paris["assets"]["data"]
+    assert asset["href"] == "https://example.invalid/raw/paris_l8.tif"
+    assert asset["type"] == "image/tiff" and asset["roles"] == ["data"]
+    assert items["notes"]["geometry"] is None and "bbox" not in items["notes"]
+    assert items["notes"]["properties"]["datetime"] == "2022-01-01T00:00:00Z"
+    one = await client.get("/collections/raw/items/paris")
+    assert one.json()["id"] == "paris"
+    assert (await client.get("/collections/products/items/paris")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"bbox": "-180,-90,180,90"}, ["alps", "fiji", "ny", "paris"]),
+        ({"bbox": "0,40,12,50", "datetime": "2021-01-01T00:00:00Z/.."}, ["alps"]),
+        ({"datetime": "../2019-12-31T00:00:00Z"}, ["fiji"]),
+        ({"ids": "ny,paris,missing"}, ["ny", "paris"]),
+        ({"collections": "products"}, ["alps"]),
+        ({"collections": "nowhere"}, []),
+        ({"intersects": json.dumps({"type": "Point", "coordinates": [-74.0, 40.7]})}, ["ny"]),
+    ],
+)
+async def test_search_get_filters(
+    client: httpx.AsyncClient, params: dict[str, str], expected: list[str]
+) -> None:
+    r = await client.get("/search", params=params)
+    assert r.status_code == 200, r.text
+    assert ids(r) == expected
+    assert r.json()["numberMatched"] == len(expected)
+
+
+async def test_search_post_filters_and_pages_with_a_post_next_link(
+    client: httpx.AsyncClient,
+) -> None:
+    body: dict[str, object] = {
+        "intersects": {
+            "type": "Polygon",
+            "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]],
+        },
+        "limit": 1,
+        "sortby": [{"field": "properties.datetime", "direction": "asc"}],
+    }
+    seen: list[str] = []
+    while True:
+        r = await client.post("/search", json=body)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        seen += [f["id"] for f in page["features"]]
+        nxt = [link for link in page["links"] if link["rel"] == "next"]
+        if not nxt:
+            break
+        assert nxt[0]["method"] == "POST"
+        body = nxt[0]["body"]
+    assert seen == ["fiji", "paris", "ny", "alps"]
+
+
+async def test_search_get_next_links_walk_every_match_once(client: httpx.AsyncClient) -> None:
+    url: str | None = "/search?limit=2"
+    seen: list[str] = []
+    while url:
+        page = (await client.get(url)).json()
+        seen += [f["id"] for f in page["features"]]
+        nxt = [link["href"] for link in page["links"] if link["rel"] == "next"]
+        url = nxt[0] if nxt else None
+    assert sorted(seen) == ["alps", "fiji", "notes", "ny", "paris"]
