@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from indexer.countries import countries_for
 from indexer.geometry import CleanGeometry, clean_many, clean_point
@@ -17,8 +17,9 @@ from seedpipe.events import CloudEvent
 if TYPE_CHECKING:
     from indexer.backends.base import FileIndex, UpsertResult
     from seedpipe.bus.base import EventBus
+    from seedpipe.bus.deadletter import DeadLetter
     from seedpipe.records import FileRecord
-    from seedpipe.settings import Settings
+    from seedpipe.settings import BusSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,16 @@ class IndexerService:
             self.stats.stale += 1
 
     async def _dead_letter(self, dead: list[tuple[CloudEvent, str]]) -> None:
-        entries = [dead_letter(event, reason, self.topic, self.group) for event, reason in dead]
-        for (event, reason), _ in zip(dead, entries, strict=True):
-            log.warning("dead-lettering event %s (%s): %s", event.id, event.subject, reason)
-        await self.bus.publish_many(self.dlq_topic, entries)
-        self.stats.dead_lettered += len(entries)
+        from seedpipe.bus.deadletter import DEAD_LETTER_CONTENT_TYPE
+
+        records = []
+        for event, reason in dead:
+            log.warning("dead-lettering event %s (file %s): %s", event.id, event.subject, reason)
+            letter = dead_letter(event, reason, self.topic, self.group, self.settings.bus)
+            records.append((event.key.encode("utf-8"), letter.to_bytes()))
+        # The bus's own DLQ format, so `seedpipe events` and bus.dead_letters() read these too.
+        await self.bus._publish_raw(self.dlq_topic, records, DEAD_LETTER_CONTENT_TYPE)
+        self.stats.dead_lettered += len(records)
 
     async def _announce(self, records: list[FileRecord]) -> None:
         out: list[CloudEvent] = []
@@ -198,11 +204,30 @@ class IndexerService:
             self.stats.matched += len(out)
 
 
-def dead_letter(event: CloudEvent, reason: str, topic: str, group: str) -> CloudEvent:
-    """The event as it came, with CloudEvents extension attributes saying why and where."""
-    data: dict[str, Any] = event.model_dump(mode="json")
-    data.update(dlqreason=reason[:2000], dlqtopic=topic, dlqgroup=group)
-    return CloudEvent.model_validate(data)
+def dead_letter(
+    event: CloudEvent, reason: str, topic: str, group: str, settings: BusSettings
+) -> DeadLetter:
+    """A DLQ entry for an event the indexer handled only in part (or refused).
+
+    A batch handler does not see log positions, so ``partition`` and ``offset`` are 0; the
+    event id, type, key and bytes identify the event.
+    """
+    from seedpipe.bus.deadletter import DeadLetter
+
+    return DeadLetter.build(
+        topic=topic,
+        partition=0,
+        offset=0,
+        group=group,
+        stage="handler",
+        reason=reason,
+        attempts=1,
+        key=event.key.encode("utf-8"),
+        original=event.to_bytes(),
+        keep_bytes=settings.max_event_bytes,
+        event_id=event.id,
+        event_type=event.type,
+    )
 
 
 def matched_event(subscription_id: str, name: str, record: FileRecord) -> CloudEvent:
