@@ -1,0 +1,157 @@
+"""The distributed event bus: Kafka (or any Kafka-protocol broker) via aiokafka."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from seedpipe.bus.base import EventBus, Source
+from seedpipe.errors import BusError, ConfigError
+from seedpipe.settings import BusSettings
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+def bootstrap_servers(url: str) -> list[str]:
+    """``kafka://h1:9092,h2:9092`` → ``["h1:9092", "h2:9092"]`` (port 9092 when left out)."""
+    netloc = urlsplit(url).netloc
+    if "@" in netloc:
+        raise ConfigError("bus.url: put Kafka credentials in [bus.kafka], not in the URL")
+    servers = []
+    for part in filter(None, (p.strip() for p in netloc.split(","))):
+        host, sep, port = part.rpartition(":")
+        if not sep:
+            host, port = part, "9092"
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"bus.url: {part!r} is not host:port")
+        servers.append(f"{host}:{port}")
+    if not servers:
+        raise ConfigError(f"bus.url: {url!r} names no broker (kafka://host:9092[,host:port])")
+    return servers
+
+
+class KafkaBus(EventBus):
+    """``kafka://host:port[,host:port]``: keyed records in CloudEvents structured mode."""
+
+    def __init__(self, url: str, settings: BusSettings) -> None:
+        super().__init__(url, settings)
+        self.servers = bootstrap_servers(url)
+        self._producer: AIOKafkaProducer | None = None
+        self._known: set[str] = set()
+        self._topic_lock = asyncio.Lock()
+
+    def client_options(self) -> dict[str, Any]:
+        """Connection options every client shares: brokers, client id, TLS and SASL."""
+        k = self.settings.kafka
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.servers,
+            "client_id": k.client_id,
+            "security_protocol": k.security_protocol,
+        }
+        if k.security_protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = ssl_context(k.ssl_cafile, k.ssl_certfile, k.ssl_keyfile)
+        if k.security_protocol.startswith("SASL"):
+            options["sasl_mechanism"] = k.sasl_mechanism or "PLAIN"
+            options["sasl_plain_username"] = k.sasl_username
+            if k.sasl_password is not None:
+                options["sasl_plain_password"] = k.sasl_password.get_secret_value()
+        return options
+
+    async def start(self) -> None:
+        if self._producer is not None:
+            return
+        k = self.settings.kafka
+        producer = AIOKafkaProducer(
+            **self.client_options(),
+            acks="all",
+            linger_ms=k.linger_ms,
+            enable_idempotence=k.enable_idempotence,
+            # Room for a dead letter of a maximal event (base64 plus its envelope).
+            max_request_size=self.settings.max_event_bytes * 2 + 64 * 1024,
+        )
+        try:
+            await producer.start()
+        except KafkaError as exc:
+            await producer.stop()
+            raise BusError(f"cannot reach Kafka at {','.join(self.servers)}: {exc}") from exc
+        self._producer = producer
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise BusError("the bus is not started: use 'async with open_bus(...)'")
+        return self._producer
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics that do not exist yet (partitions and replication from settings)."""
+        missing = [t for t in dict.fromkeys(topics) if t not in self._known]
+        if not missing:
+            return
+        async with self._topic_lock:
+            k = self.settings.kafka
+            admin = AIOKafkaAdminClient(**self.client_options())
+            try:
+                await admin.start()
+                response = await admin.create_topics(
+                    [NewTopic(t, k.partitions, k.replication_factor) for t in missing]
+                )
+            except KafkaError as exc:
+                raise BusError(f"cannot create topics {missing}: {exc}") from exc
+            finally:
+                await admin.close()
+            for topic, code, message, *_ in response.topic_errors:
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise BusError(f"cannot create topic {topic!r}: error {code} {message or ''}")
+            self._known.update(missing)
+
+    async def _publish_raw(
+        self, topic: str, records: Sequence[tuple[bytes | None, bytes]], content_type: str
+    ) -> None:
+        producer = self.producer()
+        await self.ensure_topics([topic])
+        headers = [("content-type", content_type.encode("ascii"))]
+        try:
+            futures = [
+                await producer.send(topic, value, key=key, headers=headers)
+                for key, value in records
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            raise BusError(f"publish to {topic!r} failed: {type(exc).__name__}: {exc}") from exc
+
+    async def _open_source(
+        self, topics: Sequence[str], group: str, *, from_beginning: bool
+    ) -> Source:
+        from seedpipe.bus.kafka_source import KafkaSource
+
+        self.producer()
+        await self.ensure_topics(topics)
+        source = KafkaSource(self, topics, group, from_beginning)
+        await source.start()
+        return source
+
+
+def ssl_context(cafile: str | None, certfile: str | None, keyfile: str | None) -> ssl.SSLContext:
+    from aiokafka.helpers import create_ssl_context
+
+    try:
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=cafile, certfile=certfile, keyfile=keyfile
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"bus.kafka: cannot load the TLS files: {exc}") from exc
+    return context

@@ -1,0 +1,153 @@
+"""A Kafka consumer-group member: getmany, manual commits, commit-on-revoke, true end offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from seedpipe.bus.base import RawRecord, Source
+from seedpipe.bus.base import TopicPartition as TP
+from seedpipe.errors import BusError
+
+if TYPE_CHECKING:
+    from seedpipe.bus.kafka import KafkaBus
+
+log = logging.getLogger(__name__)
+
+FETCH_WAIT_MS = 200  # how long one fetch waits for records: bounds how late ``stop`` is seen
+END_PROBE_S = 10.0
+
+
+class _Revoked(ConsumerRebalanceListener):
+    """Commit what was handled on partitions before they move to another member."""
+
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        gone = {(tp.topic, tp.partition) for tp in revoked}
+        offsets = {tp: o for tp, o in self.source.pending.items() if tp in gone}
+        for tp in offsets:
+            del self.source.pending[tp]
+        if offsets:
+            await self.source.commit(offsets)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.debug("bus: %s assigned %s", self.source.group, sorted(assigned))
+
+
+class KafkaSource(Source):
+    """One AIOKafkaConsumer in ``group`` subscribed to ``topics``; commits only what it is told."""
+
+    def __init__(
+        self, bus: KafkaBus, topics: Sequence[str], group: str, from_beginning: bool
+    ) -> None:
+        super().__init__()
+        self.bus = bus
+        self.topics = list(dict.fromkeys(topics))
+        self.group = group
+        self.from_beginning = from_beginning
+        self.consumer = AIOKafkaConsumer(
+            **bus.client_options(),
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            max_partition_fetch_bytes=bus.settings.max_event_bytes * 2 + 64 * 1024,
+        )
+
+    async def start(self) -> None:
+        self.consumer.subscribe(self.topics, listener=_Revoked(self))
+        try:
+            await self.consumer.start()
+        except KafkaError as exc:
+            await self.consumer.stop()
+            raise BusError(f"cannot join group {self.group!r}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+
+    async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
+        batches = await self.consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=max_records)
+        return [
+            RawRecord(
+                r.topic,
+                r.partition,
+                r.offset,
+                r.key,
+                r.value if r.value is not None else b"",
+                r.timestamp / 1000.0,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    def owns(self, tp: TP) -> bool:
+        return TopicPartition(*tp) in self.consumer.assignment()
+
+    async def commit(self, offsets: Mapping[TP, int]) -> None:
+        try:
+            await self.consumer.commit({TopicPartition(*tp): o + 1 for tp, o in offsets.items()})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on (rebalance): the new owner redelivers, at least once.
+            log.warning("bus: %s could not commit %s: %s", self.group, dict(offsets), exc)
+
+    async def end_offsets(self) -> dict[TP, int]:
+        partitions = []
+        for topic in self.topics:
+            found = await self.bus.producer().partitions_for(topic)
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        ends = await _true_ends(self.bus, partitions)
+        return {(tp.topic, tp.partition): end - 1 for tp, end in ends.items()}
+
+    async def caught_up(self, target: Mapping[TP, int]) -> bool:
+        mine = self.consumer.assignment()
+        for (topic, p), last in target.items():
+            if last < 0:
+                continue
+            tp = TopicPartition(topic, p)
+            if tp in mine:
+                if await self.consumer.position(tp) <= last:
+                    return False
+                continue
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                if self.from_beginning:
+                    return False
+            elif committed <= last:
+                return False
+        return True
+
+
+async def _true_ends(bus: KafkaBus, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The offset after the last record of each partition.
+
+    Read from a fetch's high watermark rather than trusted from ListOffsets, which some
+    Kafka-protocol brokers (tansu 0.6) answer with the start of the last batch plus one.
+    """
+    probe = AIOKafkaConsumer(**bus.client_options(), enable_auto_commit=False)
+    await probe.start()
+    try:
+        probe.assign(partitions)
+        ends: dict[TopicPartition, int] = await probe.end_offsets(partitions)
+        unsure = {tp for tp, end in ends.items() if end > 0}
+        for tp in unsure:
+            probe.seek(tp, ends[tp] - 1)
+        deadline = time.monotonic() + END_PROBE_S
+        while unsure and time.monotonic() < deadline:
+            await probe.getmany(*unsure, timeout_ms=FETCH_WAIT_MS)
+            for tp in list(unsure):
+                high = probe.highwater(tp)
+                if high is not None:
+                    ends[tp] = max(ends[tp], high)
+                    unsure.discard(tp)
+        if unsure:
+            raise BusError(f"could not learn the end of {sorted(unsure)} in {END_PROBE_S}s")
+        return ends
+    finally:
+        await probe.stop()
