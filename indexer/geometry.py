@@ -32,7 +32,7 @@ _LEVELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CleanGeometry:
     """A usable geometry: GeoJSON to store, the shapely shape, its center and part boxes."""
 
@@ -40,6 +40,7 @@ class CleanGeometry:
     shape: BaseGeometry
     center: dict[str, Any]
     boxes: list[Bounds]
+    is_box: bool = False  # a point or one axis-aligned rectangle: its bounds are exact
 
 
 def _positions(coords: Any, level: int, field: str, count: list[int]) -> Any:
@@ -185,22 +186,66 @@ def clean_geometry(obj: Any, *, field: str = "geometry") -> CleanGeometry:
     if geom.geom_type == "GeometryCollection" and not len(geom.geoms):
         raise InvalidInput("is empty after repair", field=field)
     geojson = json.loads(shapely.to_geojson(geom))
-    return CleanGeometry(geojson, geom, _wrap_point(center.x, center.y), part_boxes(geom))
+    boxes = part_boxes(geom)
+    exact = exact_boxes(geom)
+    is_box = exact is not None and len(exact) == 1
+    return CleanGeometry(geojson, geom, _wrap_point(center.x, center.y), boxes, is_box)
+
+
+_NUM = (int, float)
+
+
+def _simple_shapes(objs: list[Any]) -> np.ndarray:
+    """Shapely geometries for plain 2D Points and one-ring Polygons (None for anything else).
+
+    Built from the coordinates with vectorized constructors: no GeoJSON text round trip.
+    """
+    geoms = np.full(len(objs), None, dtype=object)
+    pts: list[int] = []
+    pt_xy: list[Any] = []
+    polys: list[int] = []
+    ring_xy: list[Any] = []
+    ring_ids: list[int] = []
+    for i, obj in enumerate(objs):
+        if type(obj) is not dict:
+            continue
+        kind, c = obj.get("type"), obj.get("coordinates")
+        if type(c) is not list:
+            continue
+        if kind == "Point" and len(c) == 2 and type(c[0]) in _NUM and type(c[1]) in _NUM:
+            pts.append(i)
+            pt_xy.append(c)
+        elif (
+            kind == "Polygon"
+            and len(c) == 1
+            and type(ring := c[0]) is list
+            and (
+                4 <= len(ring) <= 64
+                and ring[0] == ring[-1]
+                and all(
+                    type(p) is list and len(p) == 2 and type(p[0]) in _NUM and type(p[1]) in _NUM
+                    for p in ring
+                )
+            )
+        ):
+            ring_ids.extend([len(polys)] * len(ring))
+            polys.append(i)
+            ring_xy.extend(ring)
+    if pts:
+        geoms[pts] = shapely.points(np.array(pt_xy, dtype=float))
+    if polys:
+        rings = shapely.linearrings(np.array(ring_xy, dtype=float), indices=ring_ids)
+        geoms[polys] = shapely.polygons(rings)
+    return geoms
 
 
 def clean_many(objs: list[Any], *, field: str = "geometry") -> list[CleanGeometry | InvalidInput]:
     """``clean_geometry`` over a batch; the common case (valid, CCW, no crossing) is vectorized."""
     out: list[CleanGeometry | InvalidInput | None] = [None] * len(objs)
-    texts = []
-    for obj in objs:
-        try:
-            texts.append(json.dumps(obj, allow_nan=False))
-        except (TypeError, ValueError):
-            texts.append("null")
-    geoms = shapely.from_geojson(np.array(texts, dtype=object), on_invalid="ignore")
+    geoms = _simple_shapes(objs)
     bounds = shapely.bounds(geoms)
     with np.errstate(invalid="ignore"):
-        ok = (
+        simple = (
             ~shapely.is_missing(geoms)
             & np.isfinite(bounds).all(axis=1)
             & (bounds[:, 0] >= -180)
@@ -208,38 +253,29 @@ def clean_many(objs: list[Any], *, field: str = "geometry") -> list[CleanGeometr
             & (bounds[:, 1] >= -90)
             & (bounds[:, 3] <= 90)
             & (bounds[:, 2] - bounds[:, 0] <= 180)
-            & (shapely.get_num_coordinates(geoms) <= MAX_VERTICES)
         )
     types = shapely.get_type_id(geoms)
-    # points (0) always pass; polygons (3) pass when valid with a CCW shell and no holes.
-    simple = ok & ((types == 0) | (types == 3))
     poly = simple & (types == 3)
     if poly.any():
         idx = np.flatnonzero(poly)
-        shells = shapely.get_exterior_ring(geoms[idx])
-        good = (
-            shapely.is_valid(geoms[idx])
-            & shapely.is_ccw(shells)
-            & (shapely.get_num_interior_rings(geoms[idx]) == 0)
-        )
+        # a valid polygon with a CCW shell is already what clean_geometry would make of it
+        good = shapely.is_valid(geoms[idx]) & shapely.is_ccw(shapely.get_exterior_ring(geoms[idx]))
         simple[idx[~good]] = False
-    centers = shapely.centroid(geoms[simple])
-    cx, cy = shapely.get_x(centers), shapely.get_y(centers)
-    for j, i in enumerate(np.flatnonzero(simple)):
+    chosen = np.flatnonzero(simple)
+    b = bounds[chosen]
+    with np.errstate(invalid="ignore"):
+        boxy = (types[chosen] == 0) | (
+            (shapely.get_num_coordinates(geoms[chosen]) == 5)
+            & (shapely.area(geoms[chosen]) == (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+        )
+    cxy = shapely.get_coordinates(shapely.centroid(geoms[chosen])).tolist()
+    for i, (x, y), bb, g, t, bx in zip(
+        chosen.tolist(), cxy, b.tolist(), geoms[chosen], types[chosen].tolist(), boxy.tolist(),
+        strict=True,
+    ):  # fmt: skip
         obj = objs[i]
-        coords = obj["coordinates"] if types[i] == 0 else obj
-        geojson = (
-            {"type": "Point", "coordinates": [float(coords[0]), float(coords[1])]}
-            if types[i] == 0
-            else {"type": "Polygon", "coordinates": obj["coordinates"]}
-        )
-        b = bounds[i]
-        out[i] = CleanGeometry(
-            geojson,
-            geoms[i],
-            {"type": "Point", "coordinates": [float(cx[j]), float(cy[j])]},
-            [(float(b[0]), float(b[1]), float(b[2]), float(b[3]))],
-        )
+        center = obj if t == 0 else {"type": "Point", "coordinates": [x, y]}
+        out[i] = CleanGeometry(obj, g, center, [bb], bx)
     for i in np.flatnonzero(~simple):
         try:
             out[i] = clean_geometry(objs[i], field=field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -14,14 +15,14 @@ from seedpipe.records import FileRecord
 SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-class UpsertResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
     """What happened to one record (or delete): written, stale (a newer version wins) or error.
 
     ``geometry_error`` is set when the record was written without its unusable geometry, so the
     caller can send the reason to the dead-letter queue while the rest stays searchable.
+    (A dataclass, not a model: bulk writes make one per record.)
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     version: int

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import shapely
+from pydantic_core import to_json
 
 from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_query import (
@@ -22,7 +23,7 @@ from indexer.backends.sqlite_query import (
     order_by,
 )
 from indexer.geometry import CleanGeometry, clean_many, clean_point
-from indexer.query import Query, record_interval, to_micros
+from indexer.query import Query, to_micros
 from seedpipe.errors import CatalogError, InvalidInput
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
 ALWAYS = 1e12  # seconds: the time extent of records without data time
+TAG_SEP = "\x1e"
+_PLACE = {"geometry", "center_point"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -47,9 +50,9 @@ CREATE TABLE IF NOT EXISTS files (
   data_started INTEGER, data_ended INTEGER, source_started INTEGER, source_ended INTEGER,
   d0 INTEGER, d1 INTEGER, s0 INTEGER, s1 INTEGER,
   nparts INTEGER NOT NULL, isbox INTEGER NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL,
-  geom BLOB, tagkeys TEXT NOT NULL, meta TEXT NOT NULL
+  geom BLOB, tagkeys TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS files_created ON files (created, id);
+CREATE INDEX IF NOT EXISTS files_created ON files (created);
 CREATE INDEX IF NOT EXISTS files_d0 ON files (d0);
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY (tag, rid)) WITHOUT ROWID;
@@ -62,7 +65,7 @@ COLUMNS = (
     "rid, id, version, doc, file_name, name_lc, file_size, media_type, file_type, workspace, "
     "job_type, job_output, sensor_class, sensor, collection, task, superseded, deleted, created, "
     "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
-    "isbox, x0, y0, x1, y1, geom, tagkeys, meta"
+    "isbox, x0, y0, x1, y1, geom, tagkeys"
 )
 INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))})"  # noqa: S608
 
@@ -180,7 +183,7 @@ class SqliteIndex(FileIndex):
         )
         con.executemany(
             "DELETE FROM tags WHERE tag = ? AND rid = ?",
-            [(tag, o[0]) for o in old for tag in json.loads(o[2])],
+            [(tag, o[0]) for o in old if o[2] for tag in o[2].split(TAG_SEP)],
         )
 
     def _insert(
@@ -192,75 +195,12 @@ class SqliteIndex(FileIndex):
         if not records:
             return
         rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-        with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
-        cleaned = dict(zip(with_geom, clean_many([records[k].geometry for k in with_geom]),
-                           strict=True))  # fmt: skip
-        rows: list[list[Any]] = []
-        rt_rows: list[tuple[Any, ...]] = []
-        tag_rows: list[tuple[str, int]] = []
-        wkbs: list[Any] = []
-        for k, r in enumerate(records):
-            c = cleaned.get(k)
-            geo_error = None
-            if isinstance(c, InvalidInput):
-                geo_error, c = str(c), None
-            center = r.center_point
-            if center is not None:
-                try:
-                    center = clean_point(center)
-                except InvalidInput as exc:
-                    geo_error, center = str(exc), None
-            if c is not None:
-                center = center or c.center
-                r = r.model_copy(update={"geometry": c.geojson, "center_point": center})
-            elif r.geometry is not None or center != r.center_point:
-                r = r.model_copy(update={"geometry": None, "center_point": center})
-            shape_boxes = self._boxes(c, center)
-            d = record_interval(r, "data")
-            s = record_interval(r, "source")
-            t0, t1 = (d[0] / 1e6, d[1] / 1e6) if d else (-ALWAYS, ALWAYS)
-            for p, b in enumerate(shape_boxes[:PARTS]):
-                rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
-            keys = [DATA_TYPE + t for t in r.data_type_tags]
-            keys += [COUNTRY + c for c in dict.fromkeys(r.countries)]
-            tag_rows.extend((key, rid) for key in keys)
-            isbox = c is None or (len(c.boxes) == 1 and _is_box(c))
-            box = shape_boxes[0] if shape_boxes and isbox else (None, None, None, None)
-            wkbs.append(c.shape if c is not None else _point(center))
-            rows.append([
-                rid, r.id, r.version, r.model_dump_json(), r.file_name, r.file_name.casefold(),
-                r.file_size, r.media_type, r.file_type, r.workspace.name,
-                r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
-                r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
-                int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
-                _us(r.data_started), _us(r.data_ended), _us(r.source_started),
-                _us(r.source_ended), d[0] if d else None, d[1] if d else None,
-                s[0] if s else None, s[1] if s else None, min(len(shape_boxes), PARTS),
-                int(bool(shape_boxes) and isbox), *box, None, json.dumps(keys),
-                json.dumps(r.meta_data),
-            ])  # fmt: skip
-            index, results = slots[k]
-            results[index] = UpsertResult(
-                id=r.id, version=r.version, status="written", geometry_error=geo_error
-            )
-            rid += 1
-        geo_idx = [k for k, g in enumerate(wkbs) if g is not None]
-        if geo_idx:
-            blobs = shapely.to_wkb(np.array([wkbs[k] for k in geo_idx], dtype=object))
-            for k, blob in zip(geo_idx, blobs, strict=True):
-                rows[k][34] = blob
+        rows, rt_rows, tag_rows, done = _prepare(records, rid)
         con.executemany(INSERT, rows)
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", rt_rows)
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
-
-    @staticmethod
-    def _boxes(c: CleanGeometry | None, center: dict[str, Any] | None) -> list[Any]:
-        if c is not None:
-            return list(c.boxes)
-        if center is not None:
-            x, y = center["coordinates"][:2]
-            return [(x, y, x, y)]
-        return []
+        for (index, results), result in zip(slots, done, strict=True):
+            results[index] = result
 
     async def delete(self, file_id: str, version: int) -> UpsertResult:
         return await self._run(self._delete, file_id, version)
@@ -411,10 +351,89 @@ class SqliteIndex(FileIndex):
         return [s for s in await self.list_subscriptions() if s.query.matches(record)]
 
 
-def _is_box(c: CleanGeometry) -> bool:
-    from indexer.geometry import exact_boxes
+def _boxes(c: CleanGeometry | None, center: dict[str, Any] | None) -> list[Any]:
+    if c is not None:
+        return c.boxes
+    if center is not None:
+        x, y = center["coordinates"][:2]
+        return [(x, y, x, y)]
+    return []
 
-    return exact_boxes(c.shape) is not None
+
+def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
+    """A closed interval from optional ends (one end alone is an instant), as in the Query."""
+    if a is None:
+        return b, b
+    if b is None:
+        return a, a
+    return (a, b) if a <= b else (b, a)
+
+
+def _prepare(
+    records: list[FileRecord], rid: int
+) -> tuple[list[Any], list[Any], list[Any], list[UpsertResult]]:
+    """Rows for files, rt and tags from records (clean geometry, serialise), numbered from rid."""
+    with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
+    cleaned: dict[int, CleanGeometry | InvalidInput] = dict(
+        zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
+    )
+    rows: list[list[Any]] = []
+    rt_rows: list[tuple[Any, ...]] = []
+    tag_rows: list[tuple[str, int]] = []
+    shapes: list[Any] = []
+    done: list[UpsertResult] = []
+    for k, r in enumerate(records):
+        c = cleaned.get(k)
+        geo_error = None
+        if isinstance(c, InvalidInput):
+            geo_error, c = str(c), None
+        center = r.center_point
+        if center is not None:
+            try:
+                center = clean_point(center)
+            except InvalidInput as exc:
+                geo_error, center = str(exc), None
+        if c is not None:
+            center = center or c.center
+        geometry = c.geojson if c is not None else None
+        doc = r.model_dump_json(exclude=_PLACE, exclude_none=True)
+        doc = f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}'
+        boxes = _boxes(c, center)
+        ds, de, ss, se = (_us(r.data_started), _us(r.data_ended), _us(r.source_started),
+                          _us(r.source_ended))  # fmt: skip
+        d0, d1 = _span(ds, de)
+        s0, s1 = _span(ss, se)
+        t0, t1 = (d0 / 1e6, d1 / 1e6) if d0 is not None and d1 is not None else (-ALWAYS, ALWAYS)
+        for p, b in enumerate(boxes[:PARTS]):
+            rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
+        keys = [DATA_TYPE + t for t in r.data_type_tags]
+        if r.countries:
+            keys += [COUNTRY + code for code in dict.fromkeys(r.countries)]
+        tag_rows += [(key, rid) for key in keys]
+        isbox = c.is_box if c is not None else bool(boxes)
+        box = boxes[0] if isbox else (None, None, None, None)
+        shapes.append(c.shape if c is not None else _point(center))
+        rows.append([
+            rid, r.id, r.version, doc, r.file_name, r.file_name.casefold(),
+            r.file_size, r.media_type, r.file_type, r.workspace.name,
+            r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
+            r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
+            int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
+            ds, de, ss, se, d0, d1, s0, s1, min(len(boxes), PARTS),
+            int(isbox), *box, None, TAG_SEP.join(keys),
+        ])  # fmt: skip
+        done.append(UpsertResult(r.id, r.version, "written", None, geo_error))
+        rid += 1
+    geo_idx = [k for k, g in enumerate(shapes) if g is not None]
+    if geo_idx:
+        blobs = shapely.to_wkb(np.array([shapes[k] for k in geo_idx], dtype=object))
+        for k, blob in zip(geo_idx, blobs, strict=True):
+            rows[k][34] = blob
+    return rows, rt_rows, tag_rows, done
+
+
+def _js(value: Any) -> str:
+    return "null" if value is None else to_json(value).decode()
 
 
 def _point(center: dict[str, Any] | None) -> Any:
