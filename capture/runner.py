@@ -159,6 +159,7 @@ def _write_input_metadata(
         "JOB": {k: [r.to_scale() for r in v] for k, v in records.items()},
         "RECIPE": recipe or {},
     }
+    path.unlink(missing_ok=True)  # a rerun in the same job dir finds it read-only
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     os.chmod(path, READ_ONLY)
 

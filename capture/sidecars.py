@@ -114,7 +114,8 @@ def parse_sidecar(data: Any, label: str) -> Sidecar:
     sidecar = Sidecar()
     if kind == "Feature":
         geom = data.get("geometry")
-        props = data.get("properties") or {}
+        props = data.get("properties")
+        props = {} if props is None else props
         if not isinstance(props, dict):
             raise InvalidInput("must be an object", field=f"{label}: properties")
     elif kind in GEOMETRY_TYPES:

@@ -73,6 +73,7 @@ def _copy(src: Path, dst: Path) -> None:
 def stage_inputs(inputs: dict[str, list[StagedInput]], input_root: Path) -> Staged:
     """Copy each input under ``input_root/<NAME>/``; a file name is used once per input."""
     staged = Staged()
+    input_root.mkdir(parents=True, exist_ok=True)
     for name, items in inputs.items():
         folder = input_root / safe_relpath(name, field=f"inputs.{name}")
         folder.mkdir(parents=True, exist_ok=True)
