@@ -28,7 +28,11 @@ _LISTS = {
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("filters (all must hold)")
-    g.add_argument("--bbox", metavar="MINX,MINY,MAXX,MAXY", help="degrees; minx > maxx wraps")
+    g.add_argument(
+        "--bbox",
+        metavar="MINX,MINY,MAXX,MAXY",
+        help="degrees; minx > maxx wraps; write --bbox=-10,40,10,60 when it starts with -",
+    )
     g.add_argument("--intersects", metavar="FILE|JSON", help="a GeoJSON geometry, inline or file")
     g.add_argument("--datetime", metavar="A/B", help="RFC 3339 instant or interval, '..' open")
     g.add_argument(
@@ -114,4 +118,11 @@ def query_from_args(args: argparse.Namespace, **extra: Any) -> Query:
     names.update(time_relation="--relation", file_name_contains="--file-name", limit="--limit")
     names.update(bbox="--bbox", intersects="--intersects", datetime="--datetime", sort="--sort")
     names.update(time_field="--time-field", meta="--meta")
-    return build({**filter_fields(args), **extra}, names)
+    names.update({k: f"--{k}" for k in ("token",)})  # page tokens are not secrets
+    try:
+        fields = filter_fields(args)
+    except InvalidInput as exc:
+        field = exc.field or ""
+        message = str(exc).removeprefix(f"{field}: ")
+        raise InvalidInput(message, field=names.get(field, field)) from exc
+    return build({**fields, **extra}, names)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,16 @@ def record(file_id: str, version: int = 1, **kw: Any) -> FileRecord:
 
 def event(rec: FileRecord, kind: str = events.FILE_INGESTED) -> CloudEvent:
     return file_event(kind, rec, source="tests")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``seedpipe.cli.main`` configures the root logger; put pytest's handlers back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
