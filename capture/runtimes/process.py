@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 import subprocess
 from collections.abc import Callable
@@ -26,8 +27,7 @@ def _limit_memory(mem_mib: float | None) -> Callable[[], None] | None:
     limit = int(max(mem_mib, MIN_MEMORY_MIB) * MIB)
 
     def apply() -> None:
-        import resource
-
+        # Runs in the forked child before exec: nothing here may import or take locks.
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     return apply
