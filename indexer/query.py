@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -54,7 +55,15 @@ SORT_TIME_FIELDS = frozenset(
     {"created", "last_modified", "data_started", "data_ended", "source_started", "source_ended"}
 )
 
-Text = Annotated[str, StringConstraints(max_length=1024)]
+
+# NUL never reaches a backend: SQLite and Lucene both treat it as a terminator.
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_no_nul)]
 TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
 # A meta_data property path: dot-separated keys; the charset keeps JSON paths unambiguous.
 META_PATH = re.compile(r"^[A-Za-z0-9_:@\-]{1,128}(\.[A-Za-z0-9_:@\-]{1,128}){0,15}$")

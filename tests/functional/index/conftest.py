@@ -1,0 +1,57 @@
+"""Index backend fixtures: SQLite always, Elasticsearch when ELASTICSEARCH_URL is set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from indexer.backends.base import FileIndex
+from indexer.backends.sqlite import SqliteIndex
+from seedpipe.settings import ElasticsearchSettings, IndexSettings
+
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+
+BACKENDS = [
+    pytest.param("sqlite_index", id="sqlite"),
+    pytest.param(
+        "es_index",
+        id="elasticsearch",
+        marks=[
+            pytest.mark.elasticsearch,
+            pytest.mark.skipif(
+                not ELASTICSEARCH_URL,
+                reason="ELASTICSEARCH_URL is not set: no Elasticsearch server on this machine",
+            ),
+        ],
+    ),
+]
+
+
+@pytest.fixture
+async def sqlite_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        yield index
+
+
+@pytest.fixture
+async def es_index(unique: str) -> AsyncIterator[FileIndex]:
+    from indexer.backends.elasticsearch import ElasticsearchIndex
+
+    settings = IndexSettings(
+        url=ELASTICSEARCH_URL,
+        elasticsearch=ElasticsearchSettings(index_prefix=f"seedpipe-test-{unique}"),
+    )
+    index = ElasticsearchIndex(ELASTICSEARCH_URL, settings, refresh="wait_for")
+    async with index:
+        yield index
+        await index.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def index(request: pytest.FixtureRequest) -> FileIndex:
+    """Each conformance test runs once per available backend."""
+    backend: FileIndex = request.getfixturevalue(request.param)
+    return backend
