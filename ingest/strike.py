@@ -8,7 +8,6 @@ a plan is idempotent, so after a crash ``recover`` simply executes the INGESTING
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
 import os
@@ -34,6 +33,16 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 OutboxRow = tuple[int, str, str, bytes]
+
+
+async def wait_any(events: Sequence[asyncio.Event], seconds: float | None) -> None:
+    """Return when any of ``events`` is set or ``seconds`` passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
 
 
 @dataclass(slots=True)
@@ -136,15 +145,13 @@ class Strike:
             deadline = self.tracker.next_deadline()
             wait = 0.5 if deadline is None else min(0.5, max(0.005, deadline - time.time()))
             self._tick.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._tick.wait(), wait)
+            await wait_any([self._tick, stop], wait)
 
     async def _rescan_loop(self, stop: asyncio.Event) -> None:
         """Diff the drop against what is known: on start-up, after lost events, periodically."""
         self._rescan_wanted.set()
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._rescan_wanted.wait(), self.rescan_s)
+            await wait_any([self._rescan_wanted, stop], self.rescan_s)
             self._rescan_wanted.clear()
             if stop.is_set():
                 return
@@ -168,11 +175,7 @@ class Strike:
             while not stop.is_set():
                 if not self._ready:
                     self._wake.clear()
-                    waiter = asyncio.create_task(self._wake.wait())
-                    stopper = asyncio.create_task(stop.wait())
-                    await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
-                    waiter.cancel()
-                    stopper.cancel()
+                    await wait_any([self._wake, stop], None)
                     continue
                 batch, self._ready = self._ready[:BATCH], self._ready[BATCH:]
                 await self.ingest(batch)

@@ -93,7 +93,7 @@ class LocalDrop(Drop):
                 call(notify, rel)
 
         observer: Any = (
-            PollingObserver(timeout=self.poll_interval_s) if self.polling else Observer()
+            PollingObserver(timeout=self.poll_interval_s) if self.polling else Observer(timeout=0.2)
         )
         spy = _OverflowSpy(lambda: call(rescan))
         spied = [logging.getLogger(n) for n in ("watchdog.observers.inotify_c",)]
