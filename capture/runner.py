@@ -27,6 +27,7 @@ import os
 import shlex
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -63,7 +64,7 @@ class JobSpec:
     output_dir: Path | None = None
     inputs: dict[str, list[StagedInput]] = field(default_factory=dict)
     json_inputs: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, str | SecretStr] = field(default_factory=dict)
+    settings: Mapping[str, str | SecretStr] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
     runtime: Literal["process", "docker"] = "process"
     entrypoint: str | None = None
@@ -172,6 +173,17 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
     file_env = {}
     for name, paths in staged.paths.items():
         declared = m.input_file(name)
+        accepted = set(declared.mediaTypes) if declared else set()
+        for record in staged.records[name]:
+            if accepted and record.media_type not in accepted:
+                # Seed: mediaTypes are advisory; an executor may only warn.
+                log.warning(
+                    "input %s: %s is %s, not one of %s",
+                    name,
+                    record.file_name,
+                    record.media_type,
+                    sorted(accepted),
+                )
         target = paths[0].parent if declared and declared.multiple else paths[0]
         file_env[name] = runtime.container_path(target, input_dir)
     resources = allocated(m, staged.total_mib, spec.resources)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -81,6 +80,7 @@ def _json_inputs(pairs: list[tuple[str, str]], manifest: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import shutil
     import tempfile
 
