@@ -94,6 +94,16 @@ async def execute(ctx: Context, job: Job) -> None:
         outcome = await _run(ctx, job, jt, job_dir)
     except asyncio.CancelledError:
         raise
+    except InvalidInput as exc:
+        # The request does not fit the manifest: running it again cannot help.
+        log.warning("job %s: %s", job.id, exc)
+        outcome = (
+            "job",
+            None,
+            error("invalid_request", "Invalid job request", str(exc), "job"),
+            None,
+            [],
+        )
     except SeedpipeError as exc:
         log.warning("job %s: %s", job.id, exc)
         outcome = ("system", None, error("system_error", "System error", str(exc)), None, [])
@@ -143,10 +153,8 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         why = f"input {record.file_name!r} ({record.id}) was deleted before the job started"
         return "data", None, error("input_deleted", "Input deleted", why, "data"), None, []
     ws = ctx.workspaces[record.workspace.name]
-    staged = job_dir / "staged" / job.input_name / Path(record.file_name).name
-    staged.parent.mkdir(parents=True, exist_ok=True)
     try:
-        await asyncio.to_thread(ws.stage, record.file_path, staged)
+        local = await asyncio.to_thread(_fetch, ws, record, job_dir / "fetch" / job.input_name)
     except WorkspaceFileNotFound:
         why = (
             f"input {record.file_name!r} ({record.id}) no longer exists at "
@@ -158,7 +166,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
     spec = JobSpec(
         manifest=jt.manifest,
         job_dir=job_dir,
-        inputs={job.input_name: [StagedInput(path=staged, record=record)]},
+        inputs={job.input_name: [StagedInput(path=local, record=record)]},
         settings={k: v.get_secret_value() for k, v in jt.settings.settings.items()},
         mounts=dict(jt.settings.mounts),
         runtime=jt.settings.runtime,
@@ -169,9 +177,9 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
     )
     result = await run_job(spec)
     duration = result.duration_s
-    if job.log_path and getattr(result, "log_path", None):
-        await asyncio.to_thread(_keep_log, Path(result.log_path), Path(job.log_path))
-    if result.status != "completed":
+    if job.log_path and result.log_path is not None:
+        await asyncio.to_thread(_keep_log, result.log_path, Path(job.log_path))
+    if result.status.upper() != "COMPLETED":
         err = _error_dict(result.error)
         return err.get("category") or "job", result.exit_code, err, duration, []
     try:
@@ -180,6 +188,19 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         err = error("invalid_output", "Invalid output", str(exc), "data")
         return "data", result.exit_code, err, duration, []
     return None, result.exit_code, None, duration, products
+
+
+def _fetch(ws: Any, record: FileRecord, dest_dir: Path) -> Path:
+    """A local path of the input: the file itself on local disk, else a download."""
+    local = ws.local_path(record.file_path)
+    if local is not None:
+        if not Path(local).is_file():
+            raise WorkspaceFileNotFound(f"{record.file_path} does not exist")
+        return Path(local)
+    dest = dest_dir / Path(record.file_name).name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ws.stage(record.file_path, dest, link=False)
+    return dest
 
 
 def _error_dict(err: Any) -> dict[str, Any]:
@@ -196,19 +217,22 @@ async def _publish_outputs(
 ) -> list[str]:
     """Upload products, then publish them and the input's metadata update."""
     out_ws = ctx.workspaces[jt.settings.output_workspace]
-    output_dir = Path(result.output_dir) if getattr(result, "output_dir", None) else None
-    when = source_time([record])
+    output_dir: Path = result.output_dir
+    updated_records = (getattr(result, "input_records", None) or {}).get(job.input_name)
+    # Filed under the source's data time: as the catalogue has it, else as this job found it.
+    known = updated_records[0] if updated_records else record
     events = []
     ids = []
     for output_name, captured in (result.outputs or {}).items():
         for p in captured:
-            local = (output_dir or job_output_dir(job, ctx)) / p.file_path
+            local = output_dir / p.file_path
+            when = known.data_started or p.data_started or source_time([known])
             rel = product_path(jt.name, jt.version, when, job.id, p.file_path)
             info = await asyncio.to_thread(out_ws.put_file, local, rel)
             version = 1
             product = make_product(
                 p,
-                inputs=[record],
+                inputs=[known],
                 job_type=jt.name,
                 job_type_version=jt.version,
                 job_id=job.id,
@@ -227,20 +251,13 @@ async def _publish_outputs(
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
     update = (result.input_metadata or {}).get(job.input_name)
-    if update:
+    if updated_records:
+        events.append(file_event(FILE_METADATA_UPDATED, updated_records[0], SOURCE))
+    elif update:
         updated = apply_input_metadata(await newest_record(ctx, record), update)
         events.append(file_event(FILE_METADATA_UPDATED, updated, SOURCE))
     await ctx.bus.publish_many(ctx.files_topic, events)
     return ids
-
-
-def job_output_dir(job: Job, ctx: Context) -> Path:
-    return (
-        Path(ctx.settings.capture.work_dir)
-        / f"job_{job.id}"
-        / f"attempt_{job.attempt}"
-        / ("output_data")
-    )
 
 
 def fail_now(store: JobStore, job: Job, why: str) -> Job:

@@ -69,6 +69,7 @@ async def show_status(
     mode: str, settings: Settings, capture: CaptureService, index: FileIndex, stop: asyncio.Event
 ) -> None:
     if mode == "off":
+        await stop.wait()
         return
     live = mode == "live" or (mode == "auto" and sys.stderr.isatty())
     if not live:
@@ -107,7 +108,12 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
     return Server(config)
 
 
-async def serve(args: argparse.Namespace, settings: Settings | None = None) -> None:
+async def serve(
+    args: argparse.Namespace,
+    settings: Settings | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run every service until SIGINT/SIGTERM (or until ``stop`` is set, when given)."""
     from capture.service import CaptureService
     from indexer.backends import open_index
     from indexer.service import IndexerService
@@ -115,10 +121,11 @@ async def serve(args: argparse.Namespace, settings: Settings | None = None) -> N
     from seedpipe.bus import open_bus
 
     settings = settings or load_settings(args)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     settings.path().mkdir(parents=True, exist_ok=True)
     async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
         capture = CaptureService(settings, bus, index)
