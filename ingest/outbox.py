@@ -16,42 +16,20 @@ from seedpipe.settings import BusSettings
 log = logging.getLogger(__name__)
 
 PUBLISH_BATCH = 1000
-PROBE_IDLE_S = 1.0
-PROBE_MAX_S = 30.0
 
 
 async def published_ids(bus: EventBus, topic: str, wanted: set[str]) -> set[str]:
-    """Which of ``wanted`` event ids are already on ``topic`` (reads it with a fresh group).
+    """Which of ``wanted`` event ids are already on ``topic`` (read with a fresh group).
 
     Only needed after a crash between publishing and marking the events sent.
     """
     found: set[str] = set()
-    stop = asyncio.Event()
-    last = [time.monotonic()]
-    start = time.monotonic()
 
-    async def handler(event: CloudEvent) -> None:
-        last[0] = time.monotonic()
-        if event.id in wanted:
-            found.add(event.id)
-            if found == wanted:
-                stop.set()
-
-    async def watchdog() -> None:
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-            now = time.monotonic()
-            seen_some = last[0] > start
-            if (seen_some and now - last[0] > PROBE_IDLE_S) or now - start > PROBE_MAX_S:
-                stop.set()
+    async def handler(events: list[CloudEvent]) -> None:
+        found.update(e.id for e in events if e.id in wanted)
 
     group = f"seedpipe-ingest-probe-{uuid.uuid4().hex[:12]}"
-    guard = asyncio.create_task(watchdog())
-    try:
-        await bus.consume([topic], group, handler, stop=stop, from_beginning=True)
-    finally:
-        stop.set()
-        await guard
+    await bus.consume_batches([topic], group, handler, max_batch=1000, until_caught_up=True)
     return found
 
 
