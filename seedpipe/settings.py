@@ -55,6 +55,10 @@ class KafkaSettings(_Section):
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     client_id: str = "seedpipe"
+    session_timeout_ms: int = Field(
+        default=10000, ge=1000, description="a silent member leaves; tansu delays joins by half"
+    )
+    heartbeat_interval_ms: int = Field(default=3000, ge=100)
 
 
 class SqliteBusSettings(_Section):

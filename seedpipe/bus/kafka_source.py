@@ -53,13 +53,17 @@ class KafkaSource(Source):
         self.topics = list(dict.fromkeys(topics))
         self.group = group
         self.from_beginning = from_beginning
+        k = bus.settings.kafka
         self.consumer = AIOKafkaConsumer(
             **bus.client_options(),
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
             max_partition_fetch_bytes=bus.settings.max_event_bytes * 2 + 64 * 1024,
+            session_timeout_ms=k.session_timeout_ms,
+            heartbeat_interval_ms=min(k.heartbeat_interval_ms, k.session_timeout_ms // 3),
         )
+        self.seen: set[TopicPartition] = set()
 
     async def start(self) -> None:
         self.consumer.subscribe(self.topics, listener=_Revoked(self))
@@ -73,6 +77,8 @@ class KafkaSource(Source):
         await self.consumer.stop()
 
     async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
+        if not self.from_beginning and self.consumer.assignment() - self.seen:
+            await self._pin_start()
         batches = await self.consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=max_records)
         return [
             RawRecord(
@@ -86,6 +92,21 @@ class KafkaSource(Source):
             for records in batches.values()
             for r in records
         ]
+
+    async def _pin_start(self) -> None:
+        """A new group that starts at the end commits where, so a restart does not skip ahead."""
+        fresh = self.consumer.assignment() - self.seen
+        new = [tp for tp in fresh if await self.consumer.committed(tp) is None]
+        start = await _true_ends(self.bus, new) if new else {}
+        for tp, end in start.items():
+            self.consumer.seek(tp, end)
+        if start:
+            try:
+                await self.consumer.commit(start)
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.warning("bus: %s could not pin its start: %s", self.group, exc)
+                return
+        self.seen |= fresh
 
     def owns(self, tp: TP) -> bool:
         return TopicPartition(*tp) in self.consumer.assignment()
