@@ -35,16 +35,15 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from capture import errors_map
+from capture.collect import CaptureFailed, collect
 from capture.environment import allocated, build_env, expand_command
 from capture.errors_map import JobErrorInfo
-from capture.outputs import json_outputs, json_type_ok, match_output
+from capture.outputs import json_type_ok
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.seed.models import SeedManifest
-from capture.sidecars import SUFFIX, Sidecar, input_update, read_sidecar
 from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
-from seedpipe.checksum import hash_file
-from seedpipe.errors import InvalidInput, PathEscapeError
-from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id
+from seedpipe.errors import InvalidInput
+from seedpipe.records import FileRecord
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +105,6 @@ class JobResult:
             "input_metadata": self.input_metadata,
             "duration_s": round(self.duration_s, 6),
         }
-
-
-class _CaptureFailed(Exception):
-    def __init__(self, error: JobErrorInfo) -> None:
-        self.error = error
-        super().__init__(error.description)
 
 
 def _secret(value: str | SecretStr) -> str:
@@ -218,109 +211,6 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
     )
 
 
-def _sidecar_of(out: Path, rel: str) -> Sidecar | None:
-    side = out / (rel + SUFFIX)
-    if not side.exists() and not side.is_symlink():
-        return None
-    label = rel + SUFFIX
-    if side.is_symlink() or not side.is_file():
-        raise _CaptureFailed(_bad_sidecar(InvalidInput("must be a regular file", field=label)))
-    try:
-        return read_sidecar(side, label)
-    except InvalidInput as exc:
-        raise _CaptureFailed(_bad_sidecar(exc)) from exc
-
-
-def _bad_sidecar(exc: InvalidInput) -> JobErrorInfo:
-    return errors_map.capture("invalid-sidecar", "Invalid Metadata Sidecar", str(exc))
-
-
-def _product(
-    spec: JobSpec, out: Path, rel: str, output_name: str, media: str | None, inputs: list[str]
-) -> FileRecord:
-    from ingest.media import SNIFF_BYTES, sniff
-
-    job = spec.manifest.job
-    path = out / rel
-    if media is None:
-        with path.open("rb") as fh:
-            media = sniff(fh.read(SNIFF_BYTES), path.name)
-    sidecar = _sidecar_of(out, rel)
-    record = FileRecord(
-        id=product_file_id(job.name, job.jobVersion, rel, inputs),
-        file_name=path.name,
-        workspace=WorkspaceRef(name=spec.workspace),
-        file_path=rel,
-        url=path.resolve().as_uri(),
-        media_type=media,
-        file_type="PRODUCT",
-        file_size=path.stat().st_size,
-        checksum=hash_file(path),
-        job_type=JobTypeRef(name=job.name, version=job.jobVersion),
-        job=spec.job_id,
-        job_output=output_name,
-        ancestors=inputs,
-    )
-    if sidecar is None:
-        return record
-    return record.model_copy(
-        update={
-            **sidecar.fields,
-            "data_type_tags": list(dict.fromkeys(sidecar.data_types)),
-            "meta_data": sidecar.properties,
-        }
-    )
-
-
-def _capture(spec: JobSpec, out: Path, staged: Staged, result: JobResult) -> None:
-    m = spec.manifest
-    input_ids = [r.id for recs in staged.records.values() for r in recs]
-    for output in m.job.interface.outputs.files:
-        try:
-            found = match_output(output, out)
-        except (PathEscapeError, InvalidInput) as exc:
-            raise _CaptureFailed(
-                errors_map.capture("invalid-output", "Output Outside OUTPUT_DIR", str(exc))
-            ) from exc
-        if not found and output.required:
-            raise _CaptureFailed(
-                errors_map.capture(
-                    "missing-required-output",
-                    "Missing Required Output",
-                    f"required output {output.name!r} matched no file for {output.pattern!r}",
-                )
-            )
-        if len(found) > 1 and not output.multiple:
-            raise _CaptureFailed(
-                errors_map.capture(
-                    "too-many-outputs",
-                    "Too Many Outputs",
-                    f"output {output.name!r} takes one file but {output.pattern!r} matched "
-                    f"{len(found)}: {found[:5]}",
-                )
-            )
-        result.outputs[output.name] = [
-            _product(spec, out, rel, output.name, output.mediaType, input_ids) for rel in found
-        ]
-    try:
-        result.json_outputs = json_outputs(m, out)
-    except InvalidInput as exc:
-        raise _CaptureFailed(
-            errors_map.capture("invalid-outputs-json", "Invalid seed.outputs.json", str(exc))
-        ) from exc
-    for decl in m.job.interface.inputs.files:
-        sidecar = _sidecar_of(out, decl.name)
-        if sidecar is None:
-            continue
-        records = staged.records.get(decl.name)
-        if not records:
-            log.warning("ignoring %s%s: input %s was not given", decl.name, SUFFIX, decl.name)
-            continue
-        updated = [input_update(r, sidecar) for r in records]
-        result.input_records[decl.name] = [rec for rec, _ in updated]
-        result.input_metadata[decl.name] = updated[0][1]
-
-
 async def run_job(spec: JobSpec) -> JobResult:
     """Stage, run and capture one job; see the module docstring for the contract."""
     check_request(spec)
@@ -357,11 +247,13 @@ async def run_job(spec: JobSpec) -> JobResult:
         result.error = errors_map.from_exit_code(spec.manifest, outcome.exit_code)
     else:
         try:
-            _capture(spec, out, staged, result)
-            result.status = "COMPLETED"
-        except _CaptureFailed as exc:
+            got = collect(spec.manifest, out, staged, job_id=job_id, workspace=spec.workspace)
+        except CaptureFailed as exc:
             result.error = exc.error
-            result.outputs, result.input_metadata, result.input_records = {}, {}, {}
+        else:
+            result.status = "COMPLETED"
+            result.outputs, result.json_outputs = got.outputs, got.json_outputs
+            result.input_metadata, result.input_records = got.input_metadata, got.input_records
     return _done(result, started)
 
 
