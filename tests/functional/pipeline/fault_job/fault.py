@@ -1,0 +1,17 @@
+"""A Seed entrypoint that misbehaves as its input's name says (for the pipeline fault tests)."""
+
+import sys
+import time
+from pathlib import Path
+
+source, out = Path(sys.argv[1]), Path(sys.argv[2])
+kind = source.name.split("_", 1)[0]
+if kind == "hang":
+    time.sleep(60)
+elif kind.startswith("exit"):
+    sys.exit(int(kind[4:]))
+target = out / (source.stem + ".out")
+target.write_bytes(source.read_bytes())
+if kind == "badsidecar":
+    Path(f"{target}.metadata.json").write_text('{"type": "Feature", "geometry": 42')
+sys.exit(0)
