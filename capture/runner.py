@@ -21,6 +21,7 @@ after that is reported in the result, never raised; nothing the job wrote is del
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -215,10 +216,11 @@ async def run_job(spec: JobSpec) -> JobResult:
     """Stage, run and capture one job; see the module docstring for the contract."""
     check_request(spec)
     job_id = spec.job_id or uuid.uuid4().hex
-    if spec.job_id is None:
-        spec.job_id = job_id
-    spec.job_dir.mkdir(parents=True, exist_ok=True)
-    out = spec.output_dir or spec.job_dir / "output_data"
+    # Seed wants absolute paths in the job's environment; the caller's spec stays untouched.
+    job_dir = spec.job_dir.resolve()
+    out = (spec.output_dir or job_dir / "output_data").resolve()
+    spec = dataclasses.replace(spec, job_id=job_id, job_dir=job_dir, output_dir=out)
+    job_dir.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
         log.warning("output dir %s is not empty; old files may be captured", out)

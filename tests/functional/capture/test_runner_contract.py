@@ -316,3 +316,15 @@ async def test_the_memory_allocation_limits_the_job(run_script: Runner):
     job = {"resources": {"scalar": [{"name": "mem", "value": 64}]}}
     result = await run_script(code, {"command": ""}, job=job)
     assert result.exit_code == 7
+
+
+async def test_relative_job_and_output_dirs_reach_the_job_as_absolute_paths(
+    tmp_path: Path, run_script: Runner, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    code = "import os; d = os.environ['OUTPUT_DIR']; open(d + '/dir.txt', 'w').write(d)"
+    iface = {"command": "", "outputs": {"files": [{"name": "D", "pattern": "dir.txt"}]}}
+    result = await run_script(code, iface, job_dir=Path("rel-job"), output_dir=Path("rel-out"))
+    assert result.ok
+    assert (tmp_path / "rel-out" / "dir.txt").read_text() == str(tmp_path / "rel-out")
+    assert result.output_dir.is_absolute()
