@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from indexer.countries import countries_for
+from indexer.countries import countries_for_many
 from indexer.geometry import CleanGeometry, clean_many, clean_point
 from seedpipe import events
 from seedpipe.errors import InvalidInput
@@ -152,18 +152,19 @@ class IndexerService:
         """Geometry hygiene, center points and countries, before anything is written."""
         shaped = [i for i in items if i.record.geometry is not None]
         cleaned = clean_many([i.record.geometry for i in shaped]) if shaped else []
-        for item, clean in zip(shaped, cleaned, strict=True):
-            if isinstance(clean, CleanGeometry):
-                derived = countries_for(clean.shape)
+        good = [c if isinstance(c, CleanGeometry) else None for c in cleaned]
+        derived = countries_for_many([c.shape if c else None for c in good])
+        for item, clean, problem, codes in zip(shaped, good, cleaned, derived, strict=True):
+            if clean is not None:
                 item.record = item.record.model_copy(
                     update={
                         "geometry": clean.geojson,
                         "center_point": item.record.center_point or clean.center,
-                        "countries": derived or item.record.countries,
+                        "countries": codes or item.record.countries,
                     }
                 )
             else:
-                item.geometry_error = str(clean)
+                item.geometry_error = str(problem)
                 item.record = item.record.model_copy(update={"geometry": None})
         for item in items:
             if item.record.center_point is None:
