@@ -1,0 +1,143 @@
+"""Compiles the neutral Query into an Elasticsearch query body, sort and search_after."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+
+from indexer.backends.es_mapping import RANGE_FIELDS, TERM_FIELDS
+from indexer.query import MetaFilter, Query, SortKey
+
+MATCH_NONE: dict[str, Any] = {"match_none": {}}
+_WILDCARD_SPECIAL = str.maketrans({"*": "\\*", "?": "\\?", "\\": "\\\\"})
+
+
+def _kind_field(value: Any) -> str:
+    if isinstance(value, bool):
+        return "b"
+    return "n" if isinstance(value, int | float) else "s"
+
+
+def _nested(
+    prop: str, *clauses: dict[str, Any], negate: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    inner: dict[str, Any] = {"filter": [{"term": {"meta_kv.k": prop}}, *clauses]}
+    if negate:
+        inner["must_not"] = negate
+    return {"nested": {"path": "meta_kv", "query": {"bool": inner}}}
+
+
+def compile_meta(m: MetaFilter) -> dict[str, Any]:
+    """One meta comparison over the typed ``meta_kv`` leaves (same kinds rule as Python)."""
+    v = m.value
+    scalar = {"term": {"meta_kv.a": False}}
+    if m.op == "contains":
+        if isinstance(v, str):
+            text = {"wildcard": {"meta_kv.s": {"value": f"*{v.translate(_WILDCARD_SPECIAL)}*"}}}
+            element = {
+                "bool": {"filter": [{"term": {"meta_kv.a": True}}, {"term": {"meta_kv.s": v}}]}
+            }
+            either = [{"bool": {"filter": [scalar, text]}}, element]
+            return _nested(m.property, {"bool": {"should": either, "minimum_should_match": 1}})
+        field = f"meta_kv.{_kind_field(v)}"
+        return _nested(m.property, {"term": {"meta_kv.a": True}}, {"term": {field: v}})
+    if m.op == "in":
+        by_kind: dict[str, list[Any]] = {}
+        for item in v:
+            by_kind.setdefault(_kind_field(item), []).append(item)
+        terms = [{"terms": {f"meta_kv.{k}": items}} for k, items in sorted(by_kind.items())]
+        if not terms:
+            return MATCH_NONE
+        return _nested(m.property, scalar, {"bool": {"should": terms, "minimum_should_match": 1}})
+    kind = _kind_field(v[0] if m.op == "between" else v)
+    field = f"meta_kv.{kind}"
+    if kind == "b" and m.op not in ("==", "!="):
+        return MATCH_NONE  # booleans have no order
+    if m.op == "==":
+        return _nested(m.property, scalar, {"term": {field: v}})
+    if m.op == "!=":
+        return _nested(
+            m.property, scalar, {"exists": {"field": field}}, negate=[{"term": {field: v}}]
+        )
+    if m.op == "between":
+        return _nested(m.property, scalar, {"range": {field: {"gte": v[0], "lte": v[1]}}})
+    bound = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[m.op]
+    return _nested(m.property, scalar, {"range": {field: {bound: v}}})
+
+
+def compile_time(q: Query) -> dict[str, Any] | None:
+    if q.datetime is None:
+        return None
+    start, end = q.datetime.start, q.datetime.end
+    if q.time_relation == "contains" and (start is None or end is None):
+        return MATCH_NONE  # an open end is never contained in a record's closed interval
+    bounds: dict[str, Any] = {"relation": q.time_relation.upper()}
+    if start is not None:
+        bounds["gte"] = start.isoformat()
+    if end is not None:
+        bounds["lte"] = end.isoformat()
+    return {"range": {RANGE_FIELDS[q.time_field]: bounds}}
+
+
+def compile_query(q: Query) -> dict[str, Any]:
+    """The ``query`` part of a search body; every value goes in as data, never as syntax."""
+    filters: list[dict[str, Any]] = [{"bool": {"must_not": [{"term": {"tombstone": True}}]}}]
+    must_not: list[dict[str, Any]] = []
+    if not q.include_deleted:
+        must_not.append({"term": {"is_deleted": True}})
+    if not q.include_superseded:
+        must_not.append({"term": {"is_superseded": True}})
+    for name, field in TERM_FIELDS.items():
+        values = getattr(q, name)
+        if values:
+            filters.append({"terms": {field: list(dict.fromkeys(values))}})
+    if q.data_types_all:
+        tags = list(dict.fromkeys(q.data_types_all))
+        every = {"terms": tags, "minimum_should_match_script": {"source": "params.num_terms"}}
+        filters.append({"terms_set": {"data_type_tags": every}})
+    if q.data_types_any:
+        filters.append({"terms": {"data_type_tags": list(dict.fromkeys(q.data_types_any))}})
+    if q.data_types_none:
+        must_not.append({"terms": {"data_type_tags": list(dict.fromkeys(q.data_types_none))}})
+    if q.file_name_contains:
+        needle = q.file_name_contains.casefold().translate(_WILDCARD_SPECIAL)
+        filters.append({"wildcard": {"file_name_lc": {"value": f"*{needle}*"}}})
+    time = compile_time(q)
+    if time is not None:
+        filters.append(time)
+    geom = q.geometry()
+    if geom is not None:
+        shape = json.loads(shapely.to_geojson(geom))
+        filters.append({"geo_shape": {"geometry": {"shape": shape, "relation": "intersects"}}})
+    filters.extend(compile_meta(m) for m in q.meta)
+    body: dict[str, Any] = {"filter": filters}
+    if must_not:
+        body["must_not"] = must_not
+    return {"bool": body}
+
+
+def compile_sort(keys: tuple[SortKey, ...]) -> list[dict[str, Any]]:
+    """Sort clauses: missing values last in either direction, ``id`` breaking ties."""
+    sort: list[dict[str, Any]] = [
+        {k.field: {"order": "desc" if k.desc else "asc", "missing": "_last"}} for k in keys
+    ]
+    sort.append({"id": {"order": "asc"}})
+    return sort
+
+
+def compile_search(q: Query) -> dict[str, Any]:
+    """The whole search body: query, sort, size (one extra to see if more follow), search_after."""
+    body: dict[str, Any] = {
+        "query": compile_query(q),
+        "sort": compile_sort(q.sort_keys),
+        "size": q.limit + 1,
+        "track_total_hits": True,
+        "_source": ["record"],
+    }
+    token = q.decode_token()
+    if token is not None:
+        values, last_id = token
+        body["search_after"] = [*values, last_id]
+    return body
