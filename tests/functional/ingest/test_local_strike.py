@@ -232,3 +232,30 @@ async def test_re_ingesting_after_a_delete_works(env):
     first, second = env.rows()
     assert first.status is second.status is Status.INGESTED
     assert first.file_id != second.file_id and (env.ws / "a.txt").read_bytes() == b"one"
+
+
+async def test_a_plan_interrupted_by_a_crash_is_finished_exactly_once_on_restart(env):
+    crashed = env.strike()
+    for i in range(4):
+        write(env.drop / f"f{i}.txt", f"data {i}".encode())
+    rows = [Ingest(strike="s", source=f"f{i}.txt") for i in range(4)]
+    unplanned = Ingest(strike="s", source="f9.txt")
+    env.ledger.add([*rows, unplanned])
+    crashed._plan_all(rows)
+    env.ledger.update(rows)  # the plans are committed ...
+    for row in rows[:2]:
+        crashed._execute(row)  # ... two files were placed, then the process died
+    assert not (env.drop / "f0.txt").exists() and (env.drop / "f3.txt").exists()
+
+    restarted = env.strike()
+    await restarted.recover()
+    assert sorted(r.source for r in env.rows("INGESTED")) == [f"f{i}.txt" for i in range(4)]
+    assert env.ledger.get(unplanned.id or 0) is None  # no plan yet: forgotten, rescan finds it
+    events = env.events()
+    assert sorted(e.file_record().file_path for e in events) == [f"f{i}.txt" for i in range(4)]
+    ids = {r.file_id for r in env.rows("INGESTED")}
+    assert ids == {r.file_id for r in rows}  # the ids planned before the crash
+    for i in range(4):
+        assert (env.ws / f"f{i}.txt").read_bytes() == f"data {i}".encode()
+    await restarted.recover()  # recovering again changes nothing
+    assert len(env.events()) == 4
