@@ -64,7 +64,7 @@ class JobSpec:
     output_dir: Path | None = None
     inputs: dict[str, list[StagedInput]] = field(default_factory=dict)
     json_inputs: dict[str, Any] = field(default_factory=dict)
-    settings: Mapping[str, str | SecretStr] = field(default_factory=dict)
+    settings: Mapping[str, str | SecretStr] = field(default_factory=dict, repr=False)
     mounts: dict[str, str] = field(default_factory=dict)
     runtime: Literal["process", "docker"] = "process"
     entrypoint: str | None = None
@@ -226,9 +226,15 @@ async def run_job(spec: JobSpec) -> JobResult:
         log.warning("output dir %s is not empty; old files may be captured", out)
     started = time.monotonic()
     result = JobResult("FAILED", None, None, 0.0, job_id, spec.job_dir, out, None)
-    staged = stage_inputs(spec.inputs, spec.job_dir / "input_data")
     runtime = get_runtime(spec.runtime)
-    plan = _plan(spec, runtime, staged, job_id, out)
+    try:
+        staged = stage_inputs(spec.inputs, spec.job_dir / "input_data")
+        plan = _plan(spec, runtime, staged, job_id, out)
+    except OSError as exc:
+        # Disk full, permissions: the host's fault, so a system error worth retrying.
+        why = f"could not stage the job in {spec.job_dir}: {exc}"
+        result.error = errors_map.system("staging-failed", "Staging Failed", why)
+        return _done(result, started)
     result.log_path = plan.log_path
     log.info(
         "job %s (%s %s) running: %s",

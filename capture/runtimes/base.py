@@ -24,9 +24,9 @@ class RunPlan:
     """Everything a runtime needs; ``env`` values may be secret and are never logged."""
 
     name: str
-    command: list[str]
+    command: list[str] = field(repr=False)  # may hold a secret setting's value
     entrypoint: list[str]
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
     input_dir: Path
     output_dir: Path
     log_path: Path

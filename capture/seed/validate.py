@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from capture.seed.models import SEMVER_PATTERN, SeedManifest
-from seedpipe.errors import ManifestError
+from seedpipe.errors import InvalidInput, ManifestError
 
 # Environment variables the executor sets itself; a name normalizing to one of them would clash.
 RESERVED_NAMES = frozenset({"OUTPUT_DIR", "INPUT_METADATA"})
@@ -119,7 +119,17 @@ def _rule_problems(data: Any) -> list[Problem]:
             )
         elif "**" in pattern:
             problems.append(Problem(where, f"{pattern!r}: recursive globs are not supported"))
-    timeout = data.get("job", {}).get("timeout") if isinstance(data.get("job"), Mapping) else None
+    job = data.get("job")
+    interface = job.get("interface") if isinstance(job, Mapping) else None
+    command = interface.get("command") if isinstance(interface, Mapping) else None
+    if isinstance(command, str):
+        from capture.environment import expand_command
+
+        try:
+            expand_command(command, {})
+        except InvalidInput as exc:
+            problems.append(Problem("$.job.interface.command", str(exc).split(": ", 1)[-1]))
+    timeout = job.get("timeout") if isinstance(job, Mapping) else None
     if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout <= 0:
         problems.append(Problem("$.job.timeout", "must be a positive number of seconds"))
     return problems

@@ -197,6 +197,27 @@ async def test_secret_settings_never_reach_results_metadata_or_logs(
     assert "hunter2" not in repr(result)
 
 
+async def test_secret_settings_stay_out_of_the_spec_and_plan_reprs(tmp_path: Path) -> None:
+    from capture.runner import JobSpec
+    from capture.runtimes import RunPlan
+    from capture.seed import load_manifest
+    from tests.functional.capture.conftest import manifest_dict
+
+    manifest = load_manifest(manifest_dict({"settings": [{"name": "DB_PASS", "secret": True}]}))
+    spec = JobSpec(manifest=manifest, job_dir=tmp_path, settings={"DB_PASS": "hunter2-secret"})
+    plan = RunPlan(
+        "n",
+        ["hunter2-secret"],
+        [],
+        {"DB_PASS": "hunter2-secret"},
+        tmp_path,
+        tmp_path,
+        tmp_path / "log",
+        1.0,
+    )
+    assert "hunter2" not in repr(spec) and "hunter2" not in repr(plan)
+
+
 async def test_missing_required_inputs_fail_before_anything_runs_all_listed(
     tmp_path: Path, run_script: Runner
 ):

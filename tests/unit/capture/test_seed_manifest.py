@@ -344,3 +344,9 @@ def test_validation_does_not_change_the_input() -> None:
     before = copy.deepcopy(data)
     validate_manifest(data)
     assert data == before
+
+
+@pytest.mark.parametrize("command", ["run ${X:-default}", "run 'unterminated", "${X"])
+def test_a_command_the_runner_cannot_expand_is_reported(command: str) -> None:
+    problems = validate_manifest(minimal(interface={"command": command}))
+    assert [p.json_path for p in problems] == ["$.job.interface.command"]
