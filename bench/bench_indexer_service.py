@@ -26,16 +26,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexer.api import create_app  # noqa: E402
-from indexer.backends import open_index  # noqa: E402
-from indexer.backends.base import Subscription  # noqa: E402
-from indexer.query import Query  # noqa: E402
-from indexer.service import IndexerService  # noqa: E402
-from seedpipe import events  # noqa: E402
-from seedpipe.bus import open_bus  # noqa: E402
-from seedpipe.events import file_event  # noqa: E402
-from seedpipe.records import FileRecord, WorkspaceRef  # noqa: E402
-from seedpipe.settings import Settings  # noqa: E402
+from indexer.api import create_app
+from indexer.backends import open_index
+from indexer.backends.base import Subscription
+from indexer.query import Query
+from indexer.service import IndexerService
+from seedpipe import events
+from seedpipe.bus import open_bus
+from seedpipe.events import file_event
+from seedpipe.records import FileRecord, WorkspaceRef
+from seedpipe.settings import Settings
 
 TYPES = ["landsat", "sentinel", "modis", "sar", "dem"]
 START = datetime(2015, 1, 1, tzinfo=UTC)
