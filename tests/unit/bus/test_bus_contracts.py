@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from seedpipe.settings import BusSettings
 
 
 def letter(**overrides) -> DeadLetter:
-    options = {
+    options: dict[str, Any] = {
         "topic": "seedpipe.files",
         "partition": 2,
         "offset": 41,
