@@ -13,6 +13,8 @@ from seedpipe.errors import InvalidInput
 # Scale's own page size limit; STAC's limit may go up to the query model's.
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000
+# Scale's page N is reached by walking tokens; deeper than this, narrow the filters instead.
+MAX_OFFSET = 100_000
 MAX_PARAM_CHARS = 1_000_000
 
 # Scale list parameters (repeatable, or comma separated) -> Query field.
@@ -245,6 +247,10 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         rename["sort"] = "order"
     page = _int(_one(params, "page"), "page", 1, MAX_PAGE, 1)
     page_size = _int(_one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
+    if (page - 1) * page_size > MAX_OFFSET:
+        raise InvalidInput(
+            f"pages start at most {MAX_OFFSET} records in; narrow the filters", field="page"
+        )
     return build(fields, rename), page, page_size
 
 

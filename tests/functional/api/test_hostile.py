@@ -53,6 +53,7 @@ HUGE = {
         ({"page": "0"}, "page"),
         ({"page": "-1"}, "page"),
         ({"page": "1.5"}, "page"),
+        ({"page": "1000000", "page_size": "1000"}, "page"),
         ({"page_size": "100000"}, "page_size"),
         ({"page_size": "NaN"}, "page_size"),
         ({"order": "-password"}, "order"),
