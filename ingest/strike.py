@@ -86,6 +86,7 @@ class Strike:
         self._wake = asyncio.Event()
         self._tick = asyncio.Event()
         self._rescan_wanted = asyncio.Event()
+        self.rescans = 0  # completed rescans, for status and tests
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -161,6 +162,7 @@ class Strike:
                 self.touched(rel)
                 if i % 1000 == 999:
                     await asyncio.sleep(0)
+            self.rescans += 1
 
     # --- ingesting ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:

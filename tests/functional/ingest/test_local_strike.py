@@ -259,3 +259,15 @@ async def test_a_plan_interrupted_by_a_crash_is_finished_exactly_once_on_restart
         assert (env.ws / f"f{i}.txt").read_bytes() == f"data {i}".encode()
     await restarted.recover()  # recovering again changes nothing
     assert len(env.events()) == 4
+
+
+async def test_a_kernel_queue_overflow_triggers_a_rescan(env):
+    import logging
+
+    strike = env.strike()
+    async with env.running(strike):
+        await env.until(lambda: strike.rescans == 1)  # the start-up rescan
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost"
+        )
+        await env.until(lambda: strike.rescans == 2)
