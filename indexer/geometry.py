@@ -275,7 +275,7 @@ def clean_many(objs: list[Any], *, field: str = "geometry") -> list[CleanGeometr
     ):  # fmt: skip
         obj = objs[i]
         center = obj if t == 0 else {"type": "Point", "coordinates": [x, y]}
-        out[i] = CleanGeometry(obj, g, center, [bb], bx)
+        out[i] = CleanGeometry(obj, g, center, [tuple(bb)], bx)
     for i in np.flatnonzero(~simple):
         try:
             out[i] = clean_geometry(objs[i], field=field)
