@@ -208,3 +208,16 @@ async def test_hostile_path_ids_are_404s_or_400s_never_500s(client: httpx.AsyncC
         for path in (f"/files/{item}", f"/collections/raw/items/{item}", f"/collections/{item}"):
             r = await client.get(path)
             assert r.status_code in (400, 404), (path, r.status_code)
+
+
+async def test_query_metacharacters_in_stac_ids_and_collections_find_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    for value in HOSTILE:
+        for name in ("ids", "collections"):
+            r = await client.post("/search", json={name: [value]})
+            assert r.status_code == 200, (name, value, r.text)
+            assert r.json()["numberMatched"] == 0
+            r = await client.get("/search", params={name: value})
+            assert r.status_code in (200, 400), (name, value, r.text)
+    assert (await client.get("/search")).json()["numberMatched"] == 5
