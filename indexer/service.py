@@ -36,6 +36,7 @@ class Stats:
     stale: int = 0
     deleted: int = 0
     dead_lettered: int = 0
+    problems: int = 0
     matched: int = 0
     skipped: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
@@ -64,12 +65,14 @@ class IndexerService:
         *,
         group: str = GROUP,
         publish_matches: bool = True,
+        dead_letter_problems: bool = True,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.index = index
         self.group = group
         self.publish_matches = publish_matches
+        self.dead_letter_problems = dead_letter_problems
         self.topic = settings.topic(events.FILES_TOPIC)
         self.dlq_topic = self.topic + ".dlq"
         self.matches_topic = settings.topic(events.SUBSCRIPTIONS_TOPIC)
@@ -134,8 +137,12 @@ class IndexerService:
                 dead.append((item.event, f"index refused the delete: {result.reason}"))
             elif result.status == "written":
                 self.stats.deleted += 1
-        if dead:
+        self.stats.problems += len(dead)
+        if dead and self.dead_letter_problems:
             await self._dead_letter(dead)
+        elif dead:
+            for event, reason in dead:
+                log.warning("event %s (file %s): %s", event.id, event.subject, reason)
         if written and self.publish_matches:
             await self._announce(written)
         log.info(
@@ -247,7 +254,8 @@ def matched_event(subscription_id: str, name: str, record: FileRecord) -> CloudE
 async def reindex(settings: Settings, *, index_url: str | None = None) -> Stats:
     """Rebuild an index from the event log: a fresh consumer group reads it all, once.
 
-    Saved-search matches are not announced again (downstream jobs already ran for them).
+    Saved-search matches are not announced again (downstream jobs already ran for them), and
+    problems are logged, not dead-lettered again (the first pass did that).
     """
     from indexer.backends import open_index
     from seedpipe.bus import open_bus
@@ -257,7 +265,9 @@ async def reindex(settings: Settings, *, index_url: str | None = None) -> Stats:
         index_settings = settings.index.model_copy(update={"url": index_url})
     group = f"reindex-{uuid.uuid4().hex[:12]}"
     async with open_bus(settings.bus) as bus, open_index(index_settings) as index:
-        service = IndexerService(settings, bus, index, group=group, publish_matches=False)
+        service = IndexerService(
+            settings, bus, index, group=group, publish_matches=False, dead_letter_problems=False
+        )
         await service.run(asyncio.Event(), until_caught_up=True)
     log.info("reindex done", extra={"written": service.stats.written, "group": group})
     return service.stats

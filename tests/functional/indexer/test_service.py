@@ -151,17 +151,20 @@ async def test_reindex_rebuilds_an_index_from_the_event_log(
         event(record("b", 2, media_type="text/plain"), events.FILE_METADATA_UPDATED),
         event(record("c"), events.FILE_INGESTED),
         event(record("c", 2), events.FILE_DELETED),
+        event(record("d", geometry={"type": "Point", "coordinates": [999, 0]})),
     )
+    await index_all(settings, bus, index)  # the live indexer dead-letters d's geometry once
     fresh = "sqlite:///" + str(settings.path("rebuilt.db"))
     stats = await reindex(settings, index_url=fresh)
-    assert stats.events == 5
+    assert stats.events == 6 and stats.problems == 1
     from indexer.backends import open_index
 
     async with open_index(settings.index.model_copy(update={"url": fresh})) as rebuilt:
         page = await rebuilt.search(Query(sort="file_name"))
-        assert [r.id for r in page.records] == ["a", "b"]
+        assert [r.id for r in page.records] == ["a", "b", "d"]
         b = await rebuilt.get("b")
         assert b is not None and b.media_type == "text/plain"
         a = await rebuilt.get("a")
         assert a is not None and a.countries == ["FRA"]
     assert await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC)) == []
+    assert len(await bus.dead_letters(settings.topic(events.FILES_TOPIC))) == 1
