@@ -91,6 +91,8 @@ async def execute(ctx: Context, job: Job) -> None:
     job_dir = Path(ctx.settings.capture.work_dir) / f"job_{job.id}" / f"attempt_{job.attempt}"
     await ctx.publish_job(JOB_STARTED, job)
     try:
+        # A run killed mid-way left its staged inputs and outputs: start this one clean.
+        await asyncio.to_thread(shutil.rmtree, job_dir, True)
         outcome = await _run(ctx, job, jt, job_dir)
     except asyncio.CancelledError:
         raise
