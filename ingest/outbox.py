@@ -100,6 +100,6 @@ class Outbox:
     async def _send(self, batch: list[OutboxEvent]) -> None:
         topics: dict[str, list[CloudEvent]] = {}
         for e in batch:
-            topics.setdefault(e.topic, []).append(CloudEvent.from_bytes(e.event))
+            topics.setdefault(e.topic, []).append(CloudEvent.model_validate_json(e.event))
         for topic, events in topics.items():
             await self.bus.publish_many(topic, events)

@@ -31,7 +31,8 @@ def _versioned(strike: Strike, workspace: str, path: str) -> tuple[str, int]:
     ws = strike.workspaces[workspace]
     for n in range(2, 10_000):
         candidate = str(p.with_name(f"{p.stem}.v{n}{p.suffix}"))
-        if strike.ledger.ingested_at(workspace, candidate) is None and not ws.exists(candidate):
+        taken = strike.target_exists(ws, candidate)
+        if not taken and strike.ledger.ingested_at(workspace, candidate) is None:
             return candidate, n
     raise InvalidInput(f"no free version of {path!r} below v10000", field="file_path")
 
@@ -78,7 +79,7 @@ def plan(strike: Strike, row: Ingest, taken: dict[tuple[str, str], Ingest], when
     if row.mode is None:
         ws = strike.workspaces[placement.workspace]
         local = drop.local_path(row.source) is not None
-        local = local and ws.local_path(placement.file_path) is not None
+        local = local and strike.target_path(ws, placement.file_path) is not None
         row.mode = "move" if local else "copy"
         row.file_id = row.file_id or new_file_id()
     row.status = Status.INGESTING
@@ -93,7 +94,7 @@ def _settle_duplicates(strike: Strike, row: Ingest, taken: dict[tuple[str, str],
     ws = strike.workspaces[row.workspace]
     prev = taken.get(key)
     if prev is None:
-        if not ws.exists(row.file_path):
+        if not strike.target_exists(ws, row.file_path):
             return  # free (also after the earlier file was deleted: re-ingest works)
         prev = strike.ledger.ingested_at(*key)
     same = prev is not None and prev.checksum == row.checksum

@@ -87,6 +87,8 @@ class Strike:
         self._tick = asyncio.Event()
         self._rescan_wanted = asyncio.Event()
         self.rescans = 0  # completed rescans, for status and tests
+        self._targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
+        self._dirs: set[Path] = set()
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -125,6 +127,17 @@ class Strike:
 
     def rescan(self) -> None:
         self._rescan_wanted.set()
+
+    def target_path(self, ws: Workspace, path: str) -> Path | None:
+        """The workspace's local path for ``path`` (confinement checked once per batch)."""
+        key = (ws.name, path)
+        if key not in self._targets:
+            self._targets[key] = ws.local_path(path)
+        return self._targets[key]
+
+    def target_exists(self, ws: Workspace, path: str) -> bool:
+        local = self.target_path(ws, path)
+        return os.path.lexists(local) if local is not None else ws.exists(path)
 
     def _make_ready(self, item: Ready) -> None:
         self._busy.add(item.source)
@@ -203,22 +216,26 @@ class Strike:
             )
             for r in batch
         ]
-        events: list[OutboxRow] = []
         try:
-            await asyncio.to_thread(self.ledger.add, rows)
-            await asyncio.to_thread(self._plan_all, rows)
-            gone = [r.id for r in rows if r.status is Status.QUEUED and r.id is not None]
-            rows = [r for r in rows if r.status is not Status.QUEUED]
-            await asyncio.to_thread(self.ledger.remove, gone)
-            await asyncio.to_thread(self.ledger.update, rows)
-            events = await asyncio.to_thread(self._execute_all, rows)
-            await asyncio.to_thread(self.ledger.update, rows, events)
+            rows, events = await asyncio.to_thread(self._ingest_sync, rows)
         finally:
+            self._targets.clear()
             for r in batch:
                 self._busy.discard(r.source)
         if events:
             self.on_events()
         return rows
+
+    def _ingest_sync(self, rows: list[Ingest]) -> tuple[list[Ingest], list[OutboxRow]]:
+        # One thread hop per batch: queue, plan, commit the plans, execute, commit the outcome.
+        self.ledger.add(rows)
+        self._plan_all(rows)
+        self.ledger.remove([r.id for r in rows if r.status is Status.QUEUED and r.id is not None])
+        rows = [r for r in rows if r.status is not Status.QUEUED]
+        self.ledger.update(rows)
+        events = self._execute_all(rows)
+        self.ledger.update(rows, events)
+        return rows, events
 
     async def recover(self) -> None:
         """Finish the plans a crash interrupted; forget ingests that had no plan yet."""
@@ -267,7 +284,7 @@ class Strike:
             ws = self.workspaces[row.workspace]
             if present:
                 self._place(row, ws, row.file_path)
-            elif not ws.exists(row.file_path):
+            elif not self.target_exists(ws, row.file_path):
                 row.status, row.reason = Status.ERRORED, "the file disappeared during ingest"
                 return
             row.status = Status.INGESTED
@@ -293,11 +310,21 @@ class Strike:
 
     def _place(self, row: Ingest, ws: Workspace, path: str) -> None:
         src = self.drop.local_path(row.source)
-        dst = ws.local_path(path)
+        dst = self.target_path(ws, path)
         if row.mode == "move" and src is not None and dst is not None:
-            dst.parent.mkdir(parents=True, exist_ok=True)
+            if dst.parent not in self._dirs:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                if len(self._dirs) > 10_000:
+                    self._dirs.clear()
+                self._dirs.add(dst.parent)
             try:
                 os.replace(src, dst)  # atomic: the file is either still in the drop or placed
+                return
+            except FileNotFoundError:
+                if not os.path.lexists(src):
+                    raise
+                dst.parent.mkdir(parents=True, exist_ok=True)  # removed since we made it
+                os.replace(src, dst)
                 return
             except OSError as exc:
                 if exc.errno != errno.EXDEV:

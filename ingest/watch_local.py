@@ -49,13 +49,17 @@ class LocalDrop(Drop):
     ) -> None:
         super().__init__(url)
         self.root = root
+        self._root = str(root)
         self.polling = polling
         self.poll_interval_s = poll_interval_s
         root.mkdir(parents=True, exist_ok=True)
 
-    def _path(self, relpath: str) -> Path:
-        # The relpath came from the file system under root; still refuse '..' and absolutes.
-        return self.root / safe_relpath(relpath, field="source")
+    def _path(self, relpath: str) -> str:
+        # The relpath came from the file system under root; still refuse '..' and absolutes
+        # (the full check only when a cheap look finds something odd: this runs per event).
+        if relpath.startswith("/") or "\x00" in relpath or ".." in relpath.split("/"):
+            safe_relpath(relpath, field="source")
+        return os.path.join(self._root, relpath)
 
     def _relpath(self, path: str | bytes) -> str | None:
         p = os.fsdecode(path)
@@ -135,7 +139,7 @@ class LocalDrop(Drop):
         return DropStat(st.st_size, st.st_mtime_ns, _KINDS.get(stat.S_IFMT(st.st_mode), "other"))
 
     def local_path(self, relpath: str) -> Path:
-        return self._path(relpath)
+        return Path(self._path(relpath))
 
     def read(self, relpath: str, dst: IO[bytes] | None = None) -> Content:
         # O_NOFOLLOW: a file swapped for a symlink after its lstat is refused, not followed;
@@ -154,6 +158,6 @@ class LocalDrop(Drop):
     def set_aside(self, relpath: str, area: str) -> str:
         target = f"{area}/{relpath}"
         dest = self._path(target)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
         os.replace(self._path(relpath), dest)
         return target
