@@ -37,8 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=JSON",
         help="a JSON input (a string input also takes plain text)",
     )
-    p.add_argument("-e", "--setting", action="append", default=[], metavar="SETTING=VALUE")
-    p.add_argument("-m", "--mount", action="append", default=[], metavar="MOUNT=HOSTPATH")
+    p.add_argument(
+        "-e", "--setting", action="append", default=[], metavar="SETTING=VALUE",
+        help="a setting from the manifest (secret ones are never printed)",
+    )  # fmt: skip
+    p.add_argument(
+        "-m", "--mount", action="append", default=[], metavar="MOUNT=HOSTPATH",
+        help="a host directory for a manifest mount (docker runtime)",
+    )  # fmt: skip
     p.add_argument("--entrypoint", metavar="'CMD ARGS'", help="put before the command")
     p.add_argument("--runtime", choices=["process", "docker"], default="process")
     p.add_argument("--image", metavar="IMAGE", help="the Seed image (docker runtime)")
