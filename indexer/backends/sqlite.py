@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
-ALWAYS = 1e12  # seconds: the time extent of records without data time
+# The R*Tree's third axis counts weeks: ten years span ~520 units, like 360° of longitude, so
+# its splits weigh space and time alike (in seconds, time would dominate every split).
+WEEK_US = 7 * 86400 * 1e6
+ALWAYS = 1e9  # weeks: the time extent of records without data time
 TAG_SEP = "\x1e"
 _PLACE = {"geometry", "center_point"}
 
@@ -94,7 +97,7 @@ class SqliteIndex(FileIndex):
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA busy_timeout=10000")
-        con.execute("PRAGMA cache_size=-65536")
+        con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
         con.executescript(SCHEMA)
         self._con = con
 
@@ -286,7 +289,7 @@ class SqliteIndex(FileIndex):
         if q.datetime is not None and q.time_field == "data":
             lo, hi = q.datetime.start_us, q.datetime.end_us
             t = " AND t0 <= ? AND t1 >= ?"
-            span = (ALWAYS if hi is None else hi / 1e6, -ALWAYS if lo is None else lo / 1e6)
+            span = (ALWAYS if hi is None else hi / WEEK_US, -ALWAYS if lo is None else lo / WEEK_US)
         for part in getattr(geom, "geoms", [geom]):
             minx, miny, maxx, maxy = part.bounds
             probes.append(f"SELECT id / {PARTS} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
@@ -403,7 +406,9 @@ def _prepare(
                           _us(r.source_ended))  # fmt: skip
         d0, d1 = _span(ds, de)
         s0, s1 = _span(ss, se)
-        t0, t1 = (d0 / 1e6, d1 / 1e6) if d0 is not None and d1 is not None else (-ALWAYS, ALWAYS)
+        t0, t1 = (
+            (d0 / WEEK_US, d1 / WEEK_US) if d0 is not None and d1 is not None else (-ALWAYS, ALWAYS)
+        )
         for p, b in enumerate(boxes[:PARTS]):
             rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
         keys = [DATA_TYPE + t for t in r.data_type_tags]

@@ -128,12 +128,12 @@ def random_query(rng: random.Random) -> dict[str, Any]:
 
 async def test_query_matches_gives_the_same_ids_as_the_sqlite_backend(tmp_path: Path) -> None:
     rng = random.Random(20240605)
-    records = [random_record(rng, i) for i in range(400)]
+    records = [random_record(rng, i) for i in range(300)]
     async with SqliteIndex(f"sqlite:///{tmp_path / 'i.db'}") as index:
         assert all(r.status == "written" for r in await index.upsert(records))
         stored = [await index.get(r.id) for r in records]
         nonempty = 0
-        for _ in range(250):
+        for _ in range(160):
             spec = random_query(rng)
             q = Query.parse(spec)
             page = await index.search(q)
@@ -142,4 +142,4 @@ async def test_query_matches_gives_the_same_ids_as_the_sqlite_backend(tmp_path: 
             assert got == expected, spec
             assert expected == {r.id for r in stored if r is not None and q.matches(r)}, spec
             nonempty += bool(got)
-        assert nonempty > 100  # the queries are not vacuous
+        assert nonempty > 60  # the queries are not vacuous
