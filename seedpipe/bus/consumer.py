@@ -59,16 +59,30 @@ class ConsumerLoop:
     async def run(
         self, topics: Sequence[str], group: str, from_beginning: bool, handler: Handler
     ) -> None:
+        max_bytes = self.settings.max_event_bytes
+
         async def body(source: Source, group: str, records: list[RawRecord]) -> bool:
+            # The hot path: one parse and one handler call per event, no extra coroutines.
             for record in records:
                 if self.stop.is_set():
                     return False
                 if not source.owns(record.tp):
                     continue
-                if not await self._deliver(source, group, record, handler):
-                    return False
+                try:
+                    event = parse_event(record.value, max_bytes)
+                except InvalidInput as exc:
+                    await self._dead(group, record, "parse", str(exc), 0, None)
+                else:
+                    try:
+                        await handler(event)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        if not await self._retry(group, record, event, handler, exc):
+                            return False
                 source.mark(record)
-                await self._maybe_commit(source)
+                if time.monotonic() - self.last_commit >= COMMIT_INTERVAL_S:
+                    await self._commit(source)
             return True
 
         await self._session(topics, group, from_beginning, body)
@@ -161,25 +175,49 @@ class ConsumerLoop:
             await self._maybe_commit(source)
         return True
 
-    async def _deliver(
-        self, source: Source, group: str, record: RawRecord, handler: Handler
-    ) -> bool:
-        try:
-            event = parse_event(record.value, self.settings.max_event_bytes)
-        except InvalidInput as exc:
-            await self._dead(group, record, "parse", str(exc), 0, None)
-            return True
-        return await self._attempt(group, record, event, handler)
-
     async def _attempt(
         self, group: str, record: RawRecord, event: CloudEvent, handler: Handler
     ) -> bool:
-        """Call ``handler`` until it succeeds or runs out of attempts (then dead-letter).
+        try:
+            await handler(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return await self._retry(group, record, event, handler, exc)
+        return True
+
+    async def _retry(
+        self,
+        group: str,
+        record: RawRecord,
+        event: CloudEvent,
+        handler: Handler,
+        error: Exception,
+    ) -> bool:
+        """Call ``handler`` again until it succeeds or runs out of attempts (then dead-letter).
 
         False when ``stop`` was set during a backoff: the event is left uncommitted.
         """
-        attempt = 0
+        attempt = 1
         while True:
+            reason = f"{type(error).__name__}: {error}"
+            if attempt >= self.settings.max_attempts:
+                await self._dead(group, record, "handler", reason, attempt, event)
+                return True
+            delay = self._backoff(attempt)
+            log.info(
+                "bus: %s failed on %s %s@%d (attempt %d of %d), retrying in %.2fs: %s",
+                group,
+                event.type,
+                record.topic,
+                record.offset,
+                attempt,
+                self.settings.max_attempts,
+                delay,
+                reason,
+            )
+            if await self._stopped_within(delay):
+                return False
             attempt += 1
             try:
                 await handler(event)
@@ -187,24 +225,7 @@ class ConsumerLoop:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                if attempt >= self.settings.max_attempts:
-                    await self._dead(group, record, "handler", reason, attempt, event)
-                    return True
-                delay = self._backoff(attempt)
-                log.info(
-                    "bus: %s failed on %s %s@%d (attempt %d of %d), retrying in %.2fs: %s",
-                    group,
-                    event.type,
-                    record.topic,
-                    record.offset,
-                    attempt,
-                    self.settings.max_attempts,
-                    delay,
-                    reason,
-                )
-                if await self._stopped_within(delay):
-                    return False
+                error = exc
 
     def _backoff(self, attempt: int) -> float:
         base = self.settings.backoff_initial_s * 2 ** (attempt - 1)

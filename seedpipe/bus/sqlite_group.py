@@ -57,6 +57,7 @@ class GroupMember(Source):
         self.data_version = -1
         self.rotation = 0
         self._heartbeat: asyncio.Task[None] | None = None
+        self._ahead: asyncio.Future[list[RawRecord]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- joining and leaving ------------------------------------------------------------------
@@ -74,6 +75,9 @@ class GroupMember(Source):
             return {t: ensure_topic(conn, t, self.settings.partitions) for t in self.topics}
 
     async def close(self) -> None:
+        if self._ahead is not None:
+            await asyncio.gather(self._ahead, return_exceptions=True)
+            self._ahead = None
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,11 +228,18 @@ class GroupMember(Source):
     # -- reading ------------------------------------------------------------------------------
 
     async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
+        if self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            records = await ahead
+            if records:
+                self._read_ahead(records, max_records)
+                return records
         if time.monotonic() >= self.next_sync:
             await self._sync()
         self.wake.clear()
         records = await self._read(max_records)
         if records or stop.is_set():
+            self._read_ahead(records, max_records)
             return records
         await _first(self.wake, stop, self.settings.poll_interval_s)
         if stop.is_set():
@@ -240,6 +251,11 @@ class GroupMember(Source):
             self.data_version = version
         return await self._read(max_records)
 
+    def _read_ahead(self, records: list[RawRecord], max_records: int) -> None:
+        """After a full batch, read the next one while this one is handled (not across a sync)."""
+        if len(records) >= max_records and time.monotonic() < self.next_sync:
+            self._ahead = asyncio.ensure_future(self._read(max_records))
+
     async def _read(self, max_records: int) -> list[RawRecord]:
         if not self.owned:
             return []
@@ -248,10 +264,10 @@ class GroupMember(Source):
         self.rotation = (self.rotation + 1) % len(order)
         order = order[self.rotation :] + order[: self.rotation]
         wanted = [(t, self.ids[t][0], p, self.owned[(t, p)]) for t, p in order]
-        records = await self._conn().run(_read_sql, wanted, max_records)
-        for record in records:
-            if record.tp in self.owned:
-                self.owned[record.tp] = record.offset
+        records, lasts = await self._conn().run(_read_sql, wanted, max_records)
+        for tp, last in lasts.items():
+            if tp in self.owned:
+                self.owned[tp] = last
         return records
 
     def owns(self, tp: TopicPartition) -> bool:
@@ -329,8 +345,9 @@ def _data_version(conn: sqlite3.Connection) -> int:
 
 def _read_sql(
     conn: sqlite3.Connection, wanted: list[tuple[str, int, int, int]], max_records: int
-) -> list[RawRecord]:
+) -> tuple[list[RawRecord], dict[TopicPartition, int]]:
     records: list[RawRecord] = []
+    lasts: dict[TopicPartition, int] = {}
     for topic, tid, p, after in wanted:
         left = max_records - len(records)
         if left <= 0:
@@ -340,8 +357,10 @@ def _read_sql(
             " AND seq > ? ORDER BY seq LIMIT ?",
             (tid, p, after, left),
         ).fetchall()
-        records.extend(RawRecord(topic, p, seq, key, value, ts) for seq, key, value, ts in rows)
-    return records
+        if rows:
+            records.extend(RawRecord(topic, p, seq, key, value, ts) for seq, key, value, ts in rows)
+            lasts[(topic, p)] = rows[-1][0]
+    return records, lasts
 
 
 async def _first(a: asyncio.Event, b: asyncio.Event, wait_s: float) -> None:
