@@ -231,6 +231,15 @@ class EventBus(ABC):
             self._checked(topics), check_name(group, "group"), from_beginning, handler
         )
 
+    async def publish_dead_letters(self, topic: str, letters: Sequence[DeadLetter]) -> None:
+        """Append ``letters`` to ``<topic>.dlq``: for a handler that refuses part of a batch."""
+        from seedpipe.bus.deadletter import DEAD_LETTER_CONTENT_TYPE
+
+        records = [(letter.key, letter.to_bytes()) for letter in letters]
+        if records:
+            target = dlq_topic(check_name(topic, "topic"))
+            await self._publish_raw(target, records, DEAD_LETTER_CONTENT_TYPE)
+
     async def dead_letters(self, topic: str) -> list[DeadLetter]:
         """Everything in ``<topic>.dlq`` now, oldest first per partition (read by a fresh group)."""
         from seedpipe.bus.deadletter import DeadLetter

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from seedpipe.bus.base import EventBus
+from seedpipe.bus.deadletter import DeadLetter
 from seedpipe.events import CloudEvent
 from tests.functional.bus.helpers import Collector, event, make_bus, numbers
 
@@ -280,3 +281,28 @@ async def test_one_consumer_can_follow_several_topics(bus, topic):
         bus.consume([topic, other], "multi", collector, until_caught_up=True), 60
     )
     assert sorted(numbers(collector.events)) == [1, 2]
+
+
+async def test_a_handler_can_dead_letter_events_itself_and_they_read_back_in_order(bus, topic):
+    refused = [event("k", n) for n in range(2)]
+    letters = [
+        DeadLetter.build(
+            topic=topic,
+            partition=0,
+            offset=0,
+            group="indexer",
+            stage="handler",
+            reason=f"refused {e.data['n']}",
+            attempts=1,
+            key=e.key.encode(),
+            original=e.to_bytes(),
+            keep_bytes=bus.settings.max_event_bytes,
+            event_id=e.id,
+            event_type=e.type,
+        )
+        for e in refused
+    ]
+    await bus.publish_dead_letters(topic, letters)
+    back = await bus.dead_letters(topic)
+    assert [letter.reason for letter in back] == ["refused 0", "refused 1"]
+    assert [CloudEvent.from_bytes(letter.original) for letter in back] == refused
