@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from capture.jobs import Job, JobStore
 from capture.jobtypes import JobType, entrypoint_command
-from capture.products import apply_input_metadata, make_product, product_path, source_time
+from capture.products import (
+    apply_input_metadata,
+    make_product,
+    product_path,
+    source_time,
+    superseded_by,
+)
 from seedpipe.errors import InvalidInput, JobError, SeedpipeError, WorkspaceFileNotFound
 from seedpipe.events import (
     FILE_METADATA_UPDATED,
@@ -250,6 +256,10 @@ async def _publish_outputs(
                 previous = await ctx.index.get(product.id)
                 if previous is not None:
                     product = product.model_copy(update={"version": previous.version + 1})
+                events += [
+                    file_event(FILE_METADATA_UPDATED, old, SOURCE)
+                    for old in await superseded_by(ctx.index, product)
+                ]
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
     update = (result.input_metadata or {}).get(job.input_name)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from seedpipe.errors import InvalidInput
 from seedpipe.events import describe_validation_error
-from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id
+from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id, utcnow
+
+if TYPE_CHECKING:
+    from indexer.backends.base import FileIndex
 
 SOURCE_FIELDS = (
     "source_sensor_class",
@@ -147,3 +150,28 @@ def apply_input_metadata(record: FileRecord, update: dict[str, Any]) -> FileReco
         return record.bump(**changes)
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc), field="input_metadata") from exc
+
+
+async def superseded_by(index: FileIndex, product: FileRecord) -> list[FileRecord]:
+    """Products this one replaces, marked superseded: same job type, output name and inputs,
+    made by another version of the job type (the same version reuses the id and bumps it)."""
+    from indexer.query import Query
+
+    jt = product.job_type
+    if jt is None:
+        return []
+    query = Query(
+        job_types=[jt.name],
+        file_types=["PRODUCT"],
+        file_name_contains=product.file_name,
+        limit=100,
+    )
+    page = await index.search(query)
+    now = utcnow()
+    return [
+        old.bump(is_superseded=True, superseded=now)
+        for old in page.records
+        if old.id != product.id
+        and old.file_name == product.file_name
+        and sorted(old.ancestors) == sorted(product.ancestors)
+    ]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capture.products import apply_input_metadata, make_product, product_path, source_time
+from capture.products import (
+    apply_input_metadata,
+    make_product,
+    product_path,
+    source_time,
+    superseded_by,
+)
 from seedpipe.errors import InvalidInput
-from seedpipe.records import FileRecord, WorkspaceRef
+from seedpipe.records import FileRecord, WorkspaceRef, product_file_id
 
 
 def source(**changes: Any) -> FileRecord:
@@ -112,3 +119,22 @@ def test_an_input_sidecar_may_not_change_the_files_identity() -> None:
 def test_an_invalid_input_sidecar_names_the_problem() -> None:
     with pytest.raises(InvalidInput, match="dataTypes"):
         apply_input_metadata(source(), {"type": "Feature", "properties": {"dataTypes": "x"}})
+
+
+async def test_a_product_of_a_new_job_type_version_supersedes_the_old_one(tmp_path: Path) -> None:
+    from indexer.backends import open_index
+    from seedpipe.settings import IndexSettings
+
+    def made_by(version: str) -> FileRecord:
+        p = product(captured(), [source()])
+        data = p.model_dump()
+        data["id"] = product_file_id("wm", version, p.file_name, ["src1"])
+        data["job_type"] = {"name": "wm", "version": version}
+        return FileRecord.model_validate(data)
+
+    old, new = made_by("1.0.0"), made_by("2.0.0")
+    other_input = made_by("1.0.0").model_copy(update={"id": "x", "ancestors": ["src9"]})
+    async with open_index(IndexSettings(url=f"sqlite:///{tmp_path / 'index.db'}")) as index:
+        await index.upsert([old, other_input])
+        (marked,) = await superseded_by(index, new)
+    assert marked.id == old.id and marked.is_superseded and marked.version == old.version + 1
