@@ -35,8 +35,8 @@ class _Revoked(ConsumerRebalanceListener):
         offsets = {tp: o for tp, o in self.source.pending.items() if tp in gone}
         for tp in offsets:
             del self.source.pending[tp]
-        if offsets:
-            await self.source.commit(offsets)
+        # Still ours while this runs, so commit them without the assignment filter.
+        await self.source.send_commit({TopicPartition(*tp): o + 1 for tp, o in offsets.items()})
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.debug("bus: %s assigned %s", self.source.group, sorted(assigned))
@@ -112,8 +112,17 @@ class KafkaSource(Source):
         return TopicPartition(*tp) in self.consumer.assignment()
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
+        mine = self.consumer.assignment()
+        # A partition revoked mid-batch is the new owner's now; committing it would fail the rest.
+        ours = {TopicPartition(*tp): o + 1 for tp, o in offsets.items()}
+        ours = {tp: o for tp, o in ours.items() if tp in mine}
+        await self.send_commit(ours)
+
+    async def send_commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
         try:
-            await self.consumer.commit({TopicPartition(*tp): o + 1 for tp, o in offsets.items()})
+            await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # The group moved on (rebalance): the new owner redelivers, at least once.
             log.warning("bus: %s could not commit %s: %s", self.group, dict(offsets), exc)

@@ -306,3 +306,35 @@ async def test_a_handler_can_dead_letter_events_itself_and_they_read_back_in_ord
     back = await bus.dead_letters(topic)
     assert [letter.reason for letter in back] == ["refused 0", "refused 1"]
     assert [CloudEvent.from_bytes(letter.original) for letter in back] == refused
+
+
+async def test_when_a_member_leaves_the_others_take_over_its_partitions_losing_nothing(
+    bus_url, topic
+):
+    async with make_bus(bus_url) as a_bus, make_bus(bus_url) as b_bus:
+        a, b = Collector(), Collector()
+        stop_a, stop_b = asyncio.Event(), asyncio.Event()
+        task_a = asyncio.create_task(a_bus.consume([topic], "handover", a, stop=stop_a))
+        task_b = asyncio.create_task(b_bus.consume([topic], "handover", b, stop=stop_b))
+        sent = 0
+        try:
+            async with asyncio.timeout(60):
+                while not (a.events and b.events):
+                    await a_bus.publish_many(
+                        topic, [event(f"k{sent + i}", sent + i) for i in range(20)]
+                    )
+                    sent += 20
+                    await asyncio.sleep(0.1)
+                stop_a.set()
+                await task_a
+                await b_bus.publish_many(
+                    topic, [event(f"k{sent + i}", sent + i) for i in range(40)]
+                )
+                sent += 40
+                while set(numbers(a.events)) | set(numbers(b.events)) != set(range(sent)):
+                    await asyncio.sleep(0.05)
+        finally:
+            stop_a.set()
+            stop_b.set()
+            await asyncio.gather(task_a, task_b)
+    assert set(numbers(b.events)) >= set(range(sent - 40, sent))
