@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from capture.jobs import Job
 from capture.service import CaptureService
 from indexer.backends import open_index
 from seedpipe.bus import open_bus
@@ -19,7 +20,7 @@ from tests.functional.pipeline.conftest import wait_until
 HERE = Path(__file__).parent / "fault_job"
 
 
-def fault_settings(root: Path) -> Settings:
+def fault_settings(root: Path, cpus: float = 2, mem_mib: float = 4096) -> Settings:
     (root / "seedpipe.toml").write_text(
         f"""
 data_dir = "data"
@@ -39,10 +40,45 @@ name = "all-files"
 job_type = "fault-job"
 input = "INPUT_FILE"
 [capture]
-cpus = 2
+cpus = {cpus}
+mem_mib = {mem_mib}
 """
     )
     return Settings.load(root / "seedpipe.toml")
+
+
+def put_inputs(settings: Settings, names: list[str]) -> list[FileRecord]:
+    ws = get_workspace(settings, "input")
+    records = []
+    for name in names:
+        info = ws.put_bytes(b"payload " + name.encode(), name)
+        records.append(
+            FileRecord(file_name=name, workspace=WorkspaceRef(name="input"), file_path=info.path)
+        )
+    return records
+
+
+async def run_jobs(settings: Settings, records: list[FileRecord]) -> dict[str, Job]:
+    """Announce ``records`` as ingested and run the capture service until every job is final."""
+    stop = asyncio.Event()
+    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+        await bus.publish_many(
+            settings.topic(FILES_TOPIC), [file_event(FILE_INGESTED, r, "test") for r in records]
+        )
+        service = CaptureService(settings, bus, index)
+        task = asyncio.create_task(service.run(stop))
+        try:
+            await wait_until(
+                lambda: (
+                    sum(service.counts()[s] for s in ("completed", "failed")) == len(records)
+                    or None
+                ),
+                "every job to finish",
+            )
+            return {j.record["file_name"]: j for j in service.store.search(limit=100)}
+        finally:
+            stop.set()
+            await task
 
 
 @pytest.mark.slow
@@ -54,12 +90,7 @@ async def test_faulty_jobs_fail_with_their_mapped_errors_and_only_system_errors_
     ws = get_workspace(settings, "input")
     names = ["ok_1.bin", "hang_1.bin", "exit3_1.bin", "exit4_1.bin", "exit9_1.bin"]
     names += ["badsidecar_1.bin", "deleted_1.bin"]
-    records = []
-    for name in names:
-        info = ws.put_bytes(b"payload " + name.encode(), name)
-        records.append(
-            FileRecord(file_name=name, workspace=WorkspaceRef(name="input"), file_path=info.path)
-        )
+    records = put_inputs(settings, names)
     ws.delete("deleted_1.bin")  # deleted after it was announced, before any job could start
     stop = asyncio.Event()
     async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
@@ -99,3 +130,29 @@ async def test_faulty_jobs_fail_with_their_mapped_errors_and_only_system_errors_
     assert "deleted before the job started" in (jobs["deleted_1.bin"].error or {})["description"]
     # Every failed job kept its log for `seedpipe jobs show`.
     assert Path(jobs["exit3_1.bin"].log_path or "").is_file()
+
+
+async def test_jobs_run_no_more_at_once_than_the_worker_has_cpus_for(tmp_path: Path) -> None:
+    # Each fault job asks for 0.5 cpus; a 1-cpu worker runs at most two at once.
+    settings = fault_settings(tmp_path, cpus=1)
+    names = [f"slow_{i}.bin" for i in range(6)]
+    jobs = await run_jobs(settings, put_inputs(settings, names))
+    assert {j.status for j in jobs.values()} == {"completed"}
+    out = get_workspace(settings, "output")
+    spans = []
+    for job in jobs.values():
+        (product,) = [o for o in out.list() if f"job_{job.id}/" in o.path]
+        start, end = map(float, out.read_bytes(product.path).split())
+        spans.append((start, end))
+    most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert 1 <= most <= 2
+
+
+async def test_a_job_asking_more_than_the_worker_offers_fails_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    settings = fault_settings(tmp_path, mem_mib=16)  # the fault job asks for 32 MiB
+    (job,) = (await run_jobs(settings, put_inputs(settings, ["ok_1.bin"]))).values()
+    assert job.status == "failed" and job.error is not None
+    assert job.error["name"] == "insufficient_resources"
+    assert "32.0 MiB" in job.error["description"]

@@ -6,6 +6,11 @@ from pathlib import Path
 
 source, out = Path(sys.argv[1]), Path(sys.argv[2])
 kind = source.name.split("_", 1)[0]
+started = time.time()
+if kind == "slow":
+    time.sleep(0.4)
+    (out / (source.stem + ".out")).write_text(f"{started} {time.time()}")
+    sys.exit(0)
 if kind == "hang":
     time.sleep(60)
 elif kind.startswith("exit"):
