@@ -41,6 +41,11 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_published(ledger: Ledger, n: int, proc: subprocess.Popen[bytes]) -> None:
     while True:
         rows = ledger._query("SELECT count(*) AS n FROM ingests WHERE published IS NOT NULL")
@@ -51,7 +56,9 @@ def wait_published(ledger: Ledger, n: int, proc: subprocess.Popen[bytes]) -> Non
         time.sleep(0.05)
 
 
-def run_phase(tmp: Path, name: str, files: int, per_dir: int, settle: float, before: bool) -> None:
+def run_phase(
+    tmp: Path, name: str, files: int, per_dir: int, settle: float, before: bool, rate: float = 0
+) -> None:
     base = tmp / name
     drop, stage = base / "drop", base / "stage"
     drop.mkdir(parents=True)
@@ -80,11 +87,14 @@ def run_phase(tmp: Path, name: str, files: int, per_dir: int, settle: float, bef
         proc = start(cfg)
         time.sleep(1.5)  # let it start watching
         t0 = time.time()
-        for n in names:  # dropped at once: one rename each, as a transfer tool would finish
+        for i, n in enumerate(names):  # one rename each, as a transfer tool finishes a file
             os.rename(stage / n, drop / n)
+            if rate:  # a steady stream instead of a burst
+                time.sleep(max(0.0, t0 + (i + 1) / rate - time.time()))
     ledger = Ledger(base / "data" / "ingest.db")
     wait_published(ledger, files, proc)
     rss = peak_rss_mib(proc.pid)
+    cpu = cpu_seconds(proc.pid)
     rows = ledger._query("SELECT transfer_ended, published FROM ingests WHERE status = 'INGESTED'")
     last = max(r["published"] for r in rows)
     lat = sorted(r["published"] - r["transfer_ended"] for r in rows)
@@ -95,6 +105,7 @@ def run_phase(tmp: Path, name: str, files: int, per_dir: int, settle: float, bef
     ledger.close()
     print(
         f"{name}: {len(rows)} files of 1 KiB, {files / (last - t0):,.0f} files/s "
+        f"({cpu / files * 1000:.2f} ms CPU a file) "
         f"(first drop to last published {last - t0:.2f} s), complete->published "
         f"p50 {p50 * 1000:.0f} ms p99 {p99 * 1000:.0f} ms (settle_s {settle}), "
         f"peak RSS {rss:.0f} MiB, cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}"
@@ -105,11 +116,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000, help="burst size (0 to skip)")
     ap.add_argument("--tree", type=int, default=100_000, help="tree size for RSS (0 to skip)")
+    ap.add_argument("--steady", type=int, default=3000, help="files for the steady phase")
+    ap.add_argument("--rate", type=float, default=300, help="arrival rate of the steady phase")
     ap.add_argument("--settle", type=float, default=0.2, help="the strike's settle_s")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         if args.files:
             run_phase(Path(tmp), "burst", args.files, 1000, args.settle, before=False)
+        if args.steady:
+            run_phase(Path(tmp), "steady", args.steady, 1000, args.settle, False, args.rate)
         if args.tree:
             run_phase(Path(tmp), "tree", args.tree, 100, args.settle, before=True)
 

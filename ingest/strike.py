@@ -342,20 +342,29 @@ class Strike:
         self.drop.delete(row.source)
 
     def record(self, row: Ingest) -> FileRecord:
-        assert row.workspace
-        return source_record(row, self.workspaces[row.workspace])
+        assert row.workspace and row.file_path
+        local = self._targets.get((row.workspace, row.file_path))
+        return source_record(row, self.workspaces[row.workspace], local)
 
 
-def source_record(row: Ingest, ws: Workspace) -> FileRecord:
-    """The SOURCE file record of an ingested file (Scale's field names)."""
+def source_record(row: Ingest, ws: Workspace, local: Path | None = None) -> FileRecord:
+    """The SOURCE file record of an ingested file (Scale's field names).
+
+    ``local`` is the file's already confined local path, when known: without a base_url the
+    record's url is then its file URI, as ``record_url`` gives, minus a second symlink walk.
+    """
     assert row.file_path and row.file_id
     started = datetime.fromtimestamp(row.ingest_started or time.time(), UTC)
+    if local is not None and not ws.settings.base_url:
+        url = local.as_uri()
+    else:
+        url = ws.record_url(row.file_path)
     return FileRecord(
         id=row.file_id,
         file_name=PurePosixPath(row.file_path).name,
         workspace=WorkspaceRef(name=ws.name),
         file_path=row.file_path,
-        url=ws.record_url(row.file_path),
+        url=url,
         media_type=row.media_type or "application/octet-stream",
         file_type="SOURCE",
         file_size=row.bytes,

@@ -11,6 +11,7 @@ import pytest
 
 from ingest.ledger import Ingest, Status
 from ingest.strike import Ready
+from seedpipe.workspaces import open_workspaces
 
 NAMES = {
     "with space.tif": b"II*\x00" + b"\x00" * 8,
@@ -42,12 +43,14 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
         assert not (env.drop / name).exists()
     events = env.events()
     assert len(events) == len(NAMES)
+    workspace = open_workspaces(env.settings())["ws"]
     by_path = {e.file_record().file_path: e.file_record() for e in events}
     for name, data in NAMES.items():
         rec = by_path[name]
         assert rec.checksum == sha(data) and rec.file_size == len(data)
         assert rec.file_type == "SOURCE" and rec.workspace.name == "ws"
-        assert rec.url and rec.file_name == name.rsplit("/", 1)[-1]
+        assert rec.url == workspace.record_url(name)
+        assert rec.file_name == name.rsplit("/", 1)[-1]
     assert by_path["with space.tif"].media_type == "image/tiff"
 
 
