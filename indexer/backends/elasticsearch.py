@@ -174,7 +174,10 @@ class ElasticsearchIndex(FileIndex):
                 results[i] = UpsertResult(r.id, r.version, "stale", "a newer version is indexed")
             else:
                 results[i] = UpsertResult(r.id, r.version, "error", _reason(info))
-        return [results[i] for i in range(len(records))]
+        return [
+            results.get(i) or UpsertResult(r.id, r.version, "error", "no answer from bulk")
+            for i, r in enumerate(records)
+        ]
 
     async def delete(self, file_id: str, version: int) -> UpsertResult:
         from elasticsearch import ConflictError
@@ -193,7 +196,8 @@ class ElasticsearchIndex(FileIndex):
 
     async def get(self, file_id: str) -> FileRecord | None:
         resp = await self.client.options(ignore_status=404).get(index=self.alias, id=file_id)
-        source = resp.get("_source") if resp.get("found") else None
+        body = resp.body
+        source = body.get("_source") if body.get("found") else None
         if not source or source.get("tombstone") or "record" not in source:
             return None
         return FileRecord.model_validate(source["record"])
@@ -228,7 +232,7 @@ class ElasticsearchIndex(FileIndex):
         resp = await self.client.options(ignore_status=404).delete(
             index=self.subs, id=subscription_id, refresh="wait_for"
         )
-        return bool(resp.get("result") == "deleted")
+        return bool(resp.body.get("result") == "deleted")
 
     async def list_subscriptions(self) -> list[Subscription]:
         resp = await self.client.search(

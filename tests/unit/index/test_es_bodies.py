@@ -209,3 +209,33 @@ def test_credentials_in_the_url_are_refused() -> None:
     with pytest.raises(CatalogError) as err:
         client_url("https://elastic:hunter2@es:9200")
     assert "hunter2" not in str(err.value)
+
+
+async def test_records_are_cleaned_before_they_become_documents() -> None:
+    from indexer.backends.elasticsearch import ElasticsearchIndex
+    from seedpipe.settings import ElasticsearchSettings, IndexSettings
+
+    settings = IndexSettings(
+        url="elasticsearch://127.0.0.1:9",
+        elasticsearch=ElasticsearchSettings(index_prefix="t", username="u", password="s3cret"),
+    )
+    index = ElasticsearchIndex(settings.url, settings)
+    crossing = {
+        "type": "Polygon",
+        "coordinates": [[[170, 0], [-170, 0], [-170, 5], [170, 5], [170, 0]]],
+    }
+    good = FileRecord(
+        id="a", file_name="a", workspace={"name": "w"}, file_path="a", geometry=crossing
+    )
+    bad = good.model_copy(update={"id": "b", "geometry": {"type": "Point", "coordinates": [0, 99]}})
+    (r1, doc1, err1), (r2, doc2, err2) = index._prepared([good, bad])
+    assert err1 is None and doc1["geometry"]["type"] == "MultiPolygon"
+    assert r1.geometry == doc1["geometry"] and doc1["record"]["geometry"] == doc1["geometry"]
+    assert err2 is not None and "latitude" in err2
+    assert doc2["geometry"] is None and r2.geometry is None
+    assert index.alias == "t-files" and index.subs == "t-subscriptions"
+    client = index.client  # built lazily, no request made
+    try:
+        assert "s3cret" not in repr(client) and "s3cret" not in repr(index.__dict__)
+    finally:
+        await index.close()
