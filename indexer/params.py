@@ -1,13 +1,12 @@
-"""Scale ``/files`` and STAC ``/search`` parameters translated into the neutral ``Query``."""
+"""Scale ``/files`` parameters translated into the neutral ``Query``, and shared helpers."""
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox, parse_datetime
+from indexer.query import MAX_LIST, Query, parse_bbox, parse_datetime
 from seedpipe.errors import InvalidInput
 
 # Scale's own page size limit; STAC's limit may go up to the query model's.
@@ -58,28 +57,10 @@ SCALE_SINGLE = {
 SCALE_PARAMS = (
     frozenset(SCALE_LISTS) | {n for r in SCALE_RANGES for n in r[:2]} | SCALE_SINGLE | {"order"}
 )
-STAC_GET_PARAMS = frozenset(
-    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby"}
-)
-STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
-# STAC sortby names that differ from FileRecord's.
-STAC_SORT_NAMES = {
-    "datetime": "data_started",
-    "properties.datetime": "data_started",
-    "start_datetime": "data_started",
-    "properties.start_datetime": "data_started",
-    "end_datetime": "data_ended",
-    "properties.end_datetime": "data_ended",
-    "created": "created",
-    "properties.created": "created",
-    "updated": "last_modified",
-    "properties.updated": "last_modified",
-}
-
 Params = Mapping[str, Sequence[str]]
 
 
-def _one(params: Params, name: str) -> str | None:
+def one(params: Params, name: str) -> str | None:
     values = params.get(name) or []
     if len(values) > 1:
         raise InvalidInput("may be given only once", field=name)
@@ -91,7 +72,7 @@ def _one(params: Params, name: str) -> str | None:
     return value
 
 
-def _many(params: Params, name: str) -> list[str]:
+def many(params: Params, name: str) -> list[str]:
     """Repeated values and comma-separated values alike (``a,b`` or ``x=a&x=b``)."""
     out: list[str] = []
     for value in params.get(name) or []:
@@ -101,7 +82,7 @@ def _many(params: Params, name: str) -> list[str]:
     return out
 
 
-def _int(text: str | None, name: str, low: int, high: int, default: int) -> int:
+def integer(text: str | None, name: str, low: int, high: int, default: int) -> int:
     if text is None or text == "":
         return default
     try:
@@ -164,8 +145,8 @@ def build(fields: dict[str, Any], rename: Mapping[str, str] | None = None) -> Qu
 
 
 def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) -> None:
-    given = [r for r in SCALE_RANGES if _one(params, r[0]) or _one(params, r[1])]
-    interval = _one(params, "datetime")
+    given = [r for r in SCALE_RANGES if one(params, r[0]) or one(params, r[1])]
+    interval = one(params, "datetime")
     if len(given) + (interval is not None) > 1:
         names = [n for r in given for n in r[:2] if params.get(n)]
         if interval is not None:
@@ -173,10 +154,10 @@ def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) 
         raise InvalidInput(
             f"give one time range at a time, not {', '.join(names)}", field=names[-1]
         )
-    time_field = _one(params, "time_field")
+    time_field = one(params, "time_field")
     if given:
         start_name, end_name, field = given[0]
-        start, end = _one(params, start_name), _one(params, end_name)
+        start, end = one(params, start_name), one(params, end_name)
         low = parse_datetime(start, field=start_name) if start else None
         high = parse_datetime(end, field=end_name) if end else None
         if low and high and low > high:
@@ -194,15 +175,15 @@ def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) 
             fields["time_field"] = time_field
     elif time_field is not None:
         fields["time_field"] = time_field
-    relation = _one(params, "relation")
+    relation = one(params, "relation")
     if relation is not None:
         fields["time_relation"] = relation
         rename["time_relation"] = "relation"
 
 
 def _spatial(params: Params, fields: dict[str, Any]) -> None:
-    bbox = _one(params, "bbox")
-    intersects = _one(params, "intersects")
+    bbox = one(params, "bbox")
+    intersects = one(params, "intersects")
     if bbox is not None and intersects is not None:
         raise InvalidInput("give bbox or intersects, not both", field="intersects")
     if bbox is not None:
@@ -223,7 +204,7 @@ def files_query(params: Params) -> tuple[Query, int, int]:
     rename: dict[str, str] = {v: k for k, v in SCALE_LISTS.items()}
     rename["data_types_any"] = "data_type"
     for name, target in SCALE_LISTS.items():
-        values = _many(params, name)
+        values = many(params, name)
         if values:
             fields[target] = [*fields.get(target, []), *values]
             rename[target] = name
@@ -233,118 +214,22 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         fields["countries"] = [v.upper() for v in fields["countries"]]
     _time_range(params, fields, rename)
     _spatial(params, fields)
-    file_name = _one(params, "file_name")
+    file_name = one(params, "file_name")
     if file_name:
         fields["file_name_contains"] = file_name
         rename["file_name_contains"] = "file_name"
     meta = params.get("meta") or []
     if meta:
         fields["meta"] = parse_meta(meta)
-    fields["include_superseded"] = _bool(_one(params, "include_superseded"), "include_superseded")
-    order = _many(params, "order")
+    fields["include_superseded"] = _bool(one(params, "include_superseded"), "include_superseded")
+    order = many(params, "order")
     if order:
         fields["sort"] = ",".join(order)
         rename["sort"] = "order"
-    page = _int(_one(params, "page"), "page", 1, MAX_PAGE, 1)
-    page_size = _int(_one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
+    page = integer(one(params, "page"), "page", 1, MAX_PAGE, 1)
+    page_size = integer(one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
     if (page - 1) * page_size > MAX_OFFSET:
         raise InvalidInput(
             f"pages start at most {MAX_OFFSET} records in; narrow the filters", field="page"
         )
     return build(fields, rename), page, page_size
-
-
-def _stac_sort(value: Any) -> str:
-    """STAC ``sortby``: ``-created,+id`` (GET) or ``[{"field", "direction"}]`` (POST)."""
-    if isinstance(value, str):
-        items = [(p.lstrip("+-"), "desc" if p.startswith("-") else "asc") for p in value.split(",")]
-    elif isinstance(value, list):
-        items = []
-        for item in value:
-            if not isinstance(item, dict) or not isinstance(item.get("field"), str):
-                raise InvalidInput('each entry must be {"field", "direction"}', field="sortby")
-            direction = item.get("direction", "asc")
-            if direction not in ("asc", "desc"):
-                raise InvalidInput("direction must be asc or desc", field="sortby")
-            items.append((item["field"], direction))
-    else:
-        raise InvalidInput("must be a string or a list", field="sortby")
-    parts = []
-    for name, direction in items:
-        name = STAC_SORT_NAMES.get(name.strip(), name.strip().removeprefix("properties."))
-        if name:
-            parts.append(("-" if direction == "desc" else "") + name)
-    return ",".join(parts)
-
-
-def stac_query(body: Mapping[str, Any]) -> Query:
-    """A STAC item search (POST body, or GET parameters already split) -> Query."""
-    for name in body:
-        if name not in STAC_POST_FIELDS:
-            raise InvalidInput("is not a supported search parameter", field=name)
-    fields: dict[str, Any] = {}
-    rename = {"workspaces": "collections", "limit": "limit"}
-    for name, target in (("ids", "ids"), ("collections", "workspaces")):
-        value = body.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidInput("must be a list of strings", field=name)
-        if len(value) > MAX_LIST:
-            raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
-        fields[target] = value
-    for name in ("bbox", "intersects", "datetime"):
-        if body.get(name) is not None:
-            fields[name] = body[name]
-    if "bbox" in fields and "intersects" in fields:
-        raise InvalidInput("give bbox or intersects, not both", field="intersects")
-    if fields.get("bbox") is not None and not isinstance(fields["bbox"], list | str):
-        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field="bbox")
-    if isinstance(fields.get("bbox"), list) and any(
-        isinstance(v, float) and not math.isfinite(v) for v in fields["bbox"]
-    ):
-        raise InvalidInput("must hold finite numbers", field="bbox")
-    if "datetime" in fields and not isinstance(fields["datetime"], str):
-        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
-    if "intersects" in fields and not isinstance(fields["intersects"], dict):
-        raise InvalidInput("must be a GeoJSON geometry object", field="intersects")
-    limit = body.get("limit", 10)
-    if isinstance(limit, str):
-        limit = _int(limit, "limit", 1, MAX_LIMIT, 10)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
-    fields["limit"] = limit
-    token = body.get("token", body.get("next"))
-    if token is not None:
-        if not isinstance(token, str):
-            raise InvalidInput("must be a string", field="token")
-        fields["token"] = token
-    if body.get("sortby"):
-        fields["sort"] = _stac_sort(body["sortby"])
-        rename["sort"] = "sortby"
-    return build(fields, rename)
-
-
-def stac_get_body(params: Params) -> dict[str, Any]:
-    """STAC ``GET /search`` parameters as the equivalent POST body."""
-    body: dict[str, Any] = {}
-    for name in params:
-        if name not in STAC_GET_PARAMS:
-            raise InvalidInput("is not a supported search parameter", field=name)
-    for name in ("ids", "collections"):
-        if params.get(name):
-            body[name] = _many(params, name)
-    bbox = _one(params, "bbox")
-    if bbox is not None:
-        body["bbox"] = list(parse_bbox(bbox))
-    intersects = _one(params, "intersects")
-    if intersects is not None:
-        body["intersects"] = parse_json(intersects, "intersects")
-    for name in ("datetime", "token", "sortby"):
-        value = _one(params, name)
-        if value is not None:
-            body[name] = value
-    limit = _one(params, "limit")
-    if limit is not None:
-        body["limit"] = _int(limit, "limit", 1, MAX_LIMIT, 10)
-    return body

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexer.params import files_query, stac_get_body, stac_query
+from indexer.params import files_query
+from indexer.stac_params import stac_get_body, stac_query
 from seedpipe.errors import InvalidInput
 
 

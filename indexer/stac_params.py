@@ -1,0 +1,125 @@
+"""STAC ``/search`` parameters (GET and POST) translated into the neutral ``Query``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from indexer.params import Params, build, integer, many, one, parse_json
+from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox
+from seedpipe.errors import InvalidInput
+
+STAC_GET_PARAMS = frozenset(
+    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby"}
+)
+STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
+# STAC sortby names that differ from FileRecord's.
+STAC_SORT_NAMES = {
+    "datetime": "data_started",
+    "properties.datetime": "data_started",
+    "start_datetime": "data_started",
+    "properties.start_datetime": "data_started",
+    "end_datetime": "data_ended",
+    "properties.end_datetime": "data_ended",
+    "created": "created",
+    "properties.created": "created",
+    "updated": "last_modified",
+    "properties.updated": "last_modified",
+}
+
+
+def _stac_sort(value: Any) -> str:
+    """STAC ``sortby``: ``-created,+id`` (GET) or ``[{"field", "direction"}]`` (POST)."""
+    if isinstance(value, str):
+        items = [(p.lstrip("+-"), "desc" if p.startswith("-") else "asc") for p in value.split(",")]
+    elif isinstance(value, list):
+        items = []
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+                raise InvalidInput('each entry must be {"field", "direction"}', field="sortby")
+            direction = item.get("direction", "asc")
+            if direction not in ("asc", "desc"):
+                raise InvalidInput("direction must be asc or desc", field="sortby")
+            items.append((item["field"], direction))
+    else:
+        raise InvalidInput("must be a string or a list", field="sortby")
+    parts = []
+    for name, direction in items:
+        name = STAC_SORT_NAMES.get(name.strip(), name.strip().removeprefix("properties."))
+        if name:
+            parts.append(("-" if direction == "desc" else "") + name)
+    return ",".join(parts)
+
+
+def stac_query(body: Mapping[str, Any]) -> Query:
+    """A STAC item search (POST body, or GET parameters already split) -> Query."""
+    for name in body:
+        if name not in STAC_POST_FIELDS:
+            raise InvalidInput("is not a supported search parameter", field=name)
+    fields: dict[str, Any] = {}
+    rename = {"workspaces": "collections", "limit": "limit"}
+    for name, target in (("ids", "ids"), ("collections", "workspaces")):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput("must be a list of strings", field=name)
+        if len(value) > MAX_LIST:
+            raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+        fields[target] = value
+    for name in ("bbox", "intersects", "datetime"):
+        if body.get(name) is not None:
+            fields[name] = body[name]
+    if "bbox" in fields and "intersects" in fields:
+        raise InvalidInput("give bbox or intersects, not both", field="intersects")
+    if fields.get("bbox") is not None and not isinstance(fields["bbox"], list | str):
+        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field="bbox")
+    if isinstance(fields.get("bbox"), list) and any(
+        isinstance(v, float) and not math.isfinite(v) for v in fields["bbox"]
+    ):
+        raise InvalidInput("must hold finite numbers", field="bbox")
+    if "datetime" in fields and not isinstance(fields["datetime"], str):
+        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
+    if "intersects" in fields and not isinstance(fields["intersects"], dict):
+        raise InvalidInput("must be a GeoJSON geometry object", field="intersects")
+    limit = body.get("limit", 10)
+    if isinstance(limit, str):
+        limit = integer(limit, "limit", 1, MAX_LIMIT, 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
+    fields["limit"] = limit
+    token = body.get("token", body.get("next"))
+    if token is not None:
+        if not isinstance(token, str):
+            raise InvalidInput("must be a string", field="token")
+        fields["token"] = token
+    if body.get("sortby"):
+        fields["sort"] = _stac_sort(body["sortby"])
+        rename["sort"] = "sortby"
+    return build(fields, rename)
+
+
+def stac_get_body(params: Params) -> dict[str, Any]:
+    """STAC ``GET /search`` parameters as the equivalent POST body."""
+    body: dict[str, Any] = {}
+    for name in params:
+        if name not in STAC_GET_PARAMS:
+            raise InvalidInput("is not a supported search parameter", field=name)
+    for name in ("ids", "collections"):
+        if params.get(name):
+            body[name] = many(params, name)
+    bbox = one(params, "bbox")
+    if bbox is not None:
+        body["bbox"] = list(parse_bbox(bbox))
+    intersects = one(params, "intersects")
+    if intersects is not None:
+        body["intersects"] = parse_json(intersects, "intersects")
+    for name in ("datetime", "token", "sortby"):
+        value = one(params, name)
+        if value is not None:
+            body[name] = value
+    limit = one(params, "limit")
+    if limit is not None:
+        body["limit"] = integer(limit, "limit", 1, MAX_LIMIT, 10)
+    return body
