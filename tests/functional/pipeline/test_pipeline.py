@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,15 @@ from capture.service import CaptureService
 from indexer.backends import open_index
 from indexer.query import Query, TimeInterval
 from seedpipe.bus import open_bus
-from seedpipe.events import FILE_INGESTED, FILES_TOPIC, CloudEvent
+from seedpipe.events import (
+    FILE_INGESTED,
+    FILES_TOPIC,
+    JOB_COMPLETED,
+    JOB_QUEUED,
+    JOB_STARTED,
+    JOBS_TOPIC,
+    CloudEvent,
+)
 from tests.functional.pipeline.conftest import (
     ingest_statuses,
     job_counts,
@@ -88,6 +97,15 @@ async def test_dropped_pngs_become_searchable_products_and_update_their_sources(
             [settings.topic(FILES_TOPIC)], "replay-reader", collect, until_caught_up=True
         )
         assert len(replay) == N_FILES
+        job_events: Counter[str] = Counter()
+
+        async def count_job_events(event: CloudEvent) -> None:
+            job_events[event.type] += 1
+
+        await bus.consume(
+            [settings.topic(JOBS_TOPIC)], "jobs-reader", count_job_events, until_caught_up=True
+        )
+        assert job_events == {JOB_QUEUED: N_FILES, JOB_STARTED: N_FILES, JOB_COMPLETED: N_FILES}
         capture = CaptureService(settings, bus, index)
         for event in replay:
             await capture.handle(event)
