@@ -88,6 +88,12 @@ def base_url(request: Request) -> str:
     return (settings.api.public_url or str(request.base_url)).rstrip("/")
 
 
+def link(request: Request, **params: str | int) -> str:
+    """This request's URL under the public root, with ``params`` replaced (for next/previous)."""
+    url = request.url.include_query_params(**params)
+    return f"{base_url(request)}{url.path}?{url.query}"
+
+
 def get_index(request: Request) -> FileIndex:
     index: FileIndex = request.app.state.index
     return index

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
-from indexer.api import get_index
+from indexer.api import get_index, link
 from indexer.backends.base import FileIndex, SearchPage
 from indexer.params import SCALE_PARAMS, files_query
 from indexer.query import MAX_LIMIT, Query
@@ -47,12 +47,11 @@ async def list_files(request: Request) -> dict[str, Any]:
     params = {k: request.query_params.getlist(k) for k in request.query_params}
     query, page, page_size = files_query(params)
     found = await page_of(get_index(request), query, page, page_size)
-    url = request.url
     more = found.next_token is not None
     return {
         "count": found.total,
-        "next": str(url.include_query_params(page=page + 1)) if more else None,
-        "previous": str(url.include_query_params(page=page - 1)) if page > 1 else None,
+        "next": link(request, page=page + 1) if more else None,
+        "previous": link(request, page=page - 1) if page > 1 else None,
         "results": [r.to_scale() for r in found.records],
     }
 

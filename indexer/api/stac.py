@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
-from indexer.api import base_url, get_index
+from indexer.api import base_url, get_index, link
 from indexer.params import parse_json
 from indexer.stac import CONFORMANCE, STAC_VERSION, to_collection, to_item
 from indexer.stac_params import STAC_GET_PARAMS, stac_get_body, stac_query
@@ -163,7 +163,7 @@ async def _search(request: Request, body: dict[str, Any], *, method: str) -> dic
     ]
     if found.next_token is not None:
         if method == "GET":
-            href = str(request.url.include_query_params(token=found.next_token))
+            href = link(request, token=found.next_token)
             links.append({"rel": "next", "type": GEOJSON, "href": href, "method": "GET"})
         else:
             next_body = {k: v for k, v in body.items() if k != "next"}

@@ -7,6 +7,9 @@ import json
 import httpx
 import pytest
 
+from indexer.api import create_app
+from indexer.backends import open_index
+from seedpipe.settings import Settings
 from tests.functional.api.conftest import ids
 
 
@@ -110,3 +113,19 @@ async def test_search_get_next_links_walk_every_match_once(client: httpx.AsyncCl
         nxt = [link["href"] for link in page["links"] if link["rel"] == "next"]
         url = nxt[0] if nxt else None
     assert sorted(seen) == ["alps", "fiji", "notes", "ny", "paris"]
+
+
+async def test_links_use_the_public_url_behind_a_proxy(settings: Settings) -> None:
+    public = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"public_url": "https://maps.example/api"})}
+    )
+    async with open_index(settings.index) as index:
+        transport = httpx.ASGITransport(app=create_app(public, index=index))
+        async with httpx.AsyncClient(transport=transport, base_url="http://internal") as c:
+            page = (await c.get("/search", params={"limit": 1})).json()
+            nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
+            assert nxt.startswith("https://maps.example/api/search?") and "token=" in nxt
+            files = (await c.get("/files", params={"page_size": 1})).json()
+            assert files["next"].startswith("https://maps.example/api/files?")
+            landing = (await c.get("/")).json()
+            assert all(x["href"].startswith("https://maps.example/api") for x in landing["links"])
