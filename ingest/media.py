@@ -57,7 +57,7 @@ GEOJSON_TYPES = frozenset(
 
 def _tiff_tags(head: bytes) -> set[int] | None:
     """Tag numbers of the first IFD of a classic or BigTIFF header within ``head``, or None."""
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in (b"II*\x00", b"MM\x00*") and len(head) >= 8:
         end = "<" if head[:2] == b"II" else ">"
         (offset,) = struct.unpack_from(end + "I", head, 4)
         if offset + 2 > len(head):

@@ -254,7 +254,13 @@ class Strike:
         taken: dict[tuple[str, str], Ingest] = {}
         when = datetime.now(UTC)
         for row in rows:
-            planner.plan(self, row, taken, when)
+            try:
+                planner.plan(self, row, taken, when)
+            except Exception as exc:
+                # One odd file must not stop the strike: refuse it and say why.
+                log.exception("strike %s: planning %r failed", self.name, row.source)
+                row.status, row.mode = Status.INGESTING, "reject"
+                row.reason = f"internal error while planning: {type(exc).__name__}: {exc}"
 
     def _execute_all(self, rows: list[Ingest]) -> list[OutboxRow]:
         events: list[OutboxRow] = []
@@ -263,7 +269,9 @@ class Strike:
                 continue
             try:
                 self._execute(row)
-            except (OSError, SeedpipeError) as exc:
+            except Exception as exc:
+                if not isinstance(exc, OSError | SeedpipeError):
+                    log.exception("strike %s: placing %r failed", self.name, row.source)
                 row.status, row.reason = Status.ERRORED, f"could not place the file: {exc}"
                 log.warning("strike %s: %s: %s", self.name, row.source, row.reason)
                 st = self.drop.stat(row.source)

@@ -274,3 +274,14 @@ async def test_a_kernel_queue_overflow_triggers_a_rescan(env):
             "Inotify queue overflowed; filesystem events were lost"
         )
         await env.until(lambda: strike.rescans == 2)
+
+
+async def test_a_name_that_is_not_utf8_is_left_in_place_and_the_rest_goes_on(env):
+    bad = os.path.join(os.fsencode(env.drop), b"bad\xff.txt")
+    async with env.running(env.strike()):
+        with open(bad, "wb") as fh:
+            fh.write(b"latin-1 name")
+        write(env.drop / "good.txt", b"good")
+        await env.until(lambda: env.final() == 1)
+    assert [r.source for r in env.rows()] == ["good.txt"]
+    assert os.path.exists(bad)

@@ -50,3 +50,8 @@ def test_unknown_content_falls_back_to_the_extension():
     assert media.sniff(b"hello", "a.txt") == "text/plain"
     assert media.sniff(b"hello", "noext") == media.OCTET
     assert media.sniff(b"", "a.tif") == media.TIFF
+
+
+def test_truncated_or_corrupt_tiff_headers_do_not_raise():
+    for head in (b"II*\x00", b"II*\x00\xff\xff\xff\xff", b"MM\x00+" + b"\xff" * 12, b"II*\x00\x08"):
+        assert media.sniff(head, "x.tif") in (media.TIFF, media.OCTET)
