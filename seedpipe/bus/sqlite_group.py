@@ -11,11 +11,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from seedpipe.bus.base import RawRecord, Source, TopicPartition
+from seedpipe.bus.sqlite_leases import Membership
 from seedpipe.bus.sqlite_store import (
     Connection,
+    data_version,
     ensure_topic,
+    last_seq,
     listen,
     open_connection,
+    read_partitions,
     transaction,
     unlisten,
 )
@@ -27,12 +31,8 @@ SETTLED_SYNC_S = 1.0  # how often a member looks for joiners/leavers once it has
 
 
 class GroupMember(Source):
-    """Holds leases on its share of the partitions (partition p of a topic goes to member
-    p mod n among the live members subscribed to it, sorted by id) and reads them.
-
-    Leases are renewed by a heartbeat; a member silent for ``session_timeout_s`` loses them.
-    Commits are fenced: a member that lost a lease cannot move that partition's offset.
-    """
+    """Reads its share of the partitions (see ``Membership``), keeping its leases alive with a
+    heartbeat and waking on in-process publishes or, across processes, on a cheap poll."""
 
     def __init__(
         self,
@@ -65,6 +65,14 @@ class GroupMember(Source):
     async def join(self) -> None:
         self.db = await open_connection(self.path, self.settings)
         self.ids = await self.db.run(self._ensure_topics)
+        self.book = Membership(
+            self.group,
+            self.member,
+            self.topics,
+            self.ids,
+            self.settings.session_timeout_s,
+            self.from_beginning,
+        )
         self._loop = asyncio.get_running_loop()
         listen(self.path, self._loop, self.wake)
         await self._sync()
@@ -87,40 +95,18 @@ class GroupMember(Source):
         if self.db is not None:
             db, self.db = self.db, None
             try:
-                await db.run(self._leave)
+                await db.run(self.book.leave)
             finally:
                 await db.close()
-
-    def _leave(self, conn: sqlite3.Connection) -> None:
-        with transaction(conn):
-            conn.execute(
-                "DELETE FROM members WHERE grp = ? AND member = ?", (self.group, self.member)
-            )
-            conn.execute(
-                "DELETE FROM leases WHERE grp = ? AND owner = ?", (self.group, self.member)
-            )
 
     async def _beat(self) -> None:
         interval = min(1.0, self.settings.session_timeout_s / 4)
         while True:
             await asyncio.sleep(interval)
             try:
-                await self._conn().run(self._renew, time.time())
-            except (
-                Exception
-            ) as exc:  # a busy disk must not kill the consumer; the next beat retries
+                await self._conn().run(self.book.renew, time.time())
+            except Exception as exc:  # a busy disk must not stop the consumer: beat again
                 log.warning("bus: heartbeat of %s failed: %s", self.group, exc)
-
-    def _renew(self, conn: sqlite3.Connection, now: float) -> None:
-        with transaction(conn):
-            conn.execute(
-                "UPDATE members SET heartbeat = ? WHERE grp = ? AND member = ?",
-                (now, self.group, self.member),
-            )
-            conn.execute(
-                "UPDATE leases SET expires = ? WHERE grp = ? AND owner = ?",
-                (now + self.settings.session_timeout_s, self.group, self.member),
-            )
 
     # -- rebalancing --------------------------------------------------------------------------
 
@@ -132,7 +118,7 @@ class GroupMember(Source):
     async def _sync(self) -> None:
         """Release what is no longer ours and claim our share (only between batches)."""
         desired, kept, claimed = await self._conn().run(
-            self._sync_sql, time.time(), set(self.owned)
+            self.book.rebalance, time.time(), set(self.owned)
         )
         before = set(self.owned)
         self.owned = {tp: pos for tp, pos in self.owned.items() if tp in kept}
@@ -142,88 +128,6 @@ class GroupMember(Source):
         settled = set(self.owned) == desired
         wait = SETTLED_SYNC_S if settled else max(self.settings.poll_interval_s, 0.1)
         self.next_sync = time.monotonic() + wait
-
-    def _sync_sql(
-        self, conn: sqlite3.Connection, now: float, owned: set[TopicPartition]
-    ) -> tuple[set[TopicPartition], set[TopicPartition], dict[TopicPartition, int]]:
-        timeout = self.settings.session_timeout_s
-        g, me = self.group, self.member
-        with transaction(conn):
-            conn.execute(
-                "INSERT INTO members(grp, member, topics, heartbeat) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(grp, member) DO UPDATE SET heartbeat = excluded.heartbeat",
-                (g, me, "\n".join(self.topics), now),
-            )
-            dead = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT member FROM members WHERE grp = ? AND heartbeat < ?", (g, now - timeout)
-                )
-            ]
-            for member in dead:
-                conn.execute("DELETE FROM members WHERE grp = ? AND member = ?", (g, member))
-                conn.execute("DELETE FROM leases WHERE grp = ? AND owner = ?", (g, member))
-            members = conn.execute(
-                "SELECT member, topics FROM members WHERE grp = ? ORDER BY member", (g,)
-            ).fetchall()
-            desired: set[TopicPartition] = set()
-            for topic in self.topics:
-                subs = [m for m, topics in members if topic in topics.split("\n")]
-                mine = subs.index(me)
-                partitions = self.ids[topic][1]
-                desired |= {(topic, p) for p in range(partitions) if p % len(subs) == mine}
-            for topic, p in owned - desired:
-                conn.execute(
-                    "DELETE FROM leases WHERE grp = ? AND topic_id = ? AND partition = ?"
-                    " AND owner = ?",
-                    (g, self.ids[topic][0], p, me),
-                )
-            conn.execute(
-                "UPDATE leases SET expires = ? WHERE grp = ? AND owner = ?", (now + timeout, g, me)
-            )
-            claimed: dict[TopicPartition, int] = {}
-            for topic, p in desired - owned:
-                tid = self.ids[topic][0]
-                row = conn.execute(
-                    "SELECT owner, expires FROM leases WHERE grp = ? AND topic_id = ?"
-                    " AND partition = ?",
-                    (g, tid, p),
-                ).fetchone()
-                if row is not None and row[0] != me and row[1] >= now:
-                    continue  # still someone else's: they release it on their next sync
-                conn.execute(
-                    "INSERT OR REPLACE INTO leases(grp, topic_id, partition, owner, expires)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (g, tid, p, me, now + timeout),
-                )
-                claimed[(topic, p)] = self._start_position(conn, tid, p)
-            kept = {
-                (topic, p)
-                for topic, p in owned & desired
-                if conn.execute(
-                    "SELECT 1 FROM leases WHERE grp = ? AND topic_id = ? AND partition = ?"
-                    " AND owner = ?",
-                    (g, self.ids[topic][0], p, me),
-                ).fetchone()
-            }
-        return desired, kept, claimed
-
-    def _start_position(self, conn: sqlite3.Connection, tid: int, p: int) -> int:
-        row = conn.execute(
-            "SELECT committed FROM offsets WHERE grp = ? AND topic_id = ? AND partition = ?",
-            (self.group, tid, p),
-        ).fetchone()
-        if row is not None:
-            return int(row[0])
-        if self.from_beginning:
-            return 0
-        # A new group that starts at the end remembers where, so a restart does not skip ahead.
-        end = _last_seq(conn, tid, p)
-        conn.execute(
-            "INSERT INTO offsets(grp, topic_id, partition, committed) VALUES (?, ?, ?, ?)",
-            (self.group, tid, p, end),
-        )
-        return end
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -245,7 +149,7 @@ class GroupMember(Source):
         if stop.is_set():
             return []
         if not self.wake.is_set():
-            version = await self._conn().run(_data_version)
+            version = await self._conn().run(data_version)
             if version == self.data_version:
                 return []
             self.data_version = version
@@ -264,7 +168,7 @@ class GroupMember(Source):
         self.rotation = (self.rotation + 1) % len(order)
         order = order[self.rotation :] + order[: self.rotation]
         wanted = [(t, self.ids[t][0], p, self.owned[(t, p)]) for t, p in order]
-        records, lasts = await self._conn().run(_read_sql, wanted, max_records)
+        records, lasts = await self._conn().run(read_partitions, wanted, max_records)
         for tp, last in lasts.items():
             if tp in self.owned:
                 self.owned[tp] = last
@@ -276,91 +180,23 @@ class GroupMember(Source):
     # -- progress -----------------------------------------------------------------------------
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        lost = await self._conn().run(self._commit_sql, dict(offsets))
+        lost = await self._conn().run(self.book.commit, dict(offsets))
         for tp in lost:
             log.warning("bus: %s lost %s[%d] to another member; not committing", self.group, *tp)
             self.owned.pop(tp, None)
-
-    def _commit_sql(
-        self, conn: sqlite3.Connection, offsets: dict[TopicPartition, int]
-    ) -> list[TopicPartition]:
-        lost = []
-        with transaction(conn):
-            for (topic, p), seq in offsets.items():
-                tid = self.ids[topic][0]
-                owner = conn.execute(
-                    "SELECT owner FROM leases WHERE grp = ? AND topic_id = ? AND partition = ?",
-                    (self.group, tid, p),
-                ).fetchone()
-                if owner is None or owner[0] != self.member:
-                    lost.append((topic, p))
-                    continue
-                conn.execute(
-                    "INSERT INTO offsets(grp, topic_id, partition, committed) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT(grp, topic_id, partition)"
-                    " DO UPDATE SET committed = excluded.committed",
-                    (self.group, tid, p, seq),
-                )
-        return lost
 
     async def end_offsets(self) -> dict[TopicPartition, int]:
         return await self._conn().run(self._ends_sql)
 
     def _ends_sql(self, conn: sqlite3.Connection) -> dict[TopicPartition, int]:
         return {
-            (topic, p): _last_seq(conn, tid, p, empty=-1)
+            (topic, p): last_seq(conn, tid, p, empty=-1)
             for topic, (tid, n) in self.ids.items()
             for p in range(n)
         }
 
     async def caught_up(self, target: Mapping[TopicPartition, int]) -> bool:
-        return await self._conn().run(self._caught_up_sql, dict(target))
-
-    def _caught_up_sql(self, conn: sqlite3.Connection, target: dict[TopicPartition, int]) -> bool:
-        for (topic, p), last in target.items():
-            if last < 0:
-                continue
-            row = conn.execute(
-                "SELECT committed FROM offsets WHERE grp = ? AND topic_id = ? AND partition = ?",
-                (self.group, self.ids[topic][0], p),
-            ).fetchone()
-            if row is None:
-                if self.from_beginning:
-                    return False
-            elif row[0] < last:
-                return False
-        return True
-
-
-def _last_seq(conn: sqlite3.Connection, tid: int, p: int, empty: int = 0) -> int:
-    row = conn.execute(
-        "SELECT max(seq) FROM events WHERE topic_id = ? AND partition = ?", (tid, p)
-    ).fetchone()
-    return int(row[0]) if row[0] is not None else empty
-
-
-def _data_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
-
-def _read_sql(
-    conn: sqlite3.Connection, wanted: list[tuple[str, int, int, int]], max_records: int
-) -> tuple[list[RawRecord], dict[TopicPartition, int]]:
-    records: list[RawRecord] = []
-    lasts: dict[TopicPartition, int] = {}
-    for topic, tid, p, after in wanted:
-        left = max_records - len(records)
-        if left <= 0:
-            break
-        rows = conn.execute(
-            "SELECT seq, key, value, ts FROM events WHERE topic_id = ? AND partition = ?"
-            " AND seq > ? ORDER BY seq LIMIT ?",
-            (tid, p, after, left),
-        ).fetchall()
-        if rows:
-            records.extend(RawRecord(topic, p, seq, key, value, ts) for seq, key, value, ts in rows)
-            lasts[(topic, p)] = rows[-1][0]
-    return records, lasts
+        return await self._conn().run(self.book.caught_up, dict(target))
 
 
 async def _first(a: asyncio.Event, b: asyncio.Event, wait_s: float) -> None:

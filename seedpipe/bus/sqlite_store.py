@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from seedpipe.bus.base import RawRecord, TopicPartition
 from seedpipe.errors import BusError
 from seedpipe.settings import SqliteBusSettings
 
@@ -173,3 +174,34 @@ class transaction:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+
+def last_seq(conn: sqlite3.Connection, tid: int, p: int, empty: int = 0) -> int:
+    row = conn.execute(
+        "SELECT max(seq) FROM events WHERE topic_id = ? AND partition = ?", (tid, p)
+    ).fetchone()
+    return int(row[0]) if row[0] is not None else empty
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def read_partitions(
+    conn: sqlite3.Connection, wanted: list[tuple[str, int, int, int]], max_records: int
+) -> tuple[list[RawRecord], dict[TopicPartition, int]]:
+    records: list[RawRecord] = []
+    lasts: dict[TopicPartition, int] = {}
+    for topic, tid, p, after in wanted:
+        left = max_records - len(records)
+        if left <= 0:
+            break
+        rows = conn.execute(
+            "SELECT seq, key, value, ts FROM events WHERE topic_id = ? AND partition = ?"
+            " AND seq > ? ORDER BY seq LIMIT ?",
+            (tid, p, after, left),
+        ).fetchall()
+        if rows:
+            records.extend(RawRecord(topic, p, seq, key, value, ts) for seq, key, value, ts in rows)
+            lasts[(topic, p)] = rows[-1][0]
+    return records, lasts
