@@ -183,7 +183,9 @@ class EventBus(ABC):
         from seedpipe.bus.consumer import ConsumerLoop
 
         loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up)
-        await loop.run(self._checked(topics), check_name(group, "group"), from_beginning, handler)
+        await loop.run(
+            self._checked(topics, events=True), check_name(group, "group"), from_beginning, handler
+        )
 
     async def consume_batches(
         self,
@@ -207,7 +209,10 @@ class EventBus(ABC):
             raise InvalidInput("must be at least 1", field="max_batch")
         loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up, max_batch=max_batch)
         await loop.run_batches(
-            self._checked(topics), check_name(group, "group"), from_beginning, batch_handler
+            self._checked(topics, events=True),
+            check_name(group, "group"),
+            from_beginning,
+            batch_handler,
         )
 
     async def consume_raw(
@@ -253,9 +258,18 @@ class EventBus(ABC):
         await self.consume_raw([dlq_topic(topic)], group, collect, until_caught_up=True)
         return found
 
-    def _checked(self, topics: Sequence[str]) -> list[str]:
+    def _checked(self, topics: Sequence[str], *, events: bool = False) -> list[str]:
         if isinstance(topics, str):
             topics = [topics]
         if not topics:
             raise InvalidInput("name at least one topic", field="topics")
-        return [check_name(t, "topics") for t in topics]
+        for t in topics:
+            check_name(t, "topics")
+            if events and t.endswith(DLQ_SUFFIX):
+                # Dead letters are not CloudEvents: consuming them as events would dead-letter
+                # every one of them again, into <topic>.dlq.dlq.
+                raise InvalidInput(
+                    f"{t!r} holds dead letters: read it with dead_letters() or consume_raw()",
+                    field="topics",
+                )
+        return list(topics)

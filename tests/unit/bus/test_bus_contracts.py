@@ -121,3 +121,14 @@ async def test_publishing_on_a_bus_that_was_not_started_says_how_to_start_it(tmp
     bus = open_bus(BusSettings(url=f"sqlite:///{tmp_path}/e.db"))
     with pytest.raises(BusError, match="async with"):
         await bus.publish("t", CloudEvent(type=FILE_INGESTED, source="s"))
+
+
+async def test_consuming_a_dlq_topic_as_events_is_refused_with_what_to_use_instead(tmp_path):
+    bus = open_bus(BusSettings(url=f"sqlite:///{tmp_path}/e.db"))
+
+    async def handler(_: CloudEvent) -> None:
+        raise AssertionError("unreachable")
+
+    with pytest.raises(InvalidInput, match="dead_letters") as err:
+        await bus.consume(["seedpipe.files.dlq"], "g", handler)
+    assert err.value.field == "topics"
