@@ -221,3 +221,38 @@ async def test_query_metacharacters_in_stac_ids_and_collections_find_nothing(
             r = await client.get("/search", params={name: value})
             assert r.status_code in (200, 400), (name, value, r.text)
     assert (await client.get("/search")).json()["numberMatched"] == 5
+
+
+NASTY = [
+    "", " ", "0", "-1", "1e309", "nan", "inf", "-0", "1,2,3,4", "181,0,0,0", "..", "../..", "/",
+    "2020-01-01", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z/9999-12-31T23:59:59+14:00",
+    "{}", "[]", "null", "true", '{"type":"Point","coordinates":[0,0]}',
+    '{"type":"Polygon","coordinates":[[[0,0],[0,0],[0,0],[0,0]]]}',
+    '{"type":"GeometryCollection","geometries":[]}',
+    '{"property":"a","op":"between","value":[1,"a"]}', "'", '"', "\\", "\x00", "ünï",
+    "-created", ",,,", "a" * 1025, "SOURCE", "within", "-datetime",
+    "eyJmIjoiIiwiayI6W10sImlkIjoiIn0",
+]  # fmt: skip
+
+
+async def test_random_mixes_of_hostile_values_never_cause_a_server_error(
+    client: httpx.AsyncClient,
+) -> None:
+    import random
+
+    from indexer.params import SCALE_PARAMS
+    from indexer.stac_params import STAC_GET_PARAMS
+
+    rng = random.Random(5)
+    for path, names in (("/files", sorted(SCALE_PARAMS)), ("/search", sorted(STAC_GET_PARAMS))):
+        for _ in range(150):
+            chosen = rng.sample(names, rng.randint(1, 3))
+            r = await client.get(path, params={n: rng.choice(NASTY) for n in chosen})
+            assert r.status_code in (200, 400), (path, r.request.url, r.text)
+    for _ in range(150):
+        body = {
+            n: rng.choice([rng.choice(NASTY), [rng.choice(NASTY)], 1.5, None, {"a": 1}, [[0]]])
+            for n in rng.sample(sorted(STAC_GET_PARAMS), rng.randint(1, 3))
+        }
+        r = await client.post("/search", json=body)
+        assert r.status_code in (200, 400), (body, r.text)
