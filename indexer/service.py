@@ -123,13 +123,16 @@ class IndexerService:
             results = await self.index.upsert([i.record for i in items])
             for item, result in zip(items, results, strict=True):
                 self._count(result)
-                reason = item.geometry_error or result.geometry_error
-                if reason:
-                    dead.append((item.event, f"unusable geometry, indexed without it: {reason}"))
                 if result.status == "error":
                     dead.append((item.event, f"index refused the record: {result.reason}"))
                 elif result.status == "written":
                     written.append(item.record)
+                    # Only a written record reports its geometry: a stale replay changed nothing.
+                    reason = item.geometry_error or result.geometry_error
+                    if reason:
+                        dead.append(
+                            (item.event, f"unusable geometry, indexed without it: {reason}")
+                        )
         for item in deletes:
             result = await self.index.delete(item.record.id, item.record.version)
             self._count(result)

@@ -90,6 +90,9 @@ async def test_an_unusable_geometry_goes_to_the_dlq_with_the_reason_and_the_reco
     assert "geometry" in letters[0].reason and letters[0].group == "indexer"
     assert CloudEvent.from_bytes(letters[0].original).subject == "bad"
     assert service.stats.dead_lettered == 1
+    await publish(bus, settings, sent)  # a replay is stale: it is not dead-lettered again
+    await index_all(settings, bus, index)
+    assert len(await bus.dead_letters(settings.topic(events.FILES_TOPIC))) == 1
 
 
 async def test_an_invalid_file_record_goes_to_the_dlq_and_the_rest_is_indexed(
