@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from ingest.completeness import is_hidden
 from ingest.drop import hash_stream
+from ingest.executor import OutboxRow, source_record
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.media import sniff
 from ingest.rules import Rule, compile_rules
-from ingest.strike import OutboxRow, source_record
 from seedpipe.errors import SeedpipeError
 from seedpipe.events import FILE_INGESTED, FILES_TOPIC, file_event
 from seedpipe.records import new_file_id

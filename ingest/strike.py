@@ -8,31 +8,26 @@ a plan is idempotent, so after a crash ``recover`` simply executes the INGESTING
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from ingest import planner
+from ingest import executor, planner
 from ingest.completeness import SettleTracker, is_hidden, transfer_suffix
-from ingest.drop import DEFERRED_AREA, DUPLICATE_AREA, ERRORED_AREA, Drop
+from ingest.drop import Drop
+from ingest.executor import OutboxRow
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
-from seedpipe.errors import SeedpipeError
-from seedpipe.events import FILE_INGESTED, file_event
-from seedpipe.records import FileRecord, WorkspaceRef
 from seedpipe.settings import StrikeSettings
 from seedpipe.workspaces.base import Workspace
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-OutboxRow = tuple[int, str, str, bytes]
 
 
 async def wait_any(events: Sequence[asyncio.Event], seconds: float | None) -> None:
@@ -82,13 +77,13 @@ class Strike:
         self._busy: set[str] = set()
         self._ready: list[Ready] = []
         self._transfers: dict[str, float] = {}
-        self._kept: dict[str, tuple[int, int]] = {}  # refused files that could not be moved aside
+        self.kept: dict[str, tuple[int, int]] = {}  # refused files that could not be moved aside
         self._wake = asyncio.Event()
         self._tick = asyncio.Event()
         self._rescan_wanted = asyncio.Event()
         self.rescans = 0  # completed rescans, for status and tests
-        self._targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
-        self._dirs: set[Path] = set()
+        self.targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
+        self.made_dirs: set[Path] = set()
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -98,8 +93,8 @@ class Strike:
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
-            if rel not in self._kept:
-                self._kept[rel] = (0, 0)
+            if rel not in self.kept:
+                self.kept[rel] = (0, 0)
                 log.warning("strike %s: %r is not a UTF-8 name; left in place", self.name, rel)
             return
         now = time.time()
@@ -117,7 +112,7 @@ class Strike:
         if st is None:
             self.tracker.forget(rel)
             return
-        if self._kept.get(rel) == (st.size, st.mtime_ns):
+        if self.kept.get(rel) == (st.size, st.mtime_ns):
             return
         if st.kind != "file":
             self._make_ready(Ready(rel, st.size, st.mtime_ns, now, now))  # refused at once
@@ -131,9 +126,9 @@ class Strike:
     def target_path(self, ws: Workspace, path: str) -> Path | None:
         """The workspace's local path for ``path`` (confinement checked once per batch)."""
         key = (ws.name, path)
-        if key not in self._targets:
-            self._targets[key] = ws.local_path(path)
-        return self._targets[key]
+        if key not in self.targets:
+            self.targets[key] = ws.local_path(path)
+        return self.targets[key]
 
     def target_exists(self, ws: Workspace, path: str) -> bool:
         local = self.target_path(ws, path)
@@ -219,7 +214,7 @@ class Strike:
         try:
             rows, events = await asyncio.to_thread(self._ingest_sync, rows)
         finally:
-            self._targets.clear()
+            self.targets.clear()
             for r in batch:
                 self._busy.discard(r.source)
         if events:
@@ -263,123 +258,7 @@ class Strike:
                 row.reason = f"internal error while planning: {type(exc).__name__}: {exc}"
 
     def _execute_all(self, rows: list[Ingest]) -> list[OutboxRow]:
-        events: list[OutboxRow] = []
-        for row in rows:
-            if row.status is not Status.INGESTING:
-                continue
-            try:
-                self._execute(row)
-            except Exception as exc:
-                if not isinstance(exc, OSError | SeedpipeError):
-                    log.exception("strike %s: placing %r failed", self.name, row.source)
-                row.status, row.reason = Status.ERRORED, f"could not place the file: {exc}"
-                log.warning("strike %s: %s: %s", self.name, row.source, row.reason)
-                st = self.drop.stat(row.source)
-                if st is not None:
-                    self._kept[row.source] = (st.size, st.mtime_ns)
-            row.ingest_ended = time.time()
-            if row.status is Status.INGESTED and row.id is not None:
-                event = file_event(FILE_INGESTED, self.record(row), self.source_uri)
-                events.append((row.id, self.topic, event.id, event.to_bytes()))
-        return events
+        return executor.execute_all(self, rows)
 
     def _execute(self, row: Ingest) -> None:
-        """Carry out a plan; safe to repeat after a crash at any point."""
-        present = self.drop.stat(row.source) is not None
-        mode = row.mode
-        if mode in ("move", "copy"):
-            assert row.workspace and row.file_path
-            ws = self.workspaces[row.workspace]
-            if present:
-                self._place(row, ws, row.file_path)
-            elif not self.target_exists(ws, row.file_path):
-                row.status, row.reason = Status.ERRORED, "the file disappeared during ingest"
-                return
-            row.status = Status.INGESTED
-            return
-        final = {
-            "defer": (Status.DEFERRED, DEFERRED_AREA),
-            "reject": (Status.ERRORED, ERRORED_AREA),
-            "aside": (Status.DUPLICATE, DUPLICATE_AREA),
-            "drop": (Status.DUPLICATE, None),
-        }
-        status, area = final[mode or "reject"]
-        if present and area is None:
-            self.drop.delete(row.source)
-        elif present and area is not None:
-            try:
-                self.drop.set_aside(row.source, area)
-            except OSError as exc:
-                st = self.drop.stat(row.source)
-                if st is not None:
-                    self._kept[row.source] = (st.size, st.mtime_ns)
-                row.reason = f"{row.reason}; left in place ({exc.strerror or exc})"
-        row.status = status
-
-    def _place(self, row: Ingest, ws: Workspace, path: str) -> None:
-        src = self.drop.local_path(row.source)
-        dst = self.target_path(ws, path)
-        if row.mode == "move" and src is not None and dst is not None:
-            if dst.parent not in self._dirs:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                if len(self._dirs) > 10_000:
-                    self._dirs.clear()
-                self._dirs.add(dst.parent)
-            try:
-                os.replace(src, dst)  # atomic: the file is either still in the drop or placed
-                return
-            except FileNotFoundError:
-                if not os.path.lexists(src):
-                    raise
-                dst.parent.mkdir(parents=True, exist_ok=True)  # removed since we made it
-                os.replace(src, dst)
-                return
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-        if src is not None:
-            # Copy then delete; the workspace makes the copy atomic and removes the source.
-            ws.put_file(src, path, move=True)
-            return
-        with tempfile.TemporaryDirectory(prefix="seedpipe-ingest-") as tmp:
-            local = Path(tmp) / "data"
-            with local.open("wb") as fh:
-                content = self.drop.read(row.source, fh)
-            row.checksum, row.bytes = content.checksum, content.size
-            ws.put_file(local, path, move=True)
-        self.drop.delete(row.source)
-
-    def record(self, row: Ingest) -> FileRecord:
-        assert row.workspace and row.file_path
-        local = self._targets.get((row.workspace, row.file_path))
-        return source_record(row, self.workspaces[row.workspace], local)
-
-
-def source_record(row: Ingest, ws: Workspace, local: Path | None = None) -> FileRecord:
-    """The SOURCE file record of an ingested file (Scale's field names).
-
-    ``local`` is the file's already confined local path, when known: without a base_url the
-    record's url is then its file URI, as ``record_url`` gives, minus a second symlink walk.
-    """
-    assert row.file_path and row.file_id
-    started = datetime.fromtimestamp(row.ingest_started or time.time(), UTC)
-    if local is not None and not ws.settings.base_url:
-        url = local.as_uri()
-    else:
-        url = ws.record_url(row.file_path)
-    return FileRecord(
-        id=row.file_id,
-        file_name=PurePosixPath(row.file_path).name,
-        workspace=WorkspaceRef(name=ws.name),
-        file_path=row.file_path,
-        url=url,
-        media_type=row.media_type or "application/octet-stream",
-        file_type="SOURCE",
-        file_size=row.bytes,
-        checksum=row.checksum,
-        data_type_tags=row.data_types,
-        created=started,
-        last_modified=started,
-        version=row.version,
-        meta_data={"ingest": {"strike": row.strike, "id": row.id, "source": row.source}},
-    )
+        executor.execute(self, row)
