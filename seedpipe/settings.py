@@ -59,6 +59,9 @@ class KafkaSettings(_Section):
         default=10000, ge=1000, description="a silent member leaves; tansu delays joins by half"
     )
     heartbeat_interval_ms: int = Field(default=3000, ge=100)
+    fetch_max_wait_ms: int = Field(
+        default=50, ge=1, description="bounds idle latency on brokers that hold fetches (tansu)"
+    )
 
 
 class SqliteBusSettings(_Section):

@@ -62,6 +62,7 @@ class KafkaSource(Source):
             max_partition_fetch_bytes=bus.settings.max_event_bytes * 2 + 64 * 1024,
             session_timeout_ms=k.session_timeout_ms,
             heartbeat_interval_ms=min(k.heartbeat_interval_ms, k.session_timeout_ms // 3),
+            fetch_max_wait_ms=k.fetch_max_wait_ms,
         )
         self.seen: set[TopicPartition] = set()
 
