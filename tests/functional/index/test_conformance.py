@@ -540,3 +540,16 @@ async def test_metacharacters_in_every_string_parameter_are_plain_text(
     assert await found(index, rs, meta=[{"property": "arr", "op": "contains", "value": text}]) == {
         "weird"
     }
+
+
+async def test_a_query_geometry_with_thousands_of_parts_works(index: FileIndex) -> None:
+    rs = await load(
+        index, rec("in", geometry=point(10.5, 10.5)), rec("gap", geometry=point(10.5, 11.5))
+    )
+    squares = [
+        [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]
+        for x in range(0, 100)
+        for y in range(0, 50, 2)
+    ]
+    many = {"type": "MultiPolygon", "coordinates": squares}
+    assert await found(index, rs, intersects=many) == {"in"}
