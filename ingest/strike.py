@@ -22,6 +22,7 @@ from ingest.drop import Drop
 from ingest.executor import OutboxRow
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
+from ingest.transfers import Transfers
 from seedpipe.settings import StrikeSettings
 from seedpipe.workspaces.base import Workspace
 
@@ -47,6 +48,7 @@ class Ready:
     mtime_ns: int
     first_seen: float
     complete: float
+    row: Ingest | None = None  # its TRANSFERRING ingest, when one was recorded
 
 
 class Strike:
@@ -76,7 +78,7 @@ class Strike:
         self.source_uri = f"seedpipe/ingest/{self.name}"
         self._busy: set[str] = set()
         self._ready: list[Ready] = []
-        self._transfers: dict[str, float] = {}
+        self.transfers = Transfers(self.name, ledger)
         self.kept: dict[str, tuple[int, int]] = {}  # refused files that could not be moved aside
         self._wake = asyncio.Event()
         self._tick = asyncio.Event()
@@ -100,10 +102,8 @@ class Strike:
         now = time.time()
         suffix = transfer_suffix(rel, self.settings.transfer_suffixes)
         if suffix:
-            # TRANSFERRING: remember when it started under the name it will end with.
-            if len(self._transfers) > 100_000:
-                self._transfers.clear()
-            self._transfers.setdefault(rel[: -len(suffix)], now)
+            # TRANSFERRING under the name it will end with; ingested once renamed to it.
+            self.transfers.started(rel[: -len(suffix)], now)
             return
         if not self.drop.settles:
             self._make_ready(Ready(rel, 0, 0, now, now))
@@ -111,12 +111,15 @@ class Strike:
         st = self.drop.stat(rel)
         if st is None:
             self.tracker.forget(rel)
+            self.transfers.vanished(rel)
             return
         if self.kept.get(rel) == (st.size, st.mtime_ns):
             return
         if st.kind != "file":
+            self.transfers.vanished(rel)
             self._make_ready(Ready(rel, st.size, st.mtime_ns, now, now))  # refused at once
             return
+        self.transfers.started(rel, now)
         self.tracker.seen(rel, st.size, st.mtime_ns, now)
         self._tick.set()
 
@@ -136,21 +139,25 @@ class Strike:
 
     def _make_ready(self, item: Ready) -> None:
         self._busy.add(item.source)
-        item.first_seen = min(item.first_seen, self._transfers.pop(item.source, item.first_seen))
         self._ready.append(item)
         self._wake.set()
 
     async def _settle_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            await self.transfers.flush()
             now = time.time()
             for rel in self.tracker.due(now):
                 st = self.drop.stat(rel)
                 if st is None:
                     self.tracker.forget(rel)
+                    self.transfers.vanished(rel)
                     continue
                 first = self.tracker.confirm(rel, st.size, st.mtime_ns, now)
                 if first is not None:
-                    self._make_ready(Ready(rel, st.size, st.mtime_ns, first, now))
+                    row = self.transfers.take(rel)
+                    if row is not None and row.transfer_started is not None:
+                        first = min(first, row.transfer_started)
+                    self._make_ready(Ready(rel, st.size, st.mtime_ns, first, now, row))
             deadline = self.tracker.next_deadline()
             wait = 0.5 if deadline is None else min(0.5, max(0.005, deadline - time.time()))
             self._tick.clear()
@@ -170,6 +177,7 @@ class Strike:
                 self.touched(rel)
                 if i % 1000 == 999:
                     await asyncio.sleep(0)
+            self.transfers.prune(rels, self.settings.transfer_suffixes)
             self.rescans += 1
 
     # --- ingesting ------------------------------------------------------------------------
@@ -199,18 +207,12 @@ class Strike:
     async def ingest(self, batch: Sequence[Ready]) -> list[Ingest]:
         """Ingest a batch of complete files; returns their ingests with final statuses."""
         now = time.time()
-        rows = [
-            Ingest(
-                strike=self.name,
-                source=r.source,
-                source_size=r.size,
-                source_mtime_ns=r.mtime_ns,
-                transfer_started=r.first_seen,
-                transfer_ended=r.complete,
-                queued=now,
-            )
-            for r in batch
-        ]
+        rows = []
+        for r in batch:
+            row = r.row or Ingest(strike=self.name, source=r.source)
+            row.status, row.source_size, row.source_mtime_ns = Status.QUEUED, r.size, r.mtime_ns
+            row.transfer_started, row.transfer_ended, row.queued = r.first_seen, r.complete, now
+            rows.append(row)
         try:
             rows, events = await asyncio.to_thread(self._ingest_sync, rows)
         finally:
@@ -223,7 +225,7 @@ class Strike:
 
     def _ingest_sync(self, rows: list[Ingest]) -> tuple[list[Ingest], list[OutboxRow]]:
         # One thread hop per batch: queue, plan, commit the plans, execute, commit the outcome.
-        self.ledger.add(rows)
+        self.ledger.add([r for r in rows if r.id is None])
         self._plan_all(rows)
         self.ledger.remove([r.id for r in rows if r.status is Status.QUEUED and r.id is not None])
         rows = [r for r in rows if r.status is not Status.QUEUED]

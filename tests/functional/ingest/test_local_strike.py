@@ -93,14 +93,21 @@ async def test_a_transfer_suffix_holds_the_file_until_it_is_renamed(env):
     async with env.running(strike):
         write(env.drop / "map_tmp", b"partial")
         write(env.drop / "scene.tif.part", b"partial")
-        await env.until(lambda: "map" in strike._transfers and "scene.tif" in strike._transfers)
-        assert env.rows() == []
+        write(env.drop / "abandoned.part", b"partial")
+        await env.until(lambda: len(env.rows("TRANSFERRING")) == 3)
+        transferring = {r.source: r.id for r in env.rows("TRANSFERRING")}
+        assert set(transferring) == {"map", "scene.tif", "abandoned"}
         os.rename(env.drop / "map_tmp", env.drop / "map")
         os.rename(env.drop / "scene.tif.part", env.drop / "scene.tif")
+        (env.drop / "abandoned.part").unlink()
         await env.until(lambda: env.final() == 2)
+        strike.rescan()  # the next rescan forgets a transfer that can no longer finish
+        await env.until(lambda: strike.rescans >= 2 and not env.rows("TRANSFERRING"))
     rows = env.rows("INGESTED")
     assert sorted(r.file_path for r in rows) == ["map", "scene.tif"]
+    assert {r.source: r.id for r in rows} == {k: transferring[k] for k in ("map", "scene.tif")}
     assert all(r.transfer_started and r.transfer_started < r.transfer_ended for r in rows)
+    assert len(env.rows()) == 2
 
 
 async def test_dot_files_are_never_ingested(env):
