@@ -32,6 +32,7 @@ class _Revoked(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         gone = {(tp.topic, tp.partition) for tp in revoked}
+        self.source.mine -= gone
         offsets = {tp: o for tp, o in self.source.pending.items() if tp in gone}
         for tp in offsets:
             del self.source.pending[tp]
@@ -65,6 +66,7 @@ class KafkaSource(Source):
             fetch_max_wait_ms=k.fetch_max_wait_ms,
         )
         self.seen: set[TopicPartition] = set()
+        self.mine: set[TP] = set()  # the assignment as of the last fetch, minus revocations
 
     async def start(self) -> None:
         self.consumer.subscribe(self.topics, listener=_Revoked(self))
@@ -81,6 +83,7 @@ class KafkaSource(Source):
         if not self.from_beginning and self.consumer.assignment() - self.seen:
             await self._pin_start()
         batches = await self.consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=max_records)
+        self.mine = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
         return [
             RawRecord(
                 r.topic,
@@ -110,7 +113,7 @@ class KafkaSource(Source):
         self.seen |= fresh
 
     def owns(self, tp: TP) -> bool:
-        return TopicPartition(*tp) in self.consumer.assignment()
+        return tp in self.mine
 
     async def commit(self, offsets: Mapping[TP, int]) -> None:
         mine = self.consumer.assignment()
