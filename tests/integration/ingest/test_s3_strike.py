@@ -148,3 +148,25 @@ async def test_a_local_drop_is_copied_into_an_s3_workspace_then_deleted(
     body = s3.get_object(Bucket=s3_bucket, Key="store/scene 1.tif")["Body"].read()
     assert body == b"II*\x00" + b"\x00" * 100 and not (drop / "scene 1.tif").exists()
     ledger.close()
+
+
+def test_scan_registers_the_objects_of_an_s3_workspace(tmp_path, moto_endpoint, s3_bucket):
+    from ingest.scan import scan_workspace
+
+    s3, _ = clients(moto_endpoint)
+    for key, body in (("store/a.png", b"\x89PNG\r\n\x1a\n"), ("store/sub/b.txt", b"b")):
+        s3.put_object(Bucket=s3_bucket, Key=key, Body=body)
+    settings = Settings(
+        config_dir=str(tmp_path),
+        data_dir=str(tmp_path / "data"),
+        workspaces={"s3ws": {"url": f"s3://{s3_bucket}/store", "endpoint_url": moto_endpoint}},
+    )
+    ledger = Ledger(settings.path("ingest.db"))
+    top = scan_workspace(settings, "s3ws", ledger)
+    assert (top.found, top.ingested) == (1, 1)
+    deep = scan_workspace(settings, "s3ws", ledger, recursive=True)
+    assert (deep.found, deep.ingested, deep.known) == (2, 1, 1)
+    rows = {r.file_path: r for r in ledger.find(status="INGESTED")}
+    assert rows["a.png"].media_type == "image/png" and set(rows) == {"a.png", "sub/b.txt"}
+    assert len(ledger.outbox()) == 2
+    ledger.close()
