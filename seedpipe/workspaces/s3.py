@@ -6,7 +6,6 @@ import io
 import logging
 import mimetypes
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,61 +13,25 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from seedpipe.aws import describe_error, error_code, s3_client
 from seedpipe.checksum import HashingReader, Readable, copy_and_hash, hash_bytes
-from seedpipe.errors import ConfigError, InvalidInput, WorkspaceError, WorkspaceFileNotFound
-from seedpipe.paths import safe_relpath
+from seedpipe.errors import InvalidInput, WorkspaceError, WorkspaceFileNotFound
 from seedpipe.settings import WorkspaceSettings
 from seedpipe.workspaces.base import ObjectInfo, Workspace
+from seedpipe.workspaces.s3keys import MAX_KEY_BYTES, object_key, parse_s3_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_BYTES = 1024
 MIB = 1024 * 1024
 # Parts of a streamed multipart upload are buffered in memory: keep them modest.
 PART_SIZE = 8 * MIB
 MAX_CONCURRENCY = 4
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/prefix`` → (bucket, normalised prefix without slashes at either end)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "s3":
-        raise ConfigError(f"not an s3:// URL: {url!r}")
-    bucket = parts.netloc
-    if not _BUCKET_RE.match(bucket) or ".." in bucket:
-        raise ConfigError(f"{url!r}: {bucket!r} is not a valid S3 bucket name")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{url!r}: an s3:// URL takes no query or fragment")
-    prefix = parts.path.strip("/")
-    if prefix:
-        prefix = safe_relpath(prefix, field="url")
-    return bucket, prefix
-
-
-def object_key(prefix: str, path: str, *, field: str = "path") -> tuple[str, str]:
-    """(normalised relative path, full key) after S3's rules: ≤ 1024 bytes of UTF-8."""
-    rel = safe_relpath(path, field=field)
-    if _CONTROL_RE.search(rel):
-        # XML listings and many S3 tools mangle control characters (AWS advises avoiding them).
-        raise InvalidInput("contains a control character, which S3 keys must not", field=field)
-    key = f"{prefix}/{rel}" if prefix else rel
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidInput("is not valid UTF-8 text", field=field) from None
-    if size > MAX_KEY_BYTES:
-        msg = f"makes an S3 key of {size} bytes (at most {MAX_KEY_BYTES})"
-        raise InvalidInput(msg, field=field)
-    return rel, key
 
 
 def _server_time(response: Any) -> datetime:
@@ -321,4 +284,4 @@ class S3Workspace(Workspace):
         return url
 
 
-__all__ = ["S3Workspace", "object_key", "parse_s3_url"]
+__all__ = ["MAX_KEY_BYTES", "S3Workspace", "object_key", "parse_s3_url"]

@@ -292,7 +292,13 @@ def test_listing_thousands_of_files_crosses_pages_and_misses_none(ws):
     # moto stores ~170 objects/s whatever the concurrency, so 2,000 is the honest "thousands".
     names = {f"many/{i % 7}/f{i:05d}.txt" for i in range(2000)}
     for name in names:
-        ws.put_bytes(b"", name)
+        local = ws.local_path(name)
+        if local is None:
+            ws.put_bytes(b"", name)
+        else:
+            # The subject is listing: skip put's two fsyncs a file on local disk.
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(b"")
     if isinstance(ws, S3Workspace):
         ws.page_size = 250  # 8 pages
     listed = [i.path for i in ws.list("many")]

@@ -12,7 +12,7 @@ from seedpipe.errors import ConfigError, InvalidInput, PathEscapeError, UnknownB
 from seedpipe.settings import Settings, WorkspaceSettings
 from seedpipe.workspaces import Workspaces, open_url, open_workspace
 from seedpipe.workspaces.base import join_url
-from seedpipe.workspaces.s3 import MAX_KEY_BYTES, object_key, parse_s3_url
+from seedpipe.workspaces.s3keys import MAX_KEY_BYTES, object_key, parse_s3_url
 
 
 @pytest.mark.parametrize(
