@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from typing import Any, Protocol
@@ -89,3 +90,32 @@ class HashingReader:
     @property
     def checksum(self) -> str:
         return _format(self._digest)
+
+
+def read_up_to(src: Readable, n: int) -> bytes:
+    """Up to ``n`` bytes: reads again after short reads, since only b"" means the end."""
+    chunks: list[bytes] = []
+    left = n
+    while left > 0:
+        chunk = src.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class ChainReader:
+    """A reader that yields ``head`` and then the rest of ``src``."""
+
+    def __init__(self, head: bytes, src: Readable) -> None:
+        self._head = io.BytesIO(head)
+        self._src = src
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._head.read(n)
+        if n < 0:
+            return data + self._src.read()
+        if len(data) < n:
+            data += self._src.read(n - len(data))
+        return data

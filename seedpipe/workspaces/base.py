@@ -120,6 +120,10 @@ class Workspace(ABC):
     def list(self, prefix: str = "", *, recursive: bool = True) -> Iterator[ObjectInfo]:
         """Files under the directory ``prefix`` ("" = all), lazily (pages or directory walks)."""
 
+    def sweep_temporaries(self, max_age_s: float = 3600.0) -> int:
+        """Remove what puts interrupted by a crash left behind; returns how many were removed."""
+        return 0
+
     @abstractmethod
     def uri(self, path: str) -> str:
         """Where the file lives, as a URL that carries no credentials (file:// or s3://)."""

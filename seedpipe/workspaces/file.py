@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import stat as statmod
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -250,6 +251,23 @@ class FileWorkspace(Workspace):
         except (InvalidInput, WorkspaceFileNotFound):
             log.warning("skipping %s/%s: a link out of the root or not to a file", self.name, rel)
             return None
+
+    def sweep_temporaries(self, max_age_s: float = 3600.0) -> int:
+        # Only old ones: a young temp file may belong to a put still running in another process.
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                p = Path(dirpath) / name
+                try:
+                    if _is_tmp(name) and p.lstat().st_mtime <= cutoff:
+                        p.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        if removed:
+            log.info("removed %d stale temporary files from %s", removed, self.name)
+        return removed
 
     def uri(self, path: str) -> str:
         return self._target(path)[1].as_uri()

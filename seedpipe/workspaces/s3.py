@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import mimetypes
 import os
@@ -16,11 +15,18 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 from urllib.parse import quote
 
 from seedpipe.aws import describe_error, error_code, s3_client
-from seedpipe.checksum import HashingReader, Readable, copy_and_hash, hash_bytes
+from seedpipe.checksum import (
+    ChainReader,
+    HashingReader,
+    Readable,
+    copy_and_hash,
+    hash_bytes,
+    read_up_to,
+)
 from seedpipe.errors import InvalidInput, WorkspaceError, WorkspaceFileNotFound
 from seedpipe.settings import WorkspaceSettings
 from seedpipe.workspaces.base import ObjectInfo, Workspace
-from seedpipe.workspaces.s3keys import MAX_KEY_BYTES, object_key, parse_s3_url
+from seedpipe.workspaces.s3keys import object_key, parse_s3_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,35 +50,6 @@ def _server_time(response: Any) -> datetime:
 
 def _etag(value: Any) -> str | None:
     return str(value).strip('"') if value else None
-
-
-def _read_up_to(src: Readable, n: int) -> bytes:
-    # A stream may return short reads before its end; only b"" means the end.
-    chunks: list[bytes] = []
-    left = n
-    while left > 0:
-        chunk = src.read(left)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-class _Prefixed:
-    """A reader that yields ``head`` and then the rest of ``src``."""
-
-    def __init__(self, head: bytes, src: Readable) -> None:
-        self._head = io.BytesIO(head)
-        self._src = src
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._head.read(n)
-        if n < 0:
-            return data + self._src.read()
-        if len(data) < n:
-            data += self._src.read(n - len(data))
-        return data
 
 
 class S3Workspace(Workspace):
@@ -124,10 +101,10 @@ class S3Workspace(Workspace):
 
     def put_stream(self, src: Readable, path: str) -> ObjectInfo:
         rel, key = self._key(path)
-        head = _read_up_to(src, self.threshold)
+        head = read_up_to(src, self.threshold)
         if len(head) < self.threshold:
             return self._put_small(rel, key, head)
-        reader = HashingReader(_Prefixed(head, src))
+        reader = HashingReader(ChainReader(head, src))
         extra = self._extra_args(rel)
         try:
             # Not seekable, so the transfer manager reads it once, in order, part by part.
@@ -266,6 +243,26 @@ class S3Workspace(Workspace):
         modified = obj["LastModified"].astimezone(UTC)
         return ObjectInfo(rel, int(obj["Size"]), modified, _etag(obj.get("ETag")))
 
+    def sweep_temporaries(self, max_age_s: float = 3600.0) -> int:
+        # Parts of an upload that never completed are stored (and billed) until aborted.
+        cutoff = datetime.now(UTC).timestamp() - max_age_s
+        removed = 0
+        root = f"{self.prefix}/" if self.prefix else ""
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=root):
+                for up in page.get("Uploads", []):
+                    if up["Initiated"].timestamp() <= cutoff:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"]
+                        )
+                        removed += 1
+        except self._errors() as exc:
+            self._fail("sweep", root or "/", exc)
+        if removed:
+            log.info("aborted %d stale multipart uploads in %s", removed, self.name)
+        return removed
+
     def uri(self, path: str) -> str:
         return f"s3://{self.bucket}/{quote(self._key(path)[1], safe='/')}"
 
@@ -282,6 +279,3 @@ class S3Workspace(Workspace):
         except self._errors() as exc:
             self._fail("presign", rel, exc)
         return url
-
-
-__all__ = ["MAX_KEY_BYTES", "S3Workspace", "object_key", "parse_s3_url"]

@@ -7,11 +7,13 @@ import io
 
 from seedpipe.checksum import (
     CHUNK,
+    ChainReader,
     HashingReader,
     copy_and_hash,
     hash_bytes,
     hash_file,
     is_checksum,
+    read_up_to,
 )
 
 
@@ -46,3 +48,25 @@ def test_malformed_checksums_are_recognised():
     assert not is_checksum("md5:abc")
     assert not is_checksum("sha256:" + "G" * 64)
     assert not is_checksum(None)
+
+
+class Trickle:
+    """A stream that returns at most 3 bytes a read, as sockets and pipes may."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buf = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self.buf.read(3 if n < 0 else min(n, 3))
+
+
+def test_read_up_to_keeps_reading_after_short_reads():
+    assert read_up_to(Trickle(b"abcdefghij"), 8) == b"abcdefgh"
+    assert read_up_to(Trickle(b"abc"), 8) == b"abc"
+
+
+def test_chain_reader_yields_the_head_then_the_rest():
+    src = io.BytesIO(b"0123456789")
+    head = src.read(4)
+    chain = ChainReader(head, src)
+    assert chain.read(2) == b"01" and chain.read(5) == b"23456" and chain.read() == b"789"

@@ -205,6 +205,27 @@ def test_record_url_is_stable_and_names_the_file(ws):
     assert url.endswith("/x/y%20z.txt") and "?" not in url
 
 
+def test_sweeping_removes_only_stale_leftovers_of_interrupted_puts(ws, tmp_path):
+    ws.put_bytes(b"kept", "d/kept.txt")
+    if isinstance(ws, S3Workspace):
+        for key in ["ws/root/d/crashed.bin", "ws/root/d/crashed2.bin"]:
+            ws.client.create_multipart_upload(Bucket=ws.bucket, Key=key)
+        ws.client.create_multipart_upload(Bucket=ws.bucket, Key="elsewhere/not-ours.bin")
+        # moto dates every upload 2010-11-10, so the age cut-off is exercised on disk only.
+        assert ws.sweep_temporaries(max_age_s=0) == 2
+        left = ws.client.list_multipart_uploads(Bucket=ws.bucket).get("Uploads", [])
+        assert [u["Key"] for u in left] == ["elsewhere/not-ours.bin"]
+    else:
+        d = ws.local_path("d/kept.txt").parent
+        old, young = d / ".sp-old.seedpipe-tmp", d / ".sp-young.seedpipe-tmp"
+        old.write_bytes(b"partial")
+        young.write_bytes(b"partial")
+        os.utime(old, (1_000_000_000, 1_000_000_000))
+        assert ws.sweep_temporaries(max_age_s=3600) == 1
+        assert not old.exists() and young.exists()
+    assert paths_of(ws) == {"d/kept.txt"}
+
+
 # -- hostile input --------------------------------------------------------------------------
 
 ESCAPES = ["../outside.txt", "a/../../outside.txt", "/etc/passwd", "", "a\x00b"]
