@@ -32,12 +32,15 @@ def events(start: int, count: int) -> list[CloudEvent]:
     ]
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000 if values else 0.0
 
 
-async def throughput(settings: BusSettings, n: int, batch: int, batches: bool) -> None:
-    """Publish n events in batches while a consumer in the same process handles them."""
+async def throughput(
+    settings: BusSettings, n: int, batch: int, batches: bool, rate: float | None = None
+) -> None:
+    """Publish n events in batches (at ``rate`` events/s, or flat out) while a consumer in the
+    same process handles them; flat out, latency is mostly the backlog."""
     topic = f"bench-{os.getpid()}-{time.monotonic_ns()}"
     latencies: list[float] = []
     done = asyncio.Event()
@@ -69,7 +72,9 @@ async def throughput(settings: BusSettings, n: int, batch: int, batches: bool) -
         ready = [events(i, min(batch, n + 1 - i)) for i in range(1, n + 1, batch)]
         latencies.clear()
         start = time.perf_counter()
-        for chunk in ready:
+        for k, chunk in enumerate(ready):
+            if rate:
+                await asyncio.sleep(max(0.0, start + k * batch / rate - time.perf_counter()))
             now = time.perf_counter()
             for e in chunk:
                 e.data["t"] = now
@@ -79,6 +84,8 @@ async def throughput(settings: BusSettings, n: int, batch: int, batches: bool) -
         total = time.perf_counter() - start
         await task
     mode = "consume_batches" if batches else "consume (per event)"
+    if rate:
+        mode = f"paced {rate:.0f}/s"
     print(
         f"  {mode:<20} {n / total:8.0f} ev/s end to end  (publish alone {n / published:8.0f} ev/s)"
         f"  latency p50 {pct(latencies, 50):7.1f} ms  p99 {pct(latencies, 99):7.1f} ms"
@@ -118,6 +125,7 @@ async def bench(label: str, settings: BusSettings, n: int, batch: int) -> None:
     print(f"{label}: {n} events of ~{len(events(0, 1)[0].to_bytes())} bytes, batch {batch}")
     await throughput(settings, n, batch, batches=False)
     await throughput(settings, n, batch, batches=True)
+    await throughput(settings, min(n, 20_000), 50, batches=False, rate=5_000)
     await idle_latency(settings, 300)
 
 
