@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime
 from typing import Any
+
+from pydantic_core import to_json
 
 from indexer.geometry import CleanGeometry
 from indexer.query import TimeField
@@ -127,6 +131,8 @@ def meta_leaves(meta: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(value, bool):
             entry["b"] = value
         elif isinstance(value, int | float):
+            if not math.isfinite(value):
+                return
             entry["n"] = value
         elif isinstance(value, str):
             entry["s"] = value
@@ -185,9 +191,9 @@ def to_document(record: FileRecord, clean: CleanGeometry | None) -> dict[str, An
         "countries": r.countries,
         "geometry": shape,
         "center_point": _lon_lat(r.center_point or (clean.center if clean else None)),
-        "meta_data": r.meta_data,
+        "meta_data": json.loads(to_json(r.meta_data, inf_nan_mode="null")),
         "meta_kv": meta_leaves(r.meta_data),
-        "record": r.model_dump(mode="json"),
+        "record": json.loads(r.model_dump_json()),  # NaN/inf become null, as in JSON
     }
 
 

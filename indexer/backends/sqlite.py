@@ -45,7 +45,7 @@ _PLACE = {"geometry", "center_point"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
-  rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, doc TEXT NOT NULL,
+  rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,
   file_name TEXT NOT NULL, name_lc TEXT NOT NULL, file_size INTEGER NOT NULL,
   media_type TEXT, file_type TEXT, workspace TEXT, job_type TEXT, job_output TEXT,
   sensor_class TEXT, sensor TEXT, collection TEXT, task TEXT,
@@ -64,9 +64,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+-- whole records apart from the filter columns: candidate rows stay small, many to a page
+CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 """
 COLUMNS = (
-    "rid, id, version, doc, file_name, name_lc, file_size, media_type, file_type, workspace, "
+    "rid, id, version, meta, file_name, name_lc, file_size, media_type, file_type, workspace, "
     "job_type, job_output, sensor_class, sensor, collection, task, superseded, deleted, created, "
     "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
     "isbox, x0, y0, x1, y1, geom, tagkeys"
@@ -184,6 +186,7 @@ class SqliteIndex(FileIndex):
         if not old:
             return
         con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
+        con.executemany("DELETE FROM docs WHERE rid = ?", [(o[0],) for o in old])
         con.executemany(
             "DELETE FROM rt WHERE id = ?", [(o[0] * PARTS + p,) for o in old for p in range(o[1])]
         )
@@ -201,8 +204,9 @@ class SqliteIndex(FileIndex):
         if not records:
             return
         rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-        rows, rt_rows, tag_rows, done = _prepare(records, rid)
+        rows, doc_rows, rt_rows, tag_rows, done = _prepare(records, rid)
         con.executemany(INSERT, rows)
+        con.executemany("INSERT INTO docs VALUES (?, ?)", doc_rows)
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", _z_ordered(rt_rows))
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
         for (index, results), result in zip(slots, done, strict=True):
@@ -240,7 +244,9 @@ class SqliteIndex(FileIndex):
 
     async def get(self, file_id: str) -> FileRecord | None:
         row = await self._run(
-            lambda: self.con.execute("SELECT doc FROM files WHERE id = ?", (file_id,)).fetchone()
+            lambda: self.con.execute(
+                "SELECT d.doc FROM files f JOIN docs d ON d.rid = f.rid WHERE f.id = ?", (file_id,)
+            ).fetchone()
         )
         return FileRecord.model_validate_json(row[0]) if row else None
 
@@ -271,7 +277,8 @@ class SqliteIndex(FileIndex):
         if token is not None:
             page.clauses.extend((w := after(keys, *token)).clauses)
             page.params.extend(w.params)
-        sql = f"SELECT doc FROM files f WHERE {page.sql()} ORDER BY {order_by(keys)} LIMIT ?"  # noqa: S608
+        sql = (f"SELECT (SELECT doc FROM docs WHERE rid = f.rid) FROM files f WHERE {page.sql()} "  # noqa: S608
+               f"ORDER BY {order_by(keys)} LIMIT ?")  # fmt: skip
         docs = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
         records = [FileRecord.model_validate_json(d[0]) for d in docs[: q.limit]]
         if total < 0:
@@ -380,8 +387,8 @@ def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
 
 def _prepare(
     records: list[FileRecord], rid: int
-) -> tuple[list[Any], list[Any], list[Any], list[UpsertResult]]:
-    """Rows for files, rt and tags from records (clean geometry, serialise), numbered from rid."""
+) -> tuple[list[Any], list[Any], list[Any], list[Any], list[UpsertResult]]:
+    """Rows for files, docs, rt and tags (clean geometry, serialise), numbered from rid."""
     with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
     cleaned: dict[int, CleanGeometry | InvalidInput] = dict(
         zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
@@ -389,6 +396,7 @@ def _prepare(
     rows: list[list[Any]] = []
     rt_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[str, int]] = []
+    doc_rows: list[tuple[int, str]] = []
     shapes: list[Any] = []
     done: list[UpsertResult] = []
     for k, r in enumerate(records):
@@ -424,9 +432,10 @@ def _prepare(
         isbox = c.is_box if c is not None else bool(boxes)
         box = boxes[0] if isbox else (None, None, None, None)
         shapes.append(c.shape if c is not None else _point(center))
+        doc_rows.append((rid, doc))
         rows.append([
-            rid, r.id, r.version, doc, r.file_name, r.file_name.casefold(),
-            r.file_size, r.media_type, r.file_type, r.workspace.name,
+            rid, r.id, r.version, to_json(r.meta_data, inf_nan_mode="null").decode(), r.file_name,
+            r.file_name.casefold(), r.file_size, r.media_type, r.file_type, r.workspace.name,
             r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
             r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
             int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
@@ -440,7 +449,7 @@ def _prepare(
         blobs = shapely.to_wkb(np.array([shapes[k] for k in geo_idx], dtype=object))
         for k, blob in zip(geo_idx, blobs, strict=True):
             rows[k][34] = blob
-    return rows, rt_rows, tag_rows, done
+    return rows, doc_rows, rt_rows, tag_rows, done
 
 
 def _spread(v: np.ndarray) -> np.ndarray:

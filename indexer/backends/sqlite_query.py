@@ -90,7 +90,7 @@ def _tags(where: Where, prefix: str, values: list[str], mode: str, probe: bool) 
 
 
 def meta_path(prop: str) -> str:
-    return "$.meta_data" + "".join(f'."{key}"' for key in prop.split("."))
+    return "$" + "".join(f'."{key}"' for key in prop.split("."))
 
 
 def _kind_of(value: Any) -> str:
@@ -101,16 +101,16 @@ def _kind_of(value: Any) -> str:
 
 def _meta(where: Where, m: MetaFilter) -> None:
     path = meta_path(m.property)
-    kind = _KIND.format(t="json_type(f.doc, ?)")
-    extract = "json_extract(f.doc, ?)"
+    kind = _KIND.format(t="json_type(f.meta, ?)")
+    extract = "json_extract(f.meta, ?)"
     v = m.value
     if m.op == "contains":
         elem_kind = _KIND.format(t="e.type")
-        text_branch = "instr(json_extract(f.doc, ?), ?) > 0" if isinstance(v, str) else "0"
+        text_branch = "instr(json_extract(f.meta, ?), ?) > 0" if isinstance(v, str) else "0"
         text_params = [path, v] if isinstance(v, str) else []
         where.add(
-            f"(CASE json_type(f.doc, ?) WHEN 'text' THEN {text_branch} "  # noqa: S608
-            f"WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(f.doc, ?) e "
+            f"(CASE json_type(f.meta, ?) WHEN 'text' THEN {text_branch} "  # noqa: S608
+            f"WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(f.meta, ?) e "
             f"WHERE e.value = ? AND {elem_kind} = ?) ELSE 0 END)",
             path,
             *text_params,

@@ -553,3 +553,10 @@ async def test_a_query_geometry_with_thousands_of_parts_works(index: FileIndex) 
     ]
     many = {"type": "MultiPolygon", "coordinates": squares}
     assert await found(index, rs, intersects=many) == {"in"}
+
+
+async def test_non_finite_meta_values_are_stored_and_never_match(index: FileIndex) -> None:
+    odd = rec("odd", meta_data={"x": float("nan"), "y": float("inf"), "z": 1})
+    rs = await load(index, odd)
+    assert await found(index, rs, meta=[{"property": "x", "op": ">", "value": 0}]) == set()
+    assert await found(index, rs, meta=[{"property": "z", "op": "==", "value": 1}]) == {"odd"}
