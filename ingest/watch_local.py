@@ -71,7 +71,15 @@ class LocalDrop(Drop):
         return rel.replace(os.sep, "/")
 
     async def watch(self, notify: Notify, rescan: Callable[[], None], stop: asyncio.Event) -> None:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.events import (
+            DirCreatedEvent,
+            DirMovedEvent,
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileMovedEvent,
+            FileSystemEvent,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
@@ -106,7 +114,10 @@ class LocalDrop(Drop):
         spied = [logging.getLogger(n) for n in names]
         for lg in spied:
             lg.addFilter(spy)
-        observer.schedule(Handler(), str(self.root), recursive=True)
+        # Only what can make a file appear or complete: the kernel then sends no IN_MODIFY per
+        # write and no deletes (our own moves out); growth is caught by the settle re-stat.
+        wanted = [FileCreatedEvent, FileMovedEvent, FileClosedEvent, DirCreatedEvent, DirMovedEvent]
+        observer.schedule(Handler(), str(self.root), recursive=True, event_filter=wanted)
         observer.start()
         try:
             await stop.wait()
