@@ -272,9 +272,9 @@ async def _publish_outputs(
     return ids
 
 
-def fail_now(store: JobStore, job: Job, why: str) -> Job:
+def fail_now(store: JobStore, job_id: str, why: str) -> Job:
     """Fail a job that can never run here (asks for more than the worker has)."""
-    return store.finish(job.id, "failed", error=error("insufficient_resources", "Cannot run", why))
+    return store.finish(job_id, "failed", error=error("insufficient_resources", "Cannot run", why))
 
 
 __all__ = ["Context", "JobError", "execute", "fail_now", "job_event"]

@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from seedpipe.errors import InvalidInput, JobError
 
@@ -114,6 +114,15 @@ class Job:
         return data
 
 
+class Pending(NamedTuple):
+    """A queued job as the scheduler sees it; the full record is read when it starts."""
+
+    id: str
+    job_type: str
+    cpus: float
+    mem_mib: float
+
+
 def _row_to_job(row: sqlite3.Row) -> Job:
     data = dict(row)
     data["record"] = json.loads(data["record"])
@@ -199,17 +208,21 @@ class JobStore:
         out.update({r[0]: r[1] for r in rows})
         return out
 
-    def runnable(self, now: float, limit: int = 100) -> list[Job]:
-        """Queued jobs whose backoff has passed, oldest first."""
+    def runnable(self, now: float, limit: int = 100) -> list[Pending]:
+        """Queued jobs whose backoff has passed, oldest first (only what scheduling needs)."""
         rows = self._exec(
-            "SELECT * FROM jobs WHERE status = 'queued' AND not_before <= ? "
-            "ORDER BY not_before, created LIMIT ?",
+            "SELECT id, job_type, cpus, mem_mib FROM jobs WHERE status = 'queued' "
+            "AND not_before <= ? ORDER BY not_before, created LIMIT ?",
             (now, limit),
         ).fetchall()
-        return [_row_to_job(r) for r in rows]
+        return [Pending(*r) for r in rows]
 
-    def next_wake(self) -> float | None:
-        row = self._exec("SELECT MIN(not_before) FROM jobs WHERE status = 'queued'").fetchone()
+    def next_wake(self, after: float = 0.0) -> float | None:
+        """When the next queued job's backoff ends, of those still waiting after ``after``."""
+        row = self._exec(
+            "SELECT MIN(not_before) FROM jobs WHERE status = 'queued' AND not_before > ?",
+            (after,),
+        ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
     def mark_running(self, job_id: str, log_path: str | None) -> Job:

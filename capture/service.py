@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from capture.execute import Context, execute, fail_now, job_event
-from capture.jobs import Job, JobStore, job_id_for
+from capture.jobs import Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
@@ -133,32 +133,41 @@ class CaptureService:
         capture = self.settings.capture
         while not stop.is_set():
             self._wake.clear()
-            for job in self.store.runnable(time.time(), limit=200):
+            # Reading the queue costs; skip it while every cpu is taken.
+            pending = self.store.runnable(time.time(), limit=50) if self._has_room() else []
+            for job in pending:
                 if job.id in self._running:
                     continue
                 jt = self.job_types.get(job.job_type)
                 if jt is None:
                     why = f"job type {job.job_type!r} is no longer configured"
-                    await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job, why))
+                    await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
                     continue
                 if job.cpus > capture.cpus or job.mem_mib > capture.mem_mib:
                     why = (
                         f"asks for {job.cpus} cpus and {job.mem_mib} MiB; this worker offers "
                         f"{capture.cpus} cpus and {capture.mem_mib} MiB"
                     )
-                    await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job, why))
+                    await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
                     continue
-                if not self._fits(job, jt):
-                    continue
-                self._start(job)
-            wake = self.store.next_wake()
-            timeout = (
-                IDLE_WAKE_S if wake is None else max(0.0, min(IDLE_WAKE_S, wake - time.time()))
-            )
+                if self._fits(job, jt):
+                    self._start(job)
+                if not self._has_room():
+                    break
+            # Jobs runnable now but not started wait for a finished job (which sets _wake);
+            # only a retry's backoff ending later needs a timer.
+            wake = self.store.next_wake(after=time.time())
+            timeout = IDLE_WAKE_S if wake is None else min(IDLE_WAKE_S, wake - time.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _fits(self, job: Job, jt: JobType) -> bool:
+    def _has_room(self) -> bool:
+        capture = self.settings.capture
+        return not self._running or (
+            self._used_cpus < capture.cpus and self._used_mem < capture.mem_mib
+        )
+
+    def _fits(self, job: Pending, jt: JobType) -> bool:
         capture = self.settings.capture
         if self._per_type.get(jt.name, 0) >= jt.settings.max_concurrent:
             return False
@@ -170,7 +179,7 @@ class CaptureService:
             and self._used_mem + job.mem_mib <= capture.mem_mib
         )
 
-    def _start(self, job: Job) -> None:
+    def _start(self, job: Pending) -> None:
         log_path = str(self.ctx.settings.path("jobs", "logs", f"job_{job.id}.log"))
         running = self.store.mark_running(job.id, log_path)
         key = job.id
