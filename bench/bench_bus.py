@@ -37,7 +37,12 @@ def pct(values: list[float], q: int) -> float:
 
 
 async def throughput(
-    settings: BusSettings, n: int, batch: int, batches: bool, rate: float | None = None
+    settings: BusSettings,
+    n: int,
+    batch: int,
+    batches: bool,
+    rate: float | None = None,
+    inflight: int = 1,
 ) -> None:
     """Publish n events in batches (at ``rate`` events/s, or flat out) while a consumer in the
     same process handles them; flat out, latency is mostly the backlog."""
@@ -72,13 +77,18 @@ async def throughput(
         ready = [events(i, min(batch, n + 1 - i)) for i in range(1, n + 1, batch)]
         latencies.clear()
         start = time.perf_counter()
+        sending: set[asyncio.Task[None]] = set()
         for k, chunk in enumerate(ready):
             if rate:
                 await asyncio.sleep(max(0.0, start + k * batch / rate - time.perf_counter()))
             now = time.perf_counter()
             for e in chunk:
                 e.data["t"] = now
-            await bus.publish_many(topic, chunk)
+            # Several batches in flight, as from several producers: the log group-commits them.
+            sending.add(asyncio.create_task(bus.publish_many(topic, chunk)))
+            if len(sending) >= inflight:
+                _, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.gather(*sending)
         published = time.perf_counter() - start
         await done.wait()
         total = time.perf_counter() - start
@@ -87,7 +97,8 @@ async def throughput(
     if rate:
         mode = f"paced {rate:.0f}/s"
     print(
-        f"  {mode:<20} {n / total:8.0f} ev/s end to end  (publish alone {n / published:8.0f} ev/s)"
+        f"  {mode:<20} {inflight} in flight {n / total:8.0f} ev/s end to end"
+        f"  (publish alone {n / published:8.0f} ev/s)"
         f"  latency p50 {pct(latencies, 50):7.1f} ms  p99 {pct(latencies, 99):7.1f} ms"
     )
 
@@ -121,10 +132,11 @@ async def idle_latency(settings: BusSettings, samples: int) -> None:
     )
 
 
-async def bench(label: str, settings: BusSettings, n: int, batch: int) -> None:
+async def bench(label: str, settings: BusSettings, n: int, batch: int, inflight: int) -> None:
     print(f"{label}: {n} events of ~{len(events(0, 1)[0].to_bytes())} bytes, batch {batch}")
-    await throughput(settings, n, batch, batches=False)
-    await throughput(settings, n, batch, batches=True)
+    for concurrency in sorted({1, inflight}):
+        await throughput(settings, n, batch, batches=False, inflight=concurrency)
+        await throughput(settings, n, batch, batches=True, inflight=concurrency)
     await throughput(settings, min(n, 20_000), 50, batches=False, rate=5_000)
     await idle_latency(settings, 300)
 
@@ -136,6 +148,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "kafka"])
     parser.add_argument("--kafka", help="bootstrap HOST:PORT (default: start tansu)")
     parser.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="FULL")
+    parser.add_argument("--inflight", type=int, default=4, help="publish batches in flight")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}  python {sys.version.split()[0]}")
     if args.only in (None, "sqlite"):
@@ -147,9 +160,8 @@ def main() -> None:
                     "sqlite": {"synchronous": args.synchronous},
                 }
             )
-            asyncio.run(
-                bench(f"sqlite (synchronous={args.synchronous})", settings, args.events, args.batch)
-            )
+            label = f"sqlite (synchronous={args.synchronous})"
+            asyncio.run(bench(label, settings, args.events, args.batch, args.inflight))
     if args.only in (None, "kafka"):
         broker = None
         bootstrap = args.kafka
@@ -169,7 +181,9 @@ def main() -> None:
                 }
             )
             version = "tansu" if broker else bootstrap
-            asyncio.run(bench(f"kafka ({version})", settings, args.events, args.batch))
+            asyncio.run(
+                bench(f"kafka ({version})", settings, args.events, args.batch, args.inflight)
+            )
         finally:
             if broker:
                 broker.stop()

@@ -7,9 +7,8 @@ import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
@@ -44,9 +43,11 @@ def dlq_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One record as stored, before parsing: what the consumer loop and ``events tail`` see."""
+class RawRecord(NamedTuple):
+    """One record as stored, before parsing: what the consumer loop and ``events tail`` see.
+
+    A NamedTuple because the SQLite reader builds tens of thousands a second.
+    """
 
     topic: str
     partition: int
