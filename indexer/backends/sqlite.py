@@ -9,22 +9,18 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 import shapely
-from pydantic_core import to_json
 
 from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_query import (
-    COUNTRY,
-    DATA_TYPE,
     Where,
     after,
     compile_filters,
     order_by,
 )
-from indexer.geometry import CleanGeometry, clean_many, clean_point
-from indexer.query import Query, to_micros
-from seedpipe.errors import CatalogError, InvalidInput
+from indexer.backends.sqlite_rows import ALWAYS, PARTS, TAG_SEP, WEEK_US, prepare, z_ordered
+from indexer.query import Query
+from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
 
@@ -34,14 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
-PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
-# The R*Tree's third axis counts weeks: ten years span ~520 units, like 360° of longitude, so
-# its splits weigh space and time alike (in seconds, time would dominate every split).
-WEEK_US = 7 * 86400 * 1e6
-ALWAYS = 1e9  # weeks: the time extent of records without data time
-TAG_SEP = "\x1e"
 MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays small
-_PLACE = {"geometry", "center_point"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -74,10 +63,6 @@ COLUMNS = (
     "isbox, x0, y0, x1, y1, geom, tagkeys"
 )
 INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))})"  # noqa: S608
-
-
-def _us(value: Any) -> int | None:
-    return None if value is None else to_micros(value)
 
 
 class SqliteIndex(FileIndex):
@@ -204,10 +189,10 @@ class SqliteIndex(FileIndex):
         if not records:
             return
         rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-        rows, doc_rows, rt_rows, tag_rows, done = _prepare(records, rid)
+        rows, doc_rows, rt_rows, tag_rows, done = prepare(records, rid)
         con.executemany(INSERT, rows)
         con.executemany("INSERT INTO docs VALUES (?, ?)", doc_rows)
-        con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", _z_ordered(rt_rows))
+        con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
         for (index, results), result in zip(slots, done, strict=True):
             results[index] = result
@@ -365,118 +350,3 @@ class SqliteIndex(FileIndex):
 
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
         return [s for s in await self.list_subscriptions() if s.query.matches(record)]
-
-
-def _boxes(c: CleanGeometry | None, center: dict[str, Any] | None) -> list[Any]:
-    if c is not None:
-        return c.boxes
-    if center is not None:
-        x, y = center["coordinates"][:2]
-        return [(x, y, x, y)]
-    return []
-
-
-def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
-    """A closed interval from optional ends (one end alone is an instant), as in the Query."""
-    if a is None:
-        return b, b
-    if b is None:
-        return a, a
-    return (a, b) if a <= b else (b, a)
-
-
-def _prepare(
-    records: list[FileRecord], rid: int
-) -> tuple[list[Any], list[Any], list[Any], list[Any], list[UpsertResult]]:
-    """Rows for files, docs, rt and tags (clean geometry, serialise), numbered from rid."""
-    with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
-    cleaned: dict[int, CleanGeometry | InvalidInput] = dict(
-        zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
-    )
-    rows: list[list[Any]] = []
-    rt_rows: list[tuple[Any, ...]] = []
-    tag_rows: list[tuple[str, int]] = []
-    doc_rows: list[tuple[int, str]] = []
-    shapes: list[Any] = []
-    done: list[UpsertResult] = []
-    for k, r in enumerate(records):
-        c = cleaned.get(k)
-        geo_error = None
-        if isinstance(c, InvalidInput):
-            geo_error, c = str(c), None
-        center = r.center_point
-        if center is not None:
-            try:
-                center = clean_point(center)
-            except InvalidInput as exc:
-                geo_error, center = str(exc), None
-        if c is not None:
-            center = center or c.center
-        geometry = c.geojson if c is not None else None
-        doc = r.model_dump_json(exclude=_PLACE, exclude_none=True)
-        doc = f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}'
-        boxes = _boxes(c, center)
-        ds, de, ss, se = (_us(r.data_started), _us(r.data_ended), _us(r.source_started),
-                          _us(r.source_ended))  # fmt: skip
-        d0, d1 = _span(ds, de)
-        s0, s1 = _span(ss, se)
-        t0, t1 = (
-            (d0 / WEEK_US, d1 / WEEK_US) if d0 is not None and d1 is not None else (-ALWAYS, ALWAYS)
-        )
-        for p, b in enumerate(boxes[:PARTS]):
-            rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
-        keys = [DATA_TYPE + t for t in r.data_type_tags]
-        if r.countries:
-            keys += [COUNTRY + code for code in dict.fromkeys(r.countries)]
-        tag_rows += [(key, rid) for key in keys]
-        isbox = c.is_box if c is not None else bool(boxes)
-        box = boxes[0] if isbox else (None, None, None, None)
-        shapes.append(c.shape if c is not None else _point(center))
-        doc_rows.append((rid, doc))
-        rows.append([
-            rid, r.id, r.version, to_json(r.meta_data, inf_nan_mode="null").decode(), r.file_name,
-            r.file_name.casefold(), r.file_size, r.media_type, r.file_type, r.workspace.name,
-            r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
-            r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
-            int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
-            ds, de, ss, se, d0, d1, s0, s1, min(len(boxes), PARTS),
-            int(isbox), *box, None, TAG_SEP.join(keys),
-        ])  # fmt: skip
-        done.append(UpsertResult(r.id, r.version, "written", None, geo_error))
-        rid += 1
-    geo_idx = [k for k, g in enumerate(shapes) if g is not None]
-    if geo_idx:
-        blobs = shapely.to_wkb(np.array([shapes[k] for k in geo_idx], dtype=object))
-        for k, blob in zip(geo_idx, blobs, strict=True):
-            rows[k][34] = blob
-    return rows, doc_rows, rt_rows, tag_rows, done
-
-
-def _spread(v: np.ndarray) -> np.ndarray:
-    """Put a zero bit between each of the low 16 bits (for interleaving)."""
-    v = (v | (v << 8)) & 0x00FF00FF
-    v = (v | (v << 4)) & 0x0F0F0F0F
-    v = (v | (v << 2)) & 0x33333333
-    return (v | (v << 1)) & 0x55555555
-
-
-def _z_ordered(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """R*Tree rows in Z-order of their centres: neighbours are inserted together, so a batch
-    touches few tree nodes (random order touches a new node for nearly every row)."""
-    if len(rows) < 64:
-        return rows
-    a = np.array([(r[1], r[2], r[3], r[4]) for r in rows], dtype=float)
-    x = ((a[:, 0] + a[:, 1]) / 2 + 180) * (65535 / 360)
-    y = ((a[:, 2] + a[:, 3]) / 2 + 90) * (65535 / 180)
-    key = _spread(np.clip(x, 0, 65535).astype(np.int64)) | (
-        _spread(np.clip(y, 0, 65535).astype(np.int64)) << 1
-    )
-    return [rows[i] for i in np.argsort(key, kind="stable")]
-
-
-def _js(value: Any) -> str:
-    return "null" if value is None else to_json(value).decode()
-
-
-def _point(center: dict[str, Any] | None) -> Any:
-    return None if center is None else shapely.Point(center["coordinates"][:2])
