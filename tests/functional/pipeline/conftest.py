@@ -99,11 +99,11 @@ def load(root: Path) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running_pipeline(settings: Settings) -> AsyncIterator[None]:
-    """``seedpipe up`` in this event loop (no HTTP API, no status line) until the block ends."""
+async def running_pipeline(settings: Settings, api_port: int | None = None) -> AsyncIterator[None]:
+    """``seedpipe up`` in this event loop until the block ends (HTTP API only on ``api_port``)."""
     from seedpipe.cli import up
 
-    args = argparse.Namespace(no_api=True, port=None, status="off", config=None)
+    args = argparse.Namespace(no_api=api_port is None, port=api_port, status="off", config=None)
     stop = asyncio.Event()
     task = asyncio.create_task(up.serve(args, settings, stop))
     try:
