@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -87,6 +88,29 @@ def execute(strike: Strike, row: Ingest) -> None:
     row.status = status
 
 
+def _move_in(src: Path, dst: Path) -> None:
+    """Move a drop file to its place: hard link, then unlink the drop's name.
+
+    Unlike a rename this sends the drop's watcher no IN_MOVED_FROM, which watchdog would hold
+    and search for half a second per file. A crash between the two steps leaves both names
+    on one inode; running this again just unlinks. Where links are refused, rename.
+    """
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except FileExistsError:
+        if not os.path.samestat(os.lstat(src), os.lstat(dst)):
+            # Replacing an earlier file (the plan said so): link aside, then swap atomically.
+            tmp = dst.with_name(f".sp-{uuid.uuid4().hex}.seedpipe-tmp")
+            os.link(src, tmp, follow_symlinks=False)
+            os.replace(tmp, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EOPNOTSUPP):
+            raise
+        os.replace(src, dst)
+        return
+    os.unlink(src)
+
+
 def _place(strike: Strike, row: Ingest, ws: Workspace, path: str) -> None:
     src = strike.drop.local_path(row.source)
     dst = strike.target_path(ws, path)
@@ -97,13 +121,13 @@ def _place(strike: Strike, row: Ingest, ws: Workspace, path: str) -> None:
                 strike.made_dirs.clear()
             strike.made_dirs.add(dst.parent)
         try:
-            os.replace(src, dst)  # atomic: the file is either still in the drop or placed
+            _move_in(src, dst)
             return
         except FileNotFoundError:
             if not os.path.lexists(src):
                 raise
             dst.parent.mkdir(parents=True, exist_ok=True)  # removed since we made it
-            os.replace(src, dst)
+            _move_in(src, dst)
             return
         except OSError as exc:
             if exc.errno != errno.EXDEV:

@@ -77,6 +77,7 @@ class Strike:
         self.tracker = SettleTracker(settings.settle_s if drop.settles else 0.0)
         self.source_uri = f"seedpipe/ingest/{self.name}"
         self._busy: set[str] = set()
+        self._again: set[str] = set()
         self._ready: list[Ready] = []
         self.transfers = Transfers(self.name, ledger)
         self.kept: dict[str, tuple[int, int]] = {}  # refused files that could not be moved aside
@@ -90,7 +91,10 @@ class Strike:
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
         """A file may have appeared or changed (from the watcher or a rescan)."""
-        if rel in self._busy or is_hidden(rel):
+        if is_hidden(rel):
+            return
+        if rel in self._busy:
+            self._again.add(rel)  # a new file may have taken the name: look once it is done
             return
         try:
             rel.encode("utf-8")
@@ -219,6 +223,10 @@ class Strike:
             self.targets.clear()
             for r in batch:
                 self._busy.discard(r.source)
+            for r in batch:
+                if r.source in self._again:
+                    self._again.discard(r.source)
+                    self.touched(r.source)
         if events:
             self.on_events()
         return rows

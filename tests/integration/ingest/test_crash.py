@@ -35,6 +35,15 @@ def start(cfg: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def wait_running(proc: subprocess.Popen[bytes]) -> None:
+    """Until the process says its strikes run (its SIGTERM handler is in place by then)."""
+    assert proc.stderr is not None
+    while line := proc.stderr.readline():
+        if b"strikes running" in line:
+            return
+    raise AssertionError(f"seedpipe ingest exited with {proc.wait()}")
+
+
 def content(i: int) -> bytes:
     return f"file {i} ".encode() * (1 + i % 50)
 
@@ -99,11 +108,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path):
             if len(published) >= FILES and not ledger.outbox() and not ledger.outbox("inflight"):
                 break
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, f"seed {seed}: {ledger.counts()}"
+            assert time.monotonic() < deadline, f"seed {seed}: {ledger.counts()} {logs[-1:]}"
             time.sleep(0.1)
+        wait_running(proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         counts = ledger.counts()
+        odd = [(r.source, r.status, r.reason) for r in rows if r.status != "INGESTED"]
     finally:
         ledger.close()
         if proc.poll() is None:
@@ -111,7 +122,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path):
     resumed = sum("interrupted ingests" in text for text in logs)
     probed = sum("in-flight events" in text for text in logs)
     print(f"seed {seed}: {kills} kills, {resumed} resumed plans, {probed} in-flight probes")
-    assert counts == {"INGESTED": FILES}, f"seed {seed}, {kills} kills: {counts}"
+    assert counts == {"INGESTED": FILES}, f"seed {seed}, {kills} kills: {counts} {odd[:5]}"
     events = asyncio.run(read_bus(settings))
     paths = [e.file_record().file_path for e in events if e.type == FILE_INGESTED]
     assert len(paths) == len(set(paths)) == FILES, f"seed {seed}: {len(paths)} events"
