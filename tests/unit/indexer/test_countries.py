@@ -1,16 +1,33 @@
-"""Countries derived from geometries with the borders shipped in the countryinfo wheel."""
+"""Countries derived from geometries with the Natural Earth 1:10m borders shipped in a wheel."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shapely.geometry import LineString, MultiPolygon, Point, box
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from indexer.countries import borders_dir, countries_for, known_countries
+from indexer.countries import borders_file, countries_for, countries_for_many, known_countries
 
 
 def test_a_point_in_paris_is_in_france() -> None:
     assert countries_for(Point(2.35, 48.85)) == ["FRA"]
+
+
+def test_points_in_countries_the_coarse_borders_missed_are_found() -> None:
+    assert countries_for(Point(125.6, 10.1)) == ["PHL"]  # Leyte, the Philippines
+    assert countries_for(Point(19.04, 47.5)) == ["HUN"]  # Budapest
+    assert countries_for(Point(103.82, 1.35)) == ["SGP"]  # Singapore
+    assert countries_for(Point(-76.79, 18.01)) == ["JAM"]  # Kingston
+
+
+def test_a_polygon_across_the_rhine_touches_france_and_germany() -> None:
+    strasbourg_and_kehl = Polygon([(7.0, 48.3), (8.0, 48.3), (8.0, 49.0), (7.0, 49.0)])
+    assert countries_for(strasbourg_and_kehl) == ["DEU", "FRA"]
+
+
+def test_units_natural_earth_codes_minus_99_still_get_a_code() -> None:
+    assert countries_for(Point(10.75, 59.91)) == ["NOR"]  # Oslo
+    assert countries_for(Point(21.17, 42.66)) == ["KOS"]  # Pristina: Natural Earth's ADM0_A3
 
 
 def test_a_box_over_the_alps_touches_every_country_it_covers_sorted() -> None:
@@ -21,6 +38,12 @@ def test_open_ocean_and_missing_geometries_have_no_country() -> None:
     assert countries_for(Point(-30, 0)) == []
     assert countries_for(None) == []
     assert countries_for(box(0, 0, 0, 0).buffer(0)) == []
+
+
+def test_a_batch_answers_each_shape_in_order() -> None:
+    shapes = [Point(19.04, 47.5), None, Point(-30, 0), box(7.0, 48.3, 8.0, 49.0)]
+    assert countries_for_many(shapes) == [["HUN"], [], [], ["DEU", "FRA"]]
+    assert countries_for_many([]) == []
 
 
 def test_a_geometry_split_at_the_antimeridian_finds_fiji_on_both_sides() -> None:
@@ -34,7 +57,9 @@ def test_a_line_across_a_border_and_the_south_pole_are_covered() -> None:
 
 
 def test_borders_come_from_an_installed_package_not_the_network() -> None:
-    folder = borders_dir()
-    assert folder.is_dir() and "site-packages" in Path(folder).parts
+    path = borders_file()
+    assert path.is_file() and "site-packages" in Path(path).parts
     codes = known_countries()
-    assert len(codes) > 150 and {"FRA", "USA", "BRA", "AUS", "CHN"} <= codes
+    assert len(codes) > 230 and {"FRA", "USA", "BRA", "AUS", "CHN"} <= codes
+    small = {"HUN", "SRB", "MNE", "MMR", "JAM", "SGP", "BHR", "HKG", "PSE", "MLT", "TUV"}
+    assert small <= codes
