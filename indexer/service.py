@@ -74,7 +74,6 @@ class IndexerService:
         self.publish_matches = publish_matches
         self.dead_letter_problems = dead_letter_problems
         self.topic = settings.topic(events.FILES_TOPIC)
-        self.dlq_topic = self.topic + ".dlq"
         self.matches_topic = settings.topic(events.SUBSCRIPTIONS_TOPIC)
         self.stats = Stats()
 
@@ -194,16 +193,13 @@ class IndexerService:
             self.stats.stale += 1
 
     async def _dead_letter(self, dead: list[tuple[CloudEvent, str]]) -> None:
-        from seedpipe.bus.deadletter import DEAD_LETTER_CONTENT_TYPE
-
-        records = []
+        letters = []
         for event, reason in dead:
             log.warning("dead-lettering event %s (file %s): %s", event.id, event.subject, reason)
-            letter = dead_letter(event, reason, self.topic, self.group, self.settings.bus)
-            records.append((event.key.encode("utf-8"), letter.to_bytes()))
+            letters.append(dead_letter(event, reason, self.topic, self.group, self.settings.bus))
         # The bus's own DLQ format, so `seedpipe events` and bus.dead_letters() read these too.
-        await self.bus._publish_raw(self.dlq_topic, records, DEAD_LETTER_CONTENT_TYPE)
-        self.stats.dead_lettered += len(records)
+        await self.bus.publish_dead_letters(self.topic, letters)
+        self.stats.dead_lettered += len(letters)
 
     async def _announce(self, records: list[FileRecord]) -> None:
         out: list[CloudEvent] = []
