@@ -10,21 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from seedpipe.errors import InvalidInput
+from seedpipe.geojson import GEOMETRY_TYPES
 from seedpipe.records import FileRecord
 
 SUFFIX = ".metadata.json"
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
-GEOMETRY_TYPES = frozenset(
-    {
-        "Point",
-        "MultiPoint",
-        "LineString",
-        "MultiLineString",
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-)
 # Scale's property names -> scale_file columns.
 TIME_PROPERTIES = {
     "dataStarted": "data_started",

@@ -12,6 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from seedpipe.sqlite import open_store
+
 
 class Status(StrEnum):
     TRANSFERRING = "TRANSFERRING"
@@ -125,15 +127,9 @@ class Ledger:
     """SQLite in WAL mode: a commit survives kill -9 of the process (not a power cut)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA)
+        self._db = open_store(path, SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -7,6 +7,8 @@ import mimetypes
 import struct
 from pathlib import PurePosixPath
 
+from seedpipe.geojson import OBJECT_TYPES
+
 GEOTIFF = "image/tiff; application=geotiff"
 TIFF = "image/tiff"
 NITF = "image/nitf"  # Scale's name for it, so existing trigger rules keep matching
@@ -40,19 +42,6 @@ EXTENSIONS = {
     ".jpeg": JPEG,
     ".json": "application/json",
 }
-GEOJSON_TYPES = frozenset(
-    {
-        "FeatureCollection",
-        "Feature",
-        "Point",
-        "MultiPoint",
-        "LineString",
-        "MultiLineString",
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-)
 
 
 def _tiff_tags(head: bytes) -> set[int] | None:
@@ -91,8 +80,8 @@ def _is_geojson(head: bytes) -> bool:
     except (UnicodeDecodeError, ValueError):
         # Too big for the sniff window: look for a GeoJSON type near the start instead.
         window = text[:4096].decode("utf-8", "replace").replace(" ", "")
-        return any(f'"type":"{t}"' in window for t in GEOJSON_TYPES)
-    return isinstance(doc, dict) and doc.get("type") in GEOJSON_TYPES
+        return any(f'"type":"{t}"' in window for t in OBJECT_TYPES)
+    return isinstance(doc, dict) and doc.get("type") in OBJECT_TYPES
 
 
 def sniff(head: bytes, name: str) -> str:
