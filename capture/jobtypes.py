@@ -162,17 +162,18 @@ def load_job_types(settings: Settings) -> dict[str, JobType]:
 
 
 def entrypoint_command(jt: JobTypeSettings, config_dir: str | Path) -> str | None:
-    """The entrypoint with relative script paths made absolute against the config directory.
+    """The job type's entrypoint resolved against the config directory (see resolve_entrypoint)."""
+    return resolve_entrypoint(jt.entrypoint, Path(config_dir)) if jt.entrypoint else None
+
+
+def resolve_entrypoint(entrypoint: str, base: Path) -> str:
+    """The entrypoint with relative script paths made absolute against ``base``.
 
     ``python watermark.py`` in examples/watermark/seedpipe.toml then runs from any cwd, and a
     bare ``python``/``python3`` is this interpreter, so the job sees the same installed packages.
     """
-    if not jt.entrypoint:
-        return None
-    parts = shlex.split(jt.entrypoint)
-    base = Path(config_dir)
     out = []
-    for i, part in enumerate(parts):
+    for i, part in enumerate(shlex.split(entrypoint)):
         if i == 0 and part in ("python", "python3"):
             part = sys.executable
         elif not Path(part).is_absolute() and not part.startswith("$"):

@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-m", "--mount", action="append", default=[], metavar="MOUNT=HOSTPATH",
         help="a host directory for a manifest mount (docker runtime)",
     )  # fmt: skip
-    p.add_argument("--entrypoint", metavar="'CMD ARGS'", help="put before the command")
+    p.add_argument(
+        "--entrypoint",
+        metavar="'CMD ARGS'",
+        help="put before the command; a bare 'python' is the interpreter running seedpipe",
+    )
     p.add_argument("--runtime", choices=["process", "docker"], default="process")
     p.add_argument("--image", metavar="IMAGE", help="the Seed image (docker runtime)")
     p.add_argument(
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             job_dir=job_dir,
             output_dir=Path(args.output_dir).resolve(),
             runtime=args.runtime,
-            entrypoint=args.entrypoint,
+            entrypoint=_entrypoint(args.entrypoint),
             image=args.image,
             **spec_kwargs,
         )
@@ -144,3 +148,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if temp:
             shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _entrypoint(value: str | None) -> str | None:
+    """Relative script paths against the cwd; ``python`` is this interpreter (same packages)."""
+    if not value:
+        return None
+    from capture.jobtypes import resolve_entrypoint
+
+    return resolve_entrypoint(value, Path.cwd())
