@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sqlite3
@@ -116,6 +117,17 @@ class SqliteIndex(FileIndex):
         return await self._run(self._upsert, records) if records else []
 
     def _upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+        # A batch allocates ~40 acyclic containers per record: cyclic GC passes over them are
+        # pure cost (~15% of a bulk load), so collection waits until the batch is written.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._upsert_batch(records)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _upsert_batch(self, records: list[FileRecord]) -> list[UpsertResult]:
         results: list[UpsertResult | None] = [None] * len(records)
         newest: dict[str, int] = {}
         for i, r in enumerate(records):
