@@ -18,6 +18,7 @@ from indexer.backends.sqlite_query import (
     after,
     compile_filters,
     order_by,
+    tag_prefilter,
 )
 from indexer.backends.sqlite_rows import ALWAYS, PARTS, TAG_SEP, WEEK_US, prepare, z_ordered
 from indexer.query import Query
@@ -315,8 +316,13 @@ class SqliteIndex(FileIndex):
             where.add(f"(f.isbox = 0 OR ({exact}))", *box_params)
         else:
             select = "f.rid, f.geom"
-        sql = (f"SELECT {select} FROM files f WHERE f.rid IN ({' UNION '.join(probes)}) "  # noqa: S608
-               f"AND {where.sql()}")  # fmt: skip
+        candidates = " UNION ".join(probes)
+        keys = tag_prefilter(q)
+        if keys is not None:
+            candidates = (f"SELECT rid FROM tags WHERE tag IN (SELECT value FROM json_each(?)) "  # noqa: S608
+                          f"AND rid IN ({candidates})")  # fmt: skip
+            params.insert(0, keys)
+        sql = f"SELECT {select} FROM files f WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
         rows = self.con.execute(sql, [*params, *where.params]).fetchall()
         if not rows:
             return []

@@ -89,6 +89,19 @@ def _tags(where: Where, prefix: str, values: list[str], mode: str, probe: bool) 
         where.add(f"f.rid {neg}IN (SELECT rid FROM tags WHERE tag IN ({member}))", json.dumps(keys))  # noqa: S608
 
 
+def tag_prefilter(q: Query) -> str | None:
+    """Tag keys (JSON) every match carries one of, so spatial candidates can be cut down on the
+    small (tag, rid) index before their ``files`` rows are read (a random page each)."""
+    for prefix, values in (
+        (DATA_TYPE, q.data_types_any),
+        (DATA_TYPE, q.data_types_all),  # a record with all of them has any of them
+        (COUNTRY, q.countries),
+    ):
+        if values and len(values) <= PROBE_MAX:
+            return json.dumps([prefix + v for v in dict.fromkeys(values)])
+    return None
+
+
 def meta_path(prop: str) -> str:
     return "$" + "".join(f'."{key}"' for key in prop.split("."))
 
