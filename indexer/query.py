@@ -7,8 +7,7 @@ import binascii
 import hashlib
 import json
 import math
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -23,23 +22,48 @@ from pydantic import (
     model_validator,
 )
 
+from indexer.query_meta import MAX_LIST, MetaFilter, MetaOp, lookup, same_kind
+from indexer.query_values import (
+    TimeInterval,
+    check_bbox,
+    parse_bbox,
+    parse_datetime,
+    parse_datetime_interval,
+    to_micros,
+)
 from seedpipe.errors import InvalidInput
+
+# Re-exported: callers import the whole query vocabulary from here.
+__all__ = [
+    "MAX_LIMIT",
+    "MAX_LIST",
+    "MetaFilter",
+    "MetaOp",
+    "Query",
+    "SortKey",
+    "TimeField",
+    "TimeInterval",
+    "check_bbox",
+    "lookup",
+    "parse_bbox",
+    "parse_datetime",
+    "parse_datetime_interval",
+    "parse_sort",
+    "same_kind",
+    "to_micros",
+]
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from seedpipe.records import FileRecord
 
-MAX_LIST = 10_000
 MAX_LIMIT = 10_000
 MAX_SORT_KEYS = 5
 MAX_TOKEN_CHARS = 4096
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 TimeField = Literal["data", "source", "created", "last_modified"]
 TimeRelation = Literal["intersects", "within", "contains"]
-MetaOp = Literal["==", "!=", "<", "<=", ">", ">=", "between", "in", "contains"]
 SortField = Literal[
     "id",
     "file_name",
@@ -65,231 +89,7 @@ def _no_nul(value: str) -> str:
 
 Text = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_no_nul)]
 TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
-# A meta_data property path: dot-separated keys; the charset keeps JSON paths unambiguous.
-META_PATH = re.compile(r"^[A-Za-z0-9_:@\-]{1,128}(\.[A-Za-z0-9_:@\-]{1,128}){0,15}$")
 Scalar = str | bool | int | float
-
-
-def to_micros(value: datetime) -> int:
-    """Microseconds since the epoch (UTC): the one integer form of a time the backends compare."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - EPOCH) // MICROSECOND
-
-
-def parse_datetime(text: str, *, field: str = "datetime") -> datetime:
-    """An RFC 3339 date-time (a bare date means its midnight UTC; no offset means UTC)."""
-    if not isinstance(text, str) or not text.strip() or len(text) > 64:
-        raise InvalidInput(f"{text!r} is not an RFC 3339 date-time", field=field)
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"{text!r} is not an RFC 3339 date-time ({exc})", field=field) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class TimeInterval(BaseModel):
-    """A closed interval of time; a missing end is open (unbounded)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @field_validator("start", "end")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimeInterval:
-        if self.start and self.end and self.start > self.end:
-            raise ValueError("start is after end")
-        return self
-
-    @property
-    def start_us(self) -> int | None:
-        return None if self.start is None else to_micros(self.start)
-
-    @property
-    def end_us(self) -> int | None:
-        return None if self.end is None else to_micros(self.end)
-
-
-def parse_datetime_interval(text: str, *, field: str = "datetime") -> TimeInterval:
-    """``A/B``, ``A/..``, ``../B`` or a single instant ``A`` (STAC/OGC ``datetime``)."""
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field=field)
-    parts = text.strip().split("/")
-    if len(parts) > 2:
-        raise InvalidInput(f"{text!r} has more than one '/'", field=field)
-    if len(parts) == 1:
-        instant = parse_datetime(parts[0], field=field)
-        return TimeInterval(start=instant, end=instant)
-    ends = [None if p in ("", "..") else parse_datetime(p, field=field) for p in parts]
-    if ends[0] is None and ends[1] is None:
-        raise InvalidInput(
-            "an interval needs at least one end ('../..' is everything)", field=field
-        )
-    if ends[0] and ends[1] and ends[0] > ends[1]:
-        raise InvalidInput(f"{text!r}: start is after end", field=field)
-    return TimeInterval(start=ends[0], end=ends[1])
-
-
-def check_bbox(values: Any, *, field: str = "bbox") -> tuple[float, float, float, float]:
-    """Validate (minx, miny, maxx, maxy) in degrees; minx > maxx crosses the antimeridian."""
-    if not isinstance(values, list | tuple) or len(values) not in (4, 6):
-        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field=field)
-    if len(values) == 6:  # a 3D bbox: drop the heights
-        values = [values[0], values[1], values[3], values[4]]
-    out: list[float] = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
-            raise InvalidInput(f"{v!r} is not a number", field=field)
-        try:
-            f = float(v)
-        except ValueError as exc:
-            raise InvalidInput(f"{v!r} is not a number", field=field) from exc
-        if not math.isfinite(f):
-            raise InvalidInput(f"{v!r} is not a finite number", field=field)
-        out.append(f)
-    minx, miny, maxx, maxy = out
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise InvalidInput("longitudes must lie in [-180, 180]", field=field)
-    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise InvalidInput("latitudes must lie in [-90, 90]", field=field)
-    if miny > maxy:
-        raise InvalidInput("miny is greater than maxy", field=field)
-    return (minx, miny, maxx, maxy)
-
-
-def parse_bbox(text: str, *, field: str = "bbox") -> tuple[float, float, float, float]:
-    """``"minx,miny,maxx,maxy"`` as four checked floats."""
-    if not isinstance(text, str) or len(text) > 256:
-        raise InvalidInput("must be minx,miny,maxx,maxy", field=field)
-    return check_bbox([p.strip() for p in text.split(",")], field=field)
-
-
-class MetaFilter(BaseModel):
-    """A comparison on a ``meta_data`` property (dotted path), with Scale's condition operators.
-
-    ``between`` takes ``[low, high]`` (inclusive), ``in`` a list, ``contains`` a substring of a
-    string property or an element of an array property. Values of another type never match.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    property: str
-    op: MetaOp
-    value: Any
-
-    @field_validator("property")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not META_PATH.match(value):
-            raise ValueError(
-                "must be a dotted path of keys made of letters, digits and _ : @ - (at most 16)"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> MetaFilter:
-        v = self.value
-        if self.op == "between":
-            if not isinstance(v, list | tuple) or len(v) != 2:
-                raise ValueError("between takes [low, high]")
-            for item in v:
-                _check_scalar(item)
-            if _kind(v[0]) != _kind(v[1]):
-                raise ValueError("between needs two values of the same type")
-        elif self.op == "in":
-            if not isinstance(v, list | tuple) or len(v) > MAX_LIST:
-                raise ValueError(f"in takes a list of at most {MAX_LIST} values")
-            for item in v:
-                _check_scalar(item)
-        else:
-            _check_scalar(v)
-        if isinstance(v, tuple):
-            object.__setattr__(self, "value", list(v))
-        return self
-
-    def matches(self, meta: dict[str, Any]) -> bool:
-        found, actual = lookup(meta, self.property)
-        if not found:
-            return False
-        v = self.value
-        if self.op == "contains":
-            if isinstance(actual, str):
-                return isinstance(v, str) and v in actual
-            if isinstance(actual, list):
-                return any(same_kind(a, v) and a == v for a in actual)
-            return False
-        if self.op == "in":
-            return any(same_kind(actual, item) and actual == item for item in v)
-        if self.op == "between":
-            return (
-                same_kind(actual, v[0]) and not isinstance(actual, bool) and v[0] <= actual <= v[1]
-            )
-        if not same_kind(actual, v):
-            return False
-        if self.op == "==":
-            return bool(actual == v)
-        if self.op == "!=":
-            return bool(actual != v)
-        if isinstance(actual, bool):
-            return False  # booleans have no order
-        return bool(_ORDER[self.op](actual, v))
-
-
-_ORDER = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-
-
-def _check_scalar(value: Any) -> None:
-    if isinstance(value, str):
-        if len(value) > 1024:
-            raise ValueError("string values are limited to 1024 characters")
-        return
-    if isinstance(value, bool | int):
-        if not isinstance(value, bool) and abs(value) > 2**53:
-            raise ValueError("integers must lie within ±2**53")
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("numbers must be finite")
-        return
-    raise ValueError(f"{value!r} is not a string, number or boolean")
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "other"
-
-
-def same_kind(a: Any, b: Any) -> bool:
-    """Meta comparisons only match values of one kind: string, number (int or float), boolean."""
-    return _kind(a) == _kind(b) != "other"
-
-
-def lookup(meta: Any, path: str) -> tuple[bool, Any]:
-    """``(found, value)`` at a dotted path inside nested dicts."""
-    node = meta
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return False, None
-        node = node[key]
-    return True, node
 
 
 class SortKey(BaseModel):
