@@ -5,9 +5,18 @@ Library entry point (``seedpipe up`` and ``seedpipe capture`` call it)::
     async with open_bus(settings.bus) as bus:
         await CaptureService(settings, bus, index).run(stop)   # returns once ``stop`` is set
 
-Jobs live in ``settings.path("jobs.db")``; the consumer group is ``capture``. A job record is
-written before the event's offset is committed and its id is derived from (trigger, file id),
-so a replayed event never creates a second job.
+Jobs live in ``settings.path("jobs.db")``; the consumer group is ``capture``. A job's id is
+derived from (trigger, file id), so a replayed event never creates a second job in one store.
+When a trigger event's offset is committed depends on ``capture.commit``:
+
+- ``queued`` (``auto`` on the SQLite bus): once its job records exist in this copy's store. A
+  copy whose store survives restarts (``seedpipe up``) finds its queued and running jobs again.
+- ``finished`` (``auto`` on Kafka): only once every job it created is completed or failed for
+  good (a retry waiting out its backoff is not). ``capture.consumers`` members of the group each
+  hold one event while its jobs run; the scheduler still fits jobs to cpus and memory. A copy
+  that is stopped or lost leaves its events uncommitted, so the group hands them to another copy
+  (with its own store), which runs the jobs again; products keep their deterministic ids.
+  Kafka's ``max_poll_interval_ms`` must exceed the longest job timeout x attempts.
 """
 
 from __future__ import annotations
@@ -41,6 +50,23 @@ log = logging.getLogger(__name__)
 
 GROUP = "capture"
 IDLE_WAKE_S = 1.0
+TERMINAL = ("completed", "failed")
+
+
+def commit_mode(settings: Settings) -> str:
+    """``queued`` or ``finished``: when a trigger event's offset may be committed."""
+    mode = settings.capture.commit
+    if mode == "auto":
+        return "finished" if settings.bus.url.startswith("kafka") else "queued"
+    return mode
+
+
+def consumer_count(settings: Settings) -> int:
+    """Group members one copy runs in ``finished`` mode: no more than there are partitions."""
+    bus = settings.bus
+    partitions = bus.kafka.partitions if bus.url.startswith("kafka") else bus.sqlite.partitions
+    wanted = settings.capture.consumers or max(1, int(settings.capture.cpus))
+    return max(1, min(wanted, partitions))
 
 
 class CaptureService:
@@ -71,9 +97,46 @@ class CaptureService:
         self._per_type: dict[str, int] = {}
         self._used_cpus = 0.0
         self._used_mem = 0.0
+        self._stop = asyncio.Event()
+        self._settled = asyncio.Event()  # replaced each time a job ends, so waiters re-check
 
     async def handle(self, event: CloudEvent) -> None:
         """Create a queued job for every trigger the event fires (idempotent)."""
+        await self._queue(event)
+
+    async def handle_until_finished(self, event: CloudEvent) -> None:
+        """Queue the event's jobs, then return only once all of them are terminal.
+
+        On stop it never returns: it cancels its own consume task, which the consumer loop
+        takes as "redeliver the event in hand" (an exception would mean retry, then DLQ).
+        """
+        ids = await self._queue(event)
+        while not all(self._terminal(i) for i in ids):
+            if self._stop.is_set():
+                task = asyncio.current_task()
+                if task is not None:
+                    task.cancel()
+                await asyncio.sleep(0)  # raises CancelledError here
+            waits = [
+                asyncio.ensure_future(self._settled.wait()),
+                asyncio.ensure_future(self._stop.wait()),
+            ]
+            try:
+                await asyncio.wait(waits, timeout=IDLE_WAKE_S, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+
+    def _terminal(self, job_id: str) -> bool:
+        job = self.store.get(job_id)
+        return job is None or job.status in TERMINAL
+
+    def _job_ended(self) -> None:
+        settled, self._settled = self._settled, asyncio.Event()
+        settled.set()
+
+    async def _queue(self, event: CloudEvent) -> list[str]:
+        ids: list[str] = []
         for trig in self.triggers:
             record = trig.match(event)
             if record is None:
@@ -92,10 +155,12 @@ class CaptureService:
                 cpus=jt.cpus,
                 mem_mib=jt.mem_mib,
             )
+            ids.append(job.id)
             if self.store.create(job):
                 log.info("job %s queued: %s on %s", job.id, jt.name, record.file_name)
                 await self.ctx.publish_job(JOB_QUEUED, job)
                 self._wake.set()
+        return ids
 
     async def run(self, stop: asyncio.Event) -> None:
         """Recover interrupted jobs, then consume and schedule until ``stop`` is set."""
@@ -105,20 +170,36 @@ class CaptureService:
         topics = [self.settings.topic(FILES_TOPIC)]
         if any(SUBSCRIPTION_MATCHED in t.events for t in self.triggers):
             topics.append(self.settings.topic(SUBSCRIPTIONS_TOPIC))
-        consumer = asyncio.create_task(self.bus.consume(topics, GROUP, self.handle, stop=stop))
-        scheduler = asyncio.create_task(self._schedule(stop))
-        log.info("capture: %d job types, %d triggers", len(self.job_types), len(self.triggers))
+        self._stop = stop
+        mode = commit_mode(self.settings)
+        if mode == "finished":
+            handler, members = self.handle_until_finished, consumer_count(self.settings)
+        else:
+            handler, members = self.handle, 1
+        tasks = [
+            asyncio.create_task(self.bus.consume(topics, GROUP, handler, stop=stop))
+            for _ in range(members)
+        ]
+        tasks.append(asyncio.create_task(self._schedule(stop)))
+        log.info(
+            "capture: %d job types, %d triggers, commits when %s (%d consumers)",
+            len(self.job_types),
+            len(self.triggers),
+            mode,
+            members,
+        )
         try:
-            done, _ = await asyncio.wait([consumer, scheduler], return_when=asyncio.FIRST_EXCEPTION)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for t in done:
-                if t.exception() is not None:
+                # A consumer cancelled by its waiting handler on stop is not a failure.
+                if not t.cancelled() and t.exception() is not None:
                     raise t.exception()  # type: ignore[misc]
         finally:
             stop.set()
             self._wake.set()
-            for t in (consumer, scheduler):
+            for t in tasks:
                 t.cancel()
-            await asyncio.gather(consumer, scheduler, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._cancel_running()
             self.store.close()
 
@@ -142,6 +223,7 @@ class CaptureService:
                 if jt is None:
                     why = f"job type {job.job_type!r} is no longer configured"
                     await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
+                    self._job_ended()
                     continue
                 if job.cpus > capture.cpus or job.mem_mib > capture.mem_mib:
                     why = (
@@ -149,6 +231,7 @@ class CaptureService:
                         f"{capture.cpus} cpus and {capture.mem_mib} MiB"
                     )
                     await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
+                    self._job_ended()
                     continue
                 if self._fits(job, jt):
                     self._start(job)
@@ -195,6 +278,7 @@ class CaptureService:
             self._used_cpus -= job.cpus
             self._used_mem -= job.mem_mib
             self._wake.set()
+            self._job_ended()
 
         task.add_done_callback(done)
 
@@ -202,4 +286,4 @@ class CaptureService:
         return self.store.counts()
 
 
-__all__ = ["GROUP", "CaptureService", "job_event"]
+__all__ = ["GROUP", "CaptureService", "commit_mode", "consumer_count", "job_event"]

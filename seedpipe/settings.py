@@ -62,6 +62,12 @@ class KafkaSettings(_Section):
     fetch_max_wait_ms: int = Field(
         default=50, ge=1, description="bounds idle latency on brokers that hold fetches (tansu)"
     )
+    max_poll_interval_ms: int = Field(
+        default=300000,
+        ge=1000,
+        description="a member handling one event longer leaves the group; with capture.commit "
+        "finished it must exceed the longest job timeout x max_attempts",
+    )
 
 
 class SqliteBusSettings(_Section):
@@ -177,6 +183,14 @@ class CaptureSettings(_Section):
     cpus: float = Field(default_factory=lambda: float(os.cpu_count() or 1), gt=0)
     mem_mib: float = Field(default=4096, gt=0)
     keep_job_dirs: bool = False
+    commit: Literal["queued", "finished", "auto"] = Field(
+        default="auto",
+        description="commit a trigger event once its jobs are queued, or once they are finished "
+        "(survives losing this copy's job store); auto: finished on Kafka, queued on SQLite",
+    )
+    consumers: int | None = Field(
+        default=None, ge=1, description="consumers waiting on jobs when commit is finished"
+    )
 
 
 class ApiSettings(_Section):

@@ -64,6 +64,7 @@ class KafkaSource(Source):
             session_timeout_ms=k.session_timeout_ms,
             heartbeat_interval_ms=min(k.heartbeat_interval_ms, k.session_timeout_ms // 3),
             fetch_max_wait_ms=k.fetch_max_wait_ms,
+            max_poll_interval_ms=k.max_poll_interval_ms,
         )
         self.seen: set[TopicPartition] = set()
         self.mine: set[TP] = set()  # the assignment as of the last fetch, minus revocations
