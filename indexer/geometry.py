@@ -334,3 +334,40 @@ def record_shape(record: FileRecord) -> BaseGeometry | None:
 def geojson_of(geom: BaseGeometry) -> dict[str, Any]:
     """A shapely geometry as a plain GeoJSON dict (lists, not tuples)."""
     return json.loads(json.dumps(mapping(geom)))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPlace:
+    """A record's cleaned geometry and center point, and why either was dropped."""
+
+    clean: CleanGeometry | None
+    center: dict[str, Any] | None
+    error: str | None
+
+
+def clean_records(records: list[FileRecord]) -> list[RecordPlace]:
+    """Geometry hygiene for a batch of records, as every index backend applies it.
+
+    An unusable geometry or center point is dropped with the reason (the rest of the record is
+    still indexed); a missing center point is derived from the geometry.
+    """
+    with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
+    cleaned = dict(
+        zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
+    )
+    out = []
+    for k, r in enumerate(records):
+        c = cleaned.get(k)
+        error = None
+        if isinstance(c, InvalidInput):
+            error, c = str(c), None
+        center = r.center_point
+        if center is not None:
+            try:
+                center = clean_point(center)
+            except InvalidInput as exc:
+                error, center = str(exc), None
+        if c is not None:
+            center = center or c.center
+        out.append(RecordPlace(c, center, error))
+    return out

@@ -18,9 +18,9 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_query, compile_search
-from indexer.geometry import CleanGeometry, clean_many, clean_point
+from indexer.geometry import clean_records
 from indexer.query import Query
-from seedpipe.errors import CatalogError, InvalidInput, MissingDependency
+from seedpipe.errors import CatalogError, MissingDependency
 from seedpipe.records import FileRecord
 
 if TYPE_CHECKING:
@@ -118,27 +118,13 @@ class ElasticsearchIndex(FileIndex):
     def _prepared(
         self, records: list[FileRecord]
     ) -> list[tuple[FileRecord, dict[str, Any], str | None]]:
-        with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
-        cleaned = dict(zip(with_geom, clean_many([records[k].geometry for k in with_geom]),
-                           strict=True))  # fmt: skip
         out = []
-        for k, r in enumerate(records):
-            c = cleaned.get(k)
-            error = None
-            if isinstance(c, InvalidInput):
-                error, c = str(c), None
-            center = r.center_point
-            if center is not None:
-                try:
-                    center = clean_point(center)
-                except InvalidInput as exc:
-                    error, center = str(exc), None
-            clean: CleanGeometry | None = c
-            center = center or (clean.center if clean else None)
+        for r, place in zip(records, clean_records(records), strict=True):
+            clean = place.clean
             r = r.model_copy(
-                update={"geometry": clean.geojson if clean else None, "center_point": center}
+                update={"geometry": clean.geojson if clean else None, "center_point": place.center}
             )
-            out.append((r, to_document(r, clean), error))
+            out.append((r, to_document(r, clean), place.error))
         return out
 
     async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:

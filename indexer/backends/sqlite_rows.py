@@ -10,9 +10,8 @@ from pydantic_core import to_json
 
 from indexer.backends.base import UpsertResult
 from indexer.backends.sqlite_query import COUNTRY, DATA_TYPE
-from indexer.geometry import CleanGeometry, clean_many, clean_point
+from indexer.geometry import CleanGeometry, clean_records
 from indexer.query import to_micros
-from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord
 
 PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
@@ -50,29 +49,14 @@ def prepare(
     records: list[FileRecord], rid: int
 ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[UpsertResult]]:
     """Rows for files, docs, rt and tags (clean geometry, serialise), numbered from rid."""
-    with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
-    cleaned: dict[int, CleanGeometry | InvalidInput] = dict(
-        zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
-    )
     rows: list[list[Any]] = []
     rt_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[str, int]] = []
     doc_rows: list[tuple[int, str]] = []
     shapes: list[Any] = []
     done: list[UpsertResult] = []
-    for k, r in enumerate(records):
-        c = cleaned.get(k)
-        geo_error = None
-        if isinstance(c, InvalidInput):
-            geo_error, c = str(c), None
-        center = r.center_point
-        if center is not None:
-            try:
-                center = clean_point(center)
-            except InvalidInput as exc:
-                geo_error, center = str(exc), None
-        if c is not None:
-            center = center or c.center
+    for r, place in zip(records, clean_records(records), strict=True):
+        c, center, geo_error = place.clean, place.center, place.error
         geometry = c.geojson if c is not None else None
         doc = r.model_dump_json(exclude=_PLACE, exclude_none=True)
         doc = f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}'
