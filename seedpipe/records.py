@@ -89,7 +89,10 @@ class FileRecord(BaseModel):
     @field_validator("data_type_tags")
     @classmethod
     def _unique_tags(cls, tags: list[str]) -> list[str]:
-        return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        stripped = [t.strip() for t in tags]
+        if stripped == tags and len(set(tags)) == len(tags) and "" not in tags:
+            return tags  # already clean: every record read back from an index is
+        return list(dict.fromkeys(t for t in stripped if t))
 
     def bump(self, **changes: Any) -> FileRecord:
         """A copy with ``changes`` applied, a higher version and a fresh last_modified."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -14,13 +16,41 @@ from indexer.geometry import CleanGeometry, clean_records
 from indexer.query import to_micros
 from seedpipe.records import FileRecord
 
-PARTS = 8  # R*Tree rows per record: rtree id = rid * PARTS + part
+PARTS = 8  # at most this many R*Tree rows per record (one per part's box)
+# An R*Tree id is (rid << ID_SHIFT) | (signature << 3) | part. The signature is a small Bloom
+# filter of the record's data types (two hashed bits each), so a data-type filter drops most
+# spatial candidates on the R*Tree scan itself, before any other row is read; types that hash
+# alike only let a few more through to the exact tag test that follows. rid keeps 39 bits.
+SIG_BITS = 20
+ID_SHIFT = SIG_BITS + 3
 # The R*Tree's third axis counts weeks: ten years span ~520 units, like 360° of longitude, so
 # its splits weigh space and time alike (in seconds, time would dominate every split).
 WEEK_US = 7 * 86400 * 1e6
 ALWAYS = 1e9  # weeks: the time extent of records without data time
 TAG_SEP = "\x1e"
 _PLACE = {"geometry", "center_point"}
+GEOM = 34  # the geom column's place in a files row
+
+
+def type_bits(tag: str) -> int:
+    """The two signature bits of one data type (crc32: stable across processes and versions)."""
+    h = zlib.crc32(tag.encode("utf-8"))
+    a = h % SIG_BITS
+    b = (h // SIG_BITS) % (SIG_BITS - 1)
+    return (1 << a) | (1 << (b + (b >= a)))
+
+
+def signature(tags: Iterable[str]) -> int:
+    sig = 0
+    for tag in tags:
+        sig |= type_bits(tag)
+    return sig
+
+
+def rt_ids(rid: int, sig: int, nparts: int) -> list[int]:
+    """The R*Tree ids of a record's parts."""
+    base = (rid << ID_SHIFT) | (sig << 3)
+    return [base | p for p in range(nparts)]
 
 
 def _us(value: Any) -> int | None:
@@ -68,8 +98,9 @@ def prepare(
         t0, t1 = (
             (d0 / WEEK_US, d1 / WEEK_US) if d0 is not None and d1 is not None else (-ALWAYS, ALWAYS)
         )
+        base = (rid << ID_SHIFT) | (signature(r.data_type_tags) << 3)
         for p, b in enumerate(boxes[:PARTS]):
-            rt_rows.append((rid * PARTS + p, b[0], b[2], b[1], b[3], t0, t1))
+            rt_rows.append((base | p, b[0], b[2], b[1], b[3], t0, t1))
         keys = [DATA_TYPE + t for t in r.data_type_tags]
         if r.countries:
             keys += [COUNTRY + code for code in dict.fromkeys(r.countries)]
@@ -93,7 +124,7 @@ def prepare(
     if geo_idx:
         blobs = shapely.to_wkb(np.array([shapes[k] for k in geo_idx], dtype=object))
         for k, blob in zip(geo_idx, blobs, strict=True):
-            rows[k][34] = blob
+            rows[k][GEOM] = blob
     return rows, doc_rows, rt_rows, tag_rows, done
 
 

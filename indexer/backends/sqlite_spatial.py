@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import shapely
 
 from indexer.backends.sqlite_query import compile_filters, tag_prefilter
-from indexer.backends.sqlite_rows import ALWAYS, PARTS, WEEK_US
+from indexer.backends.sqlite_rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
 from indexer.query import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays small
+
+
+def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
+    """Conditions the R*Tree scan itself applies: data time, and the data-type signature."""
+    sql, params = "", []
+    if q.datetime is not None and q.time_field == "data":
+        lo, hi = q.datetime.start_us, q.datetime.end_us
+        sql += " AND t0 <= ? AND t1 >= ?"
+        params += [ALWAYS if hi is None else hi / WEEK_US, -ALWAYS if lo is None else lo / WEEK_US]
+    if q.data_types_any and len(q.data_types_any) <= MAX_PROBES:
+        # the signature has both bits of at least one of them
+        sql += " AND (" + " OR ".join("((id >> 3) & ?) = ?" for _ in q.data_types_any) + ")"
+        params += [m for t in q.data_types_any for m in (type_bits(t),) * 2]
+    elif q.data_types_any:  # many: a bit of any of them
+        sql += " AND ((id >> 3) & ?) != 0"
+        params.append(signature(q.data_types_any))
+    if q.data_types_all:  # ... and the bits of all of these
+        mask = signature(q.data_types_all)
+        sql += " AND ((id >> 3) & ?) = ?"
+        params += [mask, mask]
+    return sql, params
 
 
 def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
@@ -20,19 +42,15 @@ def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
     assert geom is not None
     where = compile_filters(q, spatial_drives=True)
     probes, params = [], []
-    t = ""
-    if q.datetime is not None and q.time_field == "data":
-        lo, hi = q.datetime.start_us, q.datetime.end_us
-        t = " AND t0 <= ? AND t1 >= ?"
-        span = (ALWAYS if hi is None else hi / WEEK_US, -ALWAYS if lo is None else lo / WEEK_US)
+    extra, extra_params = _rtree_filters(q)
     parts = list(getattr(geom, "geoms", [geom]))
     if len(parts) > MAX_PROBES:  # a many-part query probes its overall box instead
         parts = [geom]
     for part in parts:
         minx, miny, maxx, maxy = part.bounds
-        probes.append(f"SELECT id / {PARTS} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
-                      f"AND y1 >= ?{t}")  # fmt: skip
-        params.extend([maxx, minx, maxy, miny, *(span if t else ())])
+        probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
+                      f"AND y1 >= ?{extra}")  # fmt: skip
+        params.extend([maxx, minx, maxy, miny, *extra_params])
     boxes = q.boxes()
     if boxes is not None and len(boxes) <= MAX_PROBES:
         exact = " OR ".join("(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes)

@@ -206,6 +206,33 @@ async def test_data_type_filters_all_any_and_none(index: FileIndex) -> None:
     assert await found(index, rs, data_types_any=["a"], data_types_none=["b"]) == {"a"}
 
 
+async def test_data_type_filters_with_a_place_and_types_that_hash_alike(index: FileIndex) -> None:
+    # "type3" and "type22" have the same SQLite R*Tree signature bits: the signature only
+    # narrows candidates, the exact tag test decides.
+    a, b = "type3", "type22"
+    here = point(5, 5)
+    rs = await load(
+        index,
+        rec("a", geometry=here, data_type_tags=[a]),
+        rec("b", geometry=here, data_type_tags=[b]),
+        rec("ab", geometry=here, data_type_tags=[a, b]),
+        rec("weather", geometry=here, data_type_tags=["weather"]),
+        rec("elsewhere", geometry=point(50, 50), data_type_tags=[a]),
+        rec("untyped", geometry=here),
+    )
+    box = [0, 0, 10, 10]
+    assert await found(index, rs, bbox=box, data_types_any=[b]) == {"b", "ab"}
+    assert await found(index, rs, bbox=box, data_types_any=["sar", "elevation"]) == set()
+    assert await found(index, rs, bbox=box, data_types_all=[a, "weather"]) == set()
+    assert await found(index, rs, bbox=box, data_types_all=[a, b]) == {"ab"}
+    assert await found(index, rs, bbox=box, data_types_none=[a]) == {"b", "weather", "untyped"}
+    assert await found(index, rs, bbox=box, data_types_any=[a, "weather"], data_types_all=[b]) == {
+        "ab"
+    }
+    many = [f"t{i}" for i in range(40)] + [b]
+    assert await found(index, rs, bbox=box, data_types_any=many) == {"b", "ab"}
+
+
 async def test_attribute_filters(index: FileIndex) -> None:
     rs = await load(
         index,

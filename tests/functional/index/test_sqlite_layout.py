@@ -1,0 +1,87 @@
+"""SQLite index internals the conformance suite cannot see: R*Tree upkeep and layout versions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from indexer.backends.sqlite import SCHEMA_VERSION, SqliteIndex
+from indexer.backends.sqlite_rows import ID_SHIFT, SIG_BITS, signature, type_bits
+from seedpipe.errors import CatalogError
+from seedpipe.records import FileRecord
+
+TWO_SQUARES = {
+    "type": "MultiPolygon",
+    "coordinates": [
+        [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+        [[[5, 5], [6, 5], [6, 6], [5, 6], [5, 5]]],
+    ],
+}
+
+
+def rec(version: int, **fields: object) -> FileRecord:
+    return FileRecord(
+        id="f", file_name="f.tif", workspace={"name": "raw"}, file_path="f.tif",
+        version=version, **fields,
+    )  # fmt: skip
+
+
+def rtree_rows(path: Path) -> list[tuple[int, int]]:
+    con = sqlite3.connect(path)
+    try:
+        return [(i >> ID_SHIFT, (i >> 3) & ((1 << SIG_BITS) - 1))
+                for (i,) in con.execute("SELECT id FROM rt")]  # fmt: skip
+    finally:
+        con.close()
+
+
+def test_signatures_are_two_stable_bits_per_type() -> None:
+    assert type_bits("optical") == 0b100000000000000010  # crc32, not the salted hash()
+    assert signature(["optical", "weather"]) == type_bits("optical") | type_bits("weather")
+    assert signature([]) == 0
+    for tag in ("a", "b", "日本語", "", "optical"):
+        assert type_bits(tag) < 1 << SIG_BITS
+        assert type_bits(tag).bit_count() == 2
+
+
+async def test_updates_and_deletes_leave_no_rtree_rows_behind(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1, geometry=TWO_SQUARES, data_type_tags=["optical", "sar"])])
+        rows = rtree_rows(path)
+        assert len(rows) == 2
+        assert {sig for _, sig in rows} == {signature(["optical", "sar"])}
+        await index.upsert([rec(2, geometry=TWO_SQUARES, data_type_tags=["weather"])])
+        rows = rtree_rows(path)
+        assert len(rows) == 2
+        assert {sig for _, sig in rows} == {signature(["weather"])}
+        await index.delete("f", 3)
+        assert rtree_rows(path) == []
+
+
+async def test_an_index_of_another_layout_version_is_refused_with_the_way_out(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE files (rid INTEGER PRIMARY KEY, id TEXT, meta TEXT);"
+        "CREATE TABLE docs (rid INTEGER PRIMARY KEY, doc TEXT);"
+    )
+    con.close()
+    with pytest.raises(CatalogError, match="reindex"):
+        async with SqliteIndex(f"sqlite:///{path}"):
+            pass
+
+
+async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    async with SqliteIndex(f"sqlite:///{path}"):
+        pass
+    async with SqliteIndex(f"sqlite:///{path}"):  # and opens again
+        pass
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
