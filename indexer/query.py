@@ -147,6 +147,13 @@ class Query(BaseModel):
     workspaces: TextList = Field(default_factory=list)
     job_types: TextList = Field(default_factory=list, description="job type names")
     job_outputs: TextList = Field(default_factory=list)
+    jobs: TextList = Field(default_factory=list, description="ids of the jobs that made them")
+    recipes: TextList = Field(default_factory=list, description="recipe ids")
+    recipe_nodes: TextList = Field(default_factory=list)
+    batches: TextList = Field(default_factory=list, description="batch ids")
+    derived_from: TextList = Field(
+        default_factory=list, description="any of these file ids is among the record's ancestors"
+    )
     file_name_contains: Text | None = Field(default=None, description="case-insensitive")
     countries: TextList = Field(default_factory=list, description="any of (ISO alpha-3)")
     source_sensor_class: TextList = Field(default_factory=list)
@@ -323,6 +330,10 @@ class Query(BaseModel):
             (self.workspaces, r.workspace.name),
             (self.job_types, r.job_type.name if r.job_type else None),
             (self.job_outputs, r.job_output),
+            (self.jobs, r.job),
+            (self.recipes, r.recipe),
+            (self.recipe_nodes, r.recipe_node),
+            (self.batches, r.batch),
             (self.source_sensor_class, r.source_sensor_class),
             (self.source_sensor, r.source_sensor),
             (self.source_collection, r.source_collection),
@@ -332,6 +343,8 @@ class Query(BaseModel):
             if wanted and actual not in wanted:
                 return False
         if self.countries and set(r.countries).isdisjoint(self.countries):
+            return False
+        if self.derived_from and set(r.ancestors).isdisjoint(self.derived_from):
             return False
         if self.file_name_contains and (
             self.file_name_contains.casefold() not in r.file_name.casefold()

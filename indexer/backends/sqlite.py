@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS files (
   rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,
   file_name TEXT NOT NULL, name_lc TEXT NOT NULL, file_size INTEGER NOT NULL,
   media_type TEXT, file_type TEXT, workspace TEXT, job_type TEXT, job_output TEXT,
+  job TEXT, recipe TEXT, recipe_node TEXT, batch TEXT,
   sensor_class TEXT, sensor TEXT, collection TEXT, task TEXT,
   superseded INTEGER NOT NULL, deleted INTEGER NOT NULL,
   created INTEGER NOT NULL, modified INTEGER NOT NULL,
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 """
 COLUMNS = (
     "rid, id, version, meta, file_name, name_lc, file_size, media_type, file_type, workspace, "
-    "job_type, job_output, sensor_class, sensor, collection, task, superseded, deleted, created, "
+    "job_type, job_output, job, recipe, recipe_node, batch, sensor_class, sensor, collection, "
+    "task, superseded, deleted, created, "
     "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
     "isbox, x0, y0, x1, y1, geom, tagkeys"
 )

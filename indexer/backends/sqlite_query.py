@@ -12,6 +12,7 @@ from indexer.query import MetaFilter, Query, SortKey
 # Tag keys in the side table: data types and countries share it under distinct prefixes.
 DATA_TYPE = "t\x1f"
 COUNTRY = "c\x1f"
+ANCESTOR = "a\x1f"
 # Beyond this many tags, a per-row probe costs more than building the set once.
 PROBE_MAX = 32
 
@@ -27,6 +28,10 @@ LIST_COLUMNS = {
     "workspaces": "workspace",
     "job_types": "job_type",
     "job_outputs": "job_output",
+    "jobs": "job",
+    "recipes": "recipe",
+    "recipe_nodes": "recipe_node",
+    "batches": "batch",
     "source_sensor_class": "sensor_class",
     "source_sensor": "sensor",
     "source_collection": "collection",
@@ -194,6 +199,8 @@ def compile_filters(q: Query, *, spatial_drives: bool) -> Where:
         _tags(where, DATA_TYPE, q.data_types_none, "none", spatial_drives)
     if q.countries:
         _tags(where, COUNTRY, q.countries, "any", spatial_drives)
+    if q.derived_from:
+        _tags(where, ANCESTOR, q.derived_from, "any", spatial_drives)
     if q.file_name_contains:
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
     _time(where, q)

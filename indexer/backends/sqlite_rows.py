@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -11,7 +12,7 @@ import shapely
 from pydantic_core import to_json
 
 from indexer.backends.base import UpsertResult
-from indexer.backends.sqlite_query import COUNTRY, DATA_TYPE
+from indexer.backends.sqlite_query import ANCESTOR, COUNTRY, DATA_TYPE
 from indexer.geometry import CleanGeometry, clean_records
 from indexer.query import to_micros
 from seedpipe.records import FileRecord
@@ -29,9 +30,10 @@ WEEK_US = 7 * 86400 * 1e6
 ALWAYS = 1e9  # weeks: the time extent of records without data time
 TAG_SEP = "\x1e"
 _PLACE = {"geometry", "center_point"}
-GEOM = 34  # the geom column's place in a files row
+GEOM = 38  # the geom column's place in a files row
 
 
+@functools.lru_cache(maxsize=4096)
 def type_bits(tag: str) -> int:
     """The two signature bits of one data type (crc32: stable across processes and versions)."""
     h = zlib.crc32(tag.encode("utf-8"))
@@ -104,6 +106,8 @@ def prepare(
         keys = [DATA_TYPE + t for t in r.data_type_tags]
         if r.countries:
             keys += [COUNTRY + code for code in dict.fromkeys(r.countries)]
+        if r.ancestors:
+            keys += [ANCESTOR + a for a in dict.fromkeys(r.ancestors)]
         tag_rows += [(key, rid) for key in keys]
         isbox = c.is_box if c is not None else bool(boxes)
         box = boxes[0] if isbox else (None, None, None, None)
@@ -112,7 +116,8 @@ def prepare(
         rows.append([
             rid, r.id, r.version, to_json(r.meta_data, inf_nan_mode="null").decode(), r.file_name,
             r.file_name.casefold(), r.file_size, r.media_type, r.file_type, r.workspace.name,
-            r.job_type.name if r.job_type else None, r.job_output, r.source_sensor_class,
+            r.job_type.name if r.job_type else None, r.job_output, r.job, r.recipe,
+            r.recipe_node, r.batch, r.source_sensor_class,
             r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
             int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
             ds, de, ss, se, d0, d1, s0, s1, min(len(boxes), PARTS),

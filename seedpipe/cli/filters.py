@@ -21,6 +21,10 @@ _LISTS = {
     "workspace": "workspaces",
     "job_type": "job_types",
     "job_output": "job_outputs",
+    "job": "jobs",
+    "recipe": "recipes",
+    "batch": "batches",
+    "derived_from": "derived_from",
     "country": "countries",
     "id": "ids",
 }
@@ -55,6 +59,16 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--workspace", nargs="+", action="extend", metavar="W")
     g.add_argument("--job-type", nargs="+", action="extend", metavar="NAME")
     g.add_argument("--job-output", nargs="+", action="extend", metavar="NAME")
+    g.add_argument("--job", nargs="+", action="extend", metavar="ID", help="made by these jobs")
+    g.add_argument("--recipe", nargs="+", action="extend", metavar="ID")
+    g.add_argument("--batch", nargs="+", action="extend", metavar="ID")
+    g.add_argument(
+        "--derived-from",
+        nargs="+",
+        action="extend",
+        metavar="FILE_ID",
+        help="products with any of these files among their ancestors",
+    )
     g.add_argument("--country", nargs="+", action="extend", metavar="ISO3")
     g.add_argument("--id", nargs="+", action="extend", metavar="ID")
     g.add_argument("--file-name", metavar="TEXT", help="file name contains (case-insensitive)")

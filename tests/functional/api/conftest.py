@@ -56,6 +56,10 @@ def catalogue() -> list[FileRecord]:
             source_sensor="S2",
             job_type=JobTypeRef(name="ndvi", version="1.0.0"),
             job_output="ndvi_out",
+            job="job-7",
+            recipe="recipe-1",
+            batch="batch-1",
+            ancestors=["paris"],
             geometry={
                 "type": "Polygon",
                 "coordinates": [[[6, 46], [10, 46], [10, 47.5], [6, 47.5], [6, 46]]],

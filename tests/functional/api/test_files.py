@@ -71,6 +71,11 @@ async def test_file_by_id_is_the_scale_record_and_unknown_ids_are_404(
         ({"meta": json.dumps({"property": "cloud", "op": "<", "value": 20})}, ["alps"]),
         ({"meta": json.dumps({"property": "platform.name", "op": "==", "value": "S2A"})}, ["alps"]),
         ({"id": "ny,paris", "source_sensor": "L8"}, ["ny", "paris"]),
+        ({"job_id": "job-7"}, ["alps"]),
+        ({"recipe_id": "recipe-1", "batch_id": "batch-1"}, ["alps"]),
+        ({"batch_id": "batch-2"}, []),
+        ({"derived_from": "paris"}, ["alps"]),
+        ({"derived_from": "ny"}, []),
     ],
 )
 async def test_files_filters_by_scale_and_new_parameters(

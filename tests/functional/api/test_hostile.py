@@ -109,6 +109,11 @@ STRING_PARAMS = [
     "data_type_none",
     "workspace",
     "id",
+    "job_id",
+    "recipe_id",
+    "recipe_node",
+    "batch_id",
+    "derived_from",
 ]
 
 

@@ -266,6 +266,32 @@ async def test_attribute_filters(index: FileIndex) -> None:
     assert await found(index, rs, ids=["src", "missing"]) == {"src"}
 
 
+async def test_lineage_filters_job_recipe_batch_and_derived_from(index: FileIndex) -> None:
+    src = rec("src", geometry=point(1, 1))
+    mid = rec(
+        "mid", geometry=point(1, 1), file_type="PRODUCT", ancestors=["src"], job="job-1",
+        recipe="recipe-1", recipe_node="ndvi", batch="batch-1",
+    )  # fmt: skip
+    leaf = rec(
+        "leaf", geometry=point(1, 1), file_type="PRODUCT", ancestors=["mid", "src"],
+        job="job-2", recipe="recipe-1", recipe_node="tiles",
+    )  # fmt: skip
+    other = rec("other", file_type="PRODUCT", ancestors=["elsewhere"], job="job-3")
+    rs = await load(index, src, mid, leaf, other)
+    assert await found(index, rs, jobs=["job-1", "job-3"]) == {"mid", "other"}
+    assert await found(index, rs, recipes=["recipe-1"]) == {"mid", "leaf"}
+    assert await found(index, rs, recipe_nodes=["tiles"]) == {"leaf"}
+    assert await found(index, rs, batches=["batch-1"]) == {"mid"}
+    assert await found(index, rs, derived_from=["src"]) == {"mid", "leaf"}
+    assert await found(index, rs, derived_from=["mid", "elsewhere"]) == {"leaf", "other"}
+    assert await found(index, rs, derived_from=["src"], bbox=[0, 0, 2, 2], jobs=["job-2"]) == {
+        "leaf"
+    }
+    # an update that drops an ancestor drops the match
+    await load(index, leaf.bump(ancestors=["mid"]))
+    assert await found(index, rs, derived_from=["src"]) == {"mid"}
+
+
 @pytest.mark.parametrize(
     ("meta", "expected"),
     [
@@ -549,12 +575,18 @@ async def test_metacharacters_in_every_string_parameter_are_plain_text(
         job_type={"name": text, "version": "1"},
         workspace={"name": text},
         meta_data={"k": text, "arr": [text]},
+        job=text,
+        recipe=text,
+        recipe_node=text,
+        batch=text,
+        ancestors=[text],
     )
     plain = rec("plain", meta_data={"k": "plain"})
     rs = await load(index, weird, plain)
     for name in (
         "media_types", "data_types_any", "data_types_all", "countries", "source_sensor",
-        "job_outputs", "job_types", "workspaces", "ids", "source_task",
+        "job_outputs", "job_types", "workspaces", "ids", "source_task", "jobs", "recipes",
+        "recipe_nodes", "batches", "derived_from",
     ):  # fmt: skip
         expected = set() if name in ("ids", "source_task") else {"weird"}
         assert await found(index, rs, **{name: [text]}) == expected, name

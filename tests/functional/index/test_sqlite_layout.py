@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.backends.sqlite import SCHEMA_VERSION, SqliteIndex
-from indexer.backends.sqlite_rows import ID_SHIFT, SIG_BITS, signature, type_bits
+from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
+from indexer.backends.sqlite_rows import GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
 from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
 
@@ -85,3 +85,7 @@ async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
+
+
+def test_the_geometry_column_is_where_rows_put_it() -> None:
+    assert COLUMNS.split(", ").index("geom") == GEOM

@@ -56,6 +56,28 @@ def test_search_prints_a_json_array_of_the_matching_file_records(
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["doc"]
 
 
+async def _seed_product(settings: Settings) -> None:
+    product = record(
+        "ndvi", file_type="PRODUCT", ancestors=["paris"], job="j-1", recipe="r-1", batch="b-1"
+    )
+    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+        await publish(bus, settings, event(product, events.FILE_PRODUCED))
+        await index_all(settings, bus, index)
+
+
+def test_search_follows_lineage_by_job_recipe_batch_and_ancestor(
+    seeded: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seed_product(settings))
+    for option, value in (
+        ("--derived-from", "paris"), ("--job", "j-1"), ("--recipe", "r-1"), ("--batch", "b-1"),
+    ):  # fmt: skip
+        assert main(["search", "-c", str(seeded), option, value]) == 0
+        assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["ndvi"], option
+    main(["search", "-c", str(seeded), "--derived-from", "ny"])
+    assert json.loads(capsys.readouterr().out) == []
+
+
 def test_search_writes_geojson_and_tables_and_pages_with_tokens(
     seeded: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

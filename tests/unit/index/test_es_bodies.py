@@ -139,6 +139,22 @@ def test_data_type_filters_compile_to_terms_set_terms_and_must_not() -> None:
     assert {"terms": {"data_type_tags": ["d"]}} in compile_query(q)["bool"]["must_not"]
 
 
+def test_lineage_filters_are_keyword_terms_on_mapped_fields() -> None:
+    q = Query(jobs=["j1"], recipes=["r1"], recipe_nodes=["n"], batches=["b1"], derived_from=["f0"])
+    got = filters(q)
+    for field, value in (
+        ("job", "j1"), ("recipe", "r1"), ("recipe_node", "n"), ("batch", "b1"), ("ancestors", "f0"),
+    ):  # fmt: skip
+        assert {"terms": {field: [value]}} in got
+        assert FILES_MAPPING["properties"][field] == {"type": "keyword"}
+    record = FileRecord(
+        id="p", file_name="p.tif", workspace={"name": "w"}, file_path="p.tif",
+        job="j1", recipe="r1", recipe_node="n", batch="b1", ancestors=["f0", "f1"],
+    )  # fmt: skip
+    doc = to_document(record, None)
+    assert (doc["job"], doc["batch"], doc["ancestors"]) == ("j1", "b1", ["f0", "f1"])
+
+
 def test_string_filters_are_data_not_syntax() -> None:
     evil = '*"} OR {"match_all": {}} \\?'
     q = Query(media_types=[evil], file_name_contains=evil, ids=[evil])
