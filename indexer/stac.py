@@ -15,6 +15,7 @@ CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/ogcapi-features",
     "https://api.stacspec.org/v1.0.0/item-search",
     "https://api.stacspec.org/v1.0.0/item-search#sort",
+    "https://api.stacspec.org/v1.0.0/item-search#query",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -71,6 +72,7 @@ def properties(record: FileRecord) -> dict[str, Any]:
         title=record.file_name,
         **{
             "seedpipe:file_type": record.file_type,
+            "seedpipe:media_type": record.media_type,
             "seedpipe:data_types": record.data_type_tags,
             "seedpipe:version": record.version,
             "seedpipe:countries": record.countries,
@@ -86,6 +88,10 @@ def properties(record: FileRecord) -> dict[str, Any]:
         "seedpipe:source_task": record.source_task,
         "seedpipe:job_type": record.job_type.name if record.job_type else None,
         "seedpipe:job_output": record.job_output,
+        "seedpipe:job": record.job,
+        "seedpipe:recipe": record.recipe,
+        "seedpipe:recipe_node": record.recipe_node,
+        "seedpipe:batch": record.batch,
         "seedpipe:ancestors": record.ancestors or None,
         "seedpipe:meta_data": record.meta_data or None,
     }

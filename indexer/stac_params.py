@@ -8,10 +8,11 @@ from typing import Any
 
 from indexer.params import Params, build, integer, many, one, parse_json
 from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox
+from indexer.stac_query import query_fields
 from seedpipe.errors import InvalidInput
 
 STAC_GET_PARAMS = frozenset(
-    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby"}
+    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby", "query"}
 )
 STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
 # STAC sortby names that differ from FileRecord's.
@@ -97,6 +98,8 @@ def stac_query(body: Mapping[str, Any]) -> Query:
     if body.get("sortby"):
         fields["sort"] = _stac_sort(body["sortby"])
         rename["sort"] = "sortby"
+    if body.get("query") is not None:
+        fields.update(query_fields(body["query"]))
     return build(fields, rename)
 
 
@@ -119,6 +122,9 @@ def stac_get_body(params: Params) -> dict[str, Any]:
         value = one(params, name)
         if value is not None:
             body[name] = value
+    query = one(params, "query")
+    if query is not None:
+        body["query"] = parse_json(query, "query")
     limit = one(params, "limit")
     if limit is not None:
         body["limit"] = integer(limit, "limit", 1, MAX_LIMIT, 10)

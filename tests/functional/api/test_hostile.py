@@ -145,6 +145,8 @@ async def test_query_metacharacters_in_string_parameters_find_nothing_and_harm_n
         ({"intersects": '{"type": "Point"}'}, "intersects"),
         ({"sortby": "-password"}, "sortby"),
         ({"filter": "cloud<10"}, "filter"),
+        ({"query": "{not json"}, "query"),
+        ({"query": '{"seedpipe:nope": {"eq": 1}}'}, "query.seedpipe:nope"),
     ],
 )
 async def test_bad_stac_search_parameters_are_400s_naming_the_parameter(
@@ -173,7 +175,28 @@ async def test_bad_stac_search_parameters_are_400s_naming_the_parameter(
         ({"limit": True}, "limit"),
         ({"token": 12}, "token"),
         ({"ids": [str(i) for i in range(10_001)]}, "ids"),
-        ({"query": {"eo:cloud_cover": {"lt": 10}}}, "query"),
+        ({"query": {"eo:cloud_cover": {"lt": 10}}}, "query.eo:cloud_cover"),
+        ({"query": "cloud<10"}, "query"),
+        (
+            {"query": {"seedpipe:data_types": {"startsWith": "land"}}},
+            "query.seedpipe:data_types.startsWith",
+        ),
+        ({"query": {"seedpipe:data_types": {"in": "landsat"}}}, "query.seedpipe:data_types.in"),
+        ({"query": {"seedpipe:job": {"eq": 7}}}, "query.seedpipe:job.eq"),
+        ({"query": {"seedpipe:job": {"eq": "a", "in": ["b"]}}}, "query.seedpipe:job"),
+        ({"query": {"seedpipe:file_type": {"neq": "OTHER"}}}, "query.seedpipe:file_type.neq"),
+        (
+            {"query": {"seedpipe:meta_data.cloud": {"between": [1, 2]}}},
+            "query.seedpipe:meta_data.cloud.between",
+        ),
+        ({"query": {"seedpipe:meta_data.a b": {"eq": 1}}}, "query.seedpipe:meta_data.a b.eq"),
+        ({"query": {"seedpipe:meta_data.cloud": {"in": 5}}}, "query.seedpipe:meta_data.cloud.in"),
+        ({"query": {"title": {"eq": "x"}}}, "query.title"),
+        ({"query": {"seedpipe:countries": {}}}, "query.seedpipe:countries"),
+        (
+            {"query": {"seedpipe:ancestors": {"in": [str(i) for i in range(10_001)]}}},
+            "query.seedpipe:ancestors.in",
+        ),
     ],
 )
 async def test_bad_stac_search_bodies_are_400s_naming_the_field(

@@ -45,3 +45,15 @@ def test_pystac_client_searches_by_place_time_and_collection(live_url: str) -> N
     items = list(posted.items())
     assert len(items) == 3 and len({i.id for i in items}) == 3
     assert items[0].assets["data"].media_type
+
+
+def test_pystac_client_filters_by_type_and_lineage_with_the_query_extension(live_url: str) -> None:
+    from pystac_client import Client
+
+    catalog = Client.open(live_url)
+    landsat = catalog.search(query={"seedpipe:data_types": {"eq": "landsat"}}, bbox=[0, 40, 12, 50])
+    assert [i.id for i in landsat.items()] == ["paris"]
+    derived = catalog.search(query=["seedpipe:ancestors=paris"], method="GET")
+    items = list(derived.items())
+    assert [i.id for i in items] == ["alps"]
+    assert items[0].properties["seedpipe:job"] == "job-7"

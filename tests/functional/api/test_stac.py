@@ -79,6 +79,38 @@ async def test_search_get_filters(
     assert r.json()["numberMatched"] == len(expected)
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"seedpipe:data_types": {"eq": "landsat"}}, ["fiji", "ny", "paris"]),
+        ({"seedpipe:data_types": {"in": ["ndvi", "ortho"]}}, ["alps", "paris"]),
+        ({"seedpipe:data_types": {"neq": "landsat"}}, ["alps", "notes"]),
+        ({"seedpipe:file_type": {"eq": "product"}}, ["alps"]),
+        ({"seedpipe:file_type": {"neq": "PRODUCT"}}, ["fiji", "notes", "ny", "paris"]),
+        ({"seedpipe:media_type": {"in": ["image/png", "text/plain"]}}, ["alps", "notes"]),
+        ({"seedpipe:countries": {"in": ["FRA", "USA"]}}, ["ny", "paris"]),
+        ({"seedpipe:job": {"eq": "job-7"}, "seedpipe:batch": {"eq": "batch-1"}}, ["alps"]),
+        ({"seedpipe:recipe": {"in": ["recipe-1", "other"]}}, ["alps"]),
+        ({"seedpipe:ancestors": {"eq": "paris"}}, ["alps"]),
+        ({"seedpipe:source_sensor": {"eq": "L8"}, "title": {"contains": "NY_"}}, ["ny"]),
+        ({"seedpipe:meta_data.cloud": {"gte": 12, "lt": 55}}, ["alps"]),
+        ({"seedpipe:meta_data.cloud": {"in": [12, 55]}}, ["alps", "fiji"]),
+        ({"seedpipe:meta_data.platform.name": {"neq": "L8"}}, ["alps"]),
+    ],
+)
+async def test_search_query_extension_get_and_post(
+    client: httpx.AsyncClient, query: dict[str, object], expected: list[str]
+) -> None:
+    posted = await client.post("/search", json={"query": query})
+    assert posted.status_code == 200, posted.text
+    assert ids(posted) == expected
+    got = await client.get("/search", params={"query": json.dumps(query)})
+    assert got.status_code == 200, got.text
+    assert ids(got) == expected
+    conformance = (await client.get("/conformance")).json()["conformsTo"]
+    assert "https://api.stacspec.org/v1.0.0/item-search#query" in conformance
+
+
 async def test_search_post_filters_and_pages_with_a_post_next_link(
     client: httpx.AsyncClient,
 ) -> None:
