@@ -77,6 +77,12 @@ class SqliteBusSettings(_Section):
     )
     poll_interval_s: float = Field(default=0.05, gt=0, description="cross-process wake-up")
     session_timeout_s: float = Field(default=10.0, gt=0, description="then a share moves")
+    retention_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="delete events older than this (checked as events are published); none "
+        "keeps the whole log, which `seedpipe reindex` replays",
+    )
 
 
 class BusSettings(_Section):

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 
 from seedpipe.bus.base import EventBus, Source
 from seedpipe.bus.sqlite_group import GroupMember
-from seedpipe.bus.sqlite_store import Connection, ensure_topic, notify, open_connection, transaction
+from seedpipe.bus.sqlite_store import (
+    Connection,
+    ensure_topic,
+    notify,
+    open_connection,
+    prune,
+    transaction,
+)
 from seedpipe.errors import BusError
 from seedpipe.settings import BusSettings, sqlite_path
 
@@ -33,6 +40,7 @@ class SqliteBus(EventBus):
         self._queue: list[tuple[str, Sequence[tuple[bytes | None, bytes]], asyncio.Future[None]]]
         self._queue = []
         self._flusher: asyncio.Task[None] | None = None
+        self._next_prune = 0.0
 
     async def start(self) -> None:
         if self._db is None:
@@ -77,6 +85,26 @@ class SqliteBus(EventBus):
             for _, _, future in batch:
                 if not future.done():
                     future.set_result(None)
+        await self._retain(db)
+
+    async def _retain(self, db: Connection) -> None:
+        """Apply ``retention_hours`` at most every tenth of it (and at most once a minute)."""
+        hours = self.settings.sqlite.retention_hours
+        now = time.time()
+        if hours is None or now < self._next_prune:
+            return
+        self._next_prune = now + min(60.0, hours * 360.0)
+        try:
+            deleted = await db.run(prune, now - hours * 3600.0)
+        except BusError as exc:  # retention is housekeeping: publishing goes on
+            log.warning("event log retention failed", extra={"error": str(exc)})
+            return
+        if deleted:
+            log.info("event log retention", extra={"deleted": deleted, "hours": hours})
+
+    async def prune(self, older_than_s: float) -> int:
+        """Delete events older than ``older_than_s`` seconds now; how many were deleted."""
+        return await self._conn().run(prune, time.time() - older_than_s)
 
     def _append(
         self,

@@ -205,3 +205,26 @@ def read_partitions(
             records.extend(RawRecord(topic, p, seq, key, value, ts) for seq, key, value, ts in rows)
             lasts[(topic, p)] = rows[-1][0]
     return records, lasts
+
+
+PRUNE_BATCH = 5000
+
+
+def prune(conn: sqlite3.Connection, cutoff: float) -> int:
+    """Delete events appended before ``cutoff`` (epoch seconds), oldest first, in short
+    transactions so publishers wait at most one batch. Offsets need no change: consumers read
+    ``seq > committed``, and a group starting from the beginning starts at the oldest kept."""
+    deleted = 0
+    while True:
+        oldest = conn.execute("SELECT ts FROM events ORDER BY seq LIMIT 1").fetchone()
+        if oldest is None or oldest[0] >= cutoff:
+            return deleted
+        with transaction(conn):
+            n = conn.execute(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)"
+                " AND ts < ?",
+                (PRUNE_BATCH, cutoff),
+            ).rowcount
+        deleted += n
+        if n < PRUNE_BATCH:  # the rest is newer (or out of order by a clock step): done
+            return deleted

@@ -1,4 +1,4 @@
-"""``seedpipe events``: tail a topic as JSON lines, or publish one event from a file."""
+"""``seedpipe events``: tail a topic as JSON lines, publish one event, prune the embedded log."""
 
 from __future__ import annotations
 
@@ -31,13 +31,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config(publish)
     publish.add_argument("topic", help="e.g. seedpipe.files")
     publish.add_argument("file", help="a JSON file holding one CloudEvent, or - for stdin")
+    prune = sub.add_parser(
+        "prune", help="delete events older than a duration from the embedded (sqlite) log"
+    )
+    add_config(prune)
+    prune.add_argument(
+        "--older-than", required=True, metavar="DURATION", help="e.g. 30d, 12h, 45m, 90s"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     if args.action == "publish":
         return asyncio.run(_publish(settings, args.topic, args.file))
+    if args.action == "prune":
+        return asyncio.run(_prune(settings, parse_duration(args.older_than, "older-than")))
     return asyncio.run(_tail(settings, args))
+
+
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(text: str, field: str) -> float:
+    """``30d``, ``12h``, ``45m``, ``90s`` (or a bare number of seconds) as seconds (> 0)."""
+    value = text.strip().lower()
+    scale = _UNITS.get(value[-1:])
+    number = value[:-1] if scale is not None else value
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidInput(f"{text!r} is not a duration such as 30d, 12h, 45m or 90s", field=field)
+    return seconds
+
+
+async def _prune(settings: Settings, older_than_s: float) -> int:
+    from seedpipe.bus import open_bus
+    from seedpipe.bus.sqlite import SqliteBus
+
+    if not settings.bus.url.startswith("sqlite:"):
+        raise InvalidInput(
+            "only the embedded sqlite log is pruned here; Kafka topics keep what the broker's "
+            "retention.ms allows",
+            field="bus.url",
+        )
+    async with open_bus(settings.bus) as bus:
+        assert isinstance(bus, SqliteBus)
+        deleted = await bus.prune(older_than_s)
+    print(json.dumps({"deleted": deleted, "older_than_s": older_than_s}))
+    return 0
 
 
 def _read(file: str, limit: int) -> bytes:
