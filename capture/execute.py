@@ -182,6 +182,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         image=jt.settings.image,
         job_id=job.id,
         resources={"cpus": jt.cpus, "mem": jt.mem_mib} if jt.mem_mib else {"cpus": jt.cpus},
+        log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
     )
     result = await run_job(spec)
     duration = result.duration_s

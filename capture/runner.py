@@ -41,6 +41,7 @@ from capture.environment import allocated, build_env, expand_command
 from capture.errors_map import JobErrorInfo
 from capture.outputs import json_type_ok
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
+from capture.runtimes.joblog import DEFAULT_MAX_BYTES
 from capture.seed.models import SeedManifest
 from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from seedpipe.errors import InvalidInput
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 INPUT_METADATA_FILE = "input_metadata.json"
 LOG_FILE = "job.log"
+DEFAULT_LOG_MAX_BYTES = DEFAULT_MAX_BYTES
 Status = Literal["COMPLETED", "FAILED"]
 
 __all__ = ["JobResult", "JobSpec", "StagedInput", "run_job"]
@@ -74,6 +76,7 @@ class JobSpec:
     resources: dict[str, float] | None = None
     workspace: str = "local"
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
+    log_max_bytes: int = DEFAULT_LOG_MAX_BYTES  # of job.log per run; the rest is left out
 
 
 @dataclass
@@ -209,6 +212,7 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
         mounts=mounts,
         image=spec.image,
         cwd=spec.workdir,
+        log_max_bytes=spec.log_max_bytes,
     )
 
 

@@ -189,6 +189,9 @@ class CaptureSettings(_Section):
     cpus: float = Field(default_factory=lambda: float(os.cpu_count() or 1), gt=0)
     mem_mib: float = Field(default=4096, gt=0)
     keep_job_dirs: bool = False
+    job_log_max_mib: float = Field(
+        default=64, gt=0, description="job.log keeps this much of each run's stdout and stderr"
+    )
     commit: Literal["queued", "finished", "auto"] = Field(
         default="auto",
         description="commit a trigger event once its jobs are queued, or once they are finished "

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capture.runtimes.joblog import DEFAULT_MAX_BYTES
+
 # Host variables a process job keeps; everything else (credentials included) is left behind.
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
 
@@ -35,6 +37,7 @@ class RunPlan:
     mounts: list[MountSpec] = field(default_factory=list)
     image: str | None = None
     cwd: Path | None = None  # process runtime only; None means the output dir
+    log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is counted, not kept
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
+from capture.runtimes.joblog import JobLog
 from capture.runtimes.process import kill_group
 
 log = logging.getLogger(__name__)
@@ -83,19 +84,21 @@ class DockerRuntime(Runtime):
     async def run(self, plan: RunPlan) -> RunOutcome:
         argv = docker_run_args(plan, self.docker)
         env = {**base_env(), **plan.env}
-        with plan.log_path.open("ab") as out:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise LaunchError(f"cannot run {self.docker!r}: {exc.strerror or exc}") from exc
+        job_log = JobLog(plan.log_path, plan.log_max_bytes)
         try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=job_log.write_fd,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            job_log.abandon()
+            raise LaunchError(f"cannot run {self.docker!r}: {exc.strerror or exc}") from exc
+        try:
+            await job_log.start()
             returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)
         except TimeoutError:
             log.warning(
@@ -109,6 +112,8 @@ class DockerRuntime(Runtime):
             await asyncio.shield(self._kill(plan.name))
             kill_group(proc.pid)
             raise
+        finally:
+            await job_log.finish()
         if returncode == 125:
             # docker's own failure (no such image, bad flag), not the algorithm's exit code.
             raise LaunchError(f"docker run failed before the job started; see {plan.log_path}")

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable
 
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
+from capture.runtimes.joblog import JobLog
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +48,24 @@ class ProcessRuntime(Runtime):
         if not argv:
             raise LaunchError("nothing to run: no entrypoint and no interface.command")
         env = {**base_env(), **plan.env}
-        with plan.log_path.open("ab") as out:
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    env=env,
-                    cwd=plan.cwd or plan.output_dir,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group, so a timeout kills all
-                    preexec_fn=_limit_memory(plan.resources.get("mem")),
-                )
-            except OSError as exc:
-                raise LaunchError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+        job_log = JobLog(plan.log_path, plan.log_max_bytes)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                env=env,
+                cwd=plan.cwd or plan.output_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=job_log.write_fd,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so a timeout kills all
+                preexec_fn=_limit_memory(plan.resources.get("mem")),
+            )
+        except OSError as exc:
+            job_log.abandon()
+            raise LaunchError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
         log.info("job %s started as process group %d", plan.name, proc.pid)
         try:
+            await job_log.start()
             returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)
         except TimeoutError:
             log.warning("job %s passed its %gs timeout; killing it", plan.name, plan.timeout_s)
@@ -72,4 +75,5 @@ class ProcessRuntime(Runtime):
         finally:
             # Whatever happened (cancellation included), leave no stray children behind.
             kill_group(proc.pid)
+            await job_log.finish()
         return RunOutcome(exit_code=exit_status(returncode))

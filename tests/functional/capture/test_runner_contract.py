@@ -349,3 +349,41 @@ async def test_relative_job_and_output_dirs_reach_the_job_as_absolute_paths(
     assert result.ok
     assert (tmp_path / "rel-out" / "dir.txt").read_text() == str(tmp_path / "rel-out")
     assert result.output_dir.is_absolute()
+
+
+async def test_job_log_keeps_the_first_bytes_of_a_chatty_job_and_says_what_it_left_out(
+    run_script: Runner,
+):
+    code = """
+    import sys
+    for i in range(3000):
+        sys.stdout.write(f"{i:07d} " + "x" * 91 + "\\n")  # 100 bytes a line, 300,000 in all
+    sys.stderr.write("the end\\n")
+    """
+    result = await run_script(code, {"command": ""}, log_max_bytes=100_000)
+    assert result.status == "COMPLETED"
+    text = result.log_path.read_text()
+    kept, _, note = text.partition("\n[seedpipe: job.log keeps the first 100000 bytes")
+    assert len(kept) == 100_000 and kept.startswith("0000000 ") and "0000999" in kept
+    assert "0001000" not in kept and "the end" not in kept
+    assert "200008 more were left out" in note
+
+
+async def test_a_daemon_holding_the_output_pipe_does_not_hold_the_job(
+    run_script: Runner, monkeypatch: pytest.MonkeyPatch
+):
+    import time
+
+    from capture.runtimes import joblog
+
+    monkeypatch.setattr(joblog, "DRAIN_S", 0.5)
+    code = """
+    import subprocess, sys
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(8)"], start_new_session=True)
+    print("left a daemon behind", flush=True)
+    """
+    started = time.monotonic()
+    result = await run_script(code, {"command": ""})
+    assert time.monotonic() - started < 5
+    assert result.status == "COMPLETED"
+    assert "left a daemon behind" in result.log_path.read_text()
