@@ -79,6 +79,8 @@ class IndexerService:
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> None:
         """Index file events until ``stop`` is set (or, with ``until_caught_up``, the log's end)."""
+        if self.publish_matches and await self.index.needs_replay():
+            await self._replay(stop)
         log.info("indexer consuming %s as group %s", self.topic, self.group)
         await self.bus.consume_batches(
             [self.topic],
@@ -89,6 +91,23 @@ class IndexerService:
             from_beginning=True,
             until_caught_up=until_caught_up,
         )
+
+    async def _replay(self, stop: asyncio.Event) -> None:
+        """Rebuild an index that was started over (a layout upgrade) from the whole log, once.
+
+        Its saved-search matches were announced the first time round, so none are published,
+        and problems are logged rather than dead-lettered again.
+        """
+        group = f"{self.group}-replay-{uuid.uuid4().hex[:12]}"
+        log.warning("indexer replaying %s into a rebuilt index as group %s", self.topic, group)
+        replay = IndexerService(
+            self.settings, self.bus, self.index, group=group, publish_matches=False,
+            dead_letter_problems=False,
+        )  # fmt: skip
+        await replay.run(stop, until_caught_up=True)
+        if not stop.is_set():
+            await self.index.replay_done()
+            log.info("index rebuilt from the event log", extra={"written": replay.stats.written})
 
     async def handle_batch(self, batch: list[CloudEvent]) -> None:
         """Index one batch; raises only when the index itself fails (the bus then retries)."""

@@ -114,6 +114,14 @@ class FileIndex(ABC):
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
         """The saved searches ``record`` matches, ordered by id."""
 
+    async def needs_replay(self) -> bool:
+        """True when the index was rebuilt empty over one that had records (a layout upgrade),
+        so the indexer must replay the event log once; see ``replay_done``."""
+        return False
+
+    async def replay_done(self) -> None:
+        """The event log has been replayed into this index."""
+
     @abstractmethod
     async def close(self) -> None:
         """Release connections; the index stays on disk/server."""

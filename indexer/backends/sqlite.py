@@ -7,6 +7,7 @@ import gc
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- whole records apart from the filter columns: candidate rows stay small, many to a page
 CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 """
@@ -83,20 +85,45 @@ def decode_records(docs: list[str]) -> list[FileRecord]:
         return [FileRecord.model_validate_json(doc) for doc in docs]
 
 
-def _create_schema(con: sqlite3.Connection, path: Path) -> None:
-    """Create the tables, or check that an existing file has this version's layout."""
-    version = con.execute("PRAGMA user_version").fetchone()[0]
+def _layout(con: sqlite3.Connection) -> int | None:
+    """The layout version of the file (None when it holds no index yet)."""
     has_files = con.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
     ).fetchone()
-    if has_files and version != SCHEMA_VERSION:
-        raise CatalogError(
-            f"sqlite index {path} has layout version {version or 1}, this seedpipe writes "
-            f"{SCHEMA_VERSION}: move the file aside and run `seedpipe reindex` to rebuild it "
-            "from the event log"
-        )
+    return (con.execute("PRAGMA user_version").fetchone()[0] or 1) if has_files else None
+
+
+def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     con.executescript(SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if replay:
+        con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
+
+
+def _carry_subscriptions(con: sqlite3.Connection, old: Path) -> int:
+    """Saved searches are not in the event log: copy them from the index kept aside."""
+    con.execute("ATTACH DATABASE ? AS old", (str(old),))
+    try:
+        has = con.execute(
+            "SELECT 1 FROM old.sqlite_master WHERE type = 'table' AND name = 'subscriptions'"
+        ).fetchone()
+        if not has:
+            return 0
+        return con.execute(
+            "INSERT OR IGNORE INTO subscriptions SELECT id, doc FROM old.subscriptions"
+        ).rowcount
+    finally:
+        con.execute("DETACH DATABASE old")
+
+
+def _move_aside(path: Path, version: int) -> Path:
+    """Keep an index of another layout next to the new one (with its WAL), never delete it."""
+    aside = path.with_name(f"{path.name}.layout{version}-{int(time.time())}")
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(f"{path}{suffix}")
+        if old.exists():
+            old.rename(f"{aside}{suffix}")
+    return aside
 
 
 class SqliteIndex(FileIndex):
@@ -115,6 +142,30 @@ class SqliteIndex(FileIndex):
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._open_file()
+        version = _layout(con)
+        replay = version is not None and version != SCHEMA_VERSION
+        if replay:
+            # Derived data in an older layout: keep the file aside, start an empty index, and
+            # let the indexer replay the event log into it (see needs_replay).
+            con.close()
+            aside = _move_aside(self.path, version or 1)
+            log.warning(
+                "index layout changed: rebuilding from the event log",
+                extra={"index": str(self.path), "old": str(aside), "layout": SCHEMA_VERSION},
+            )
+            con = self._open_file()
+        try:
+            _create_schema(con, replay=replay)
+            if replay:
+                kept = _carry_subscriptions(con, aside)
+                log.info("saved searches carried over", extra={"subscriptions": kept})
+        except BaseException:
+            con.close()
+            raise
+        self._con = con
+
+    def _open_file(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
@@ -122,12 +173,16 @@ class SqliteIndex(FileIndex):
         # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
         con.execute("PRAGMA wal_autocheckpoint=8192")
         con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
-        try:
-            _create_schema(con, self.path)
-        except BaseException:
-            con.close()
-            raise
-        self._con = con
+        return con
+
+    async def needs_replay(self) -> bool:
+        row = await self._run(
+            lambda: self.con.execute("SELECT value FROM state WHERE key = 'replay'").fetchone()
+        )
+        return row is not None
+
+    async def replay_done(self) -> None:
+        await self._run(self._exec, "DELETE FROM state WHERE key = ?", ("replay",))
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         await self.open()

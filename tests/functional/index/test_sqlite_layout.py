@@ -5,11 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
 from indexer.backends.sqlite_rows import GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
-from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
 
 TWO_SQUARES = {
@@ -61,7 +58,7 @@ async def test_updates_and_deletes_leave_no_rtree_rows_behind(tmp_path: Path) ->
         assert rtree_rows(path) == []
 
 
-async def test_an_index_of_another_layout_version_is_refused_with_the_way_out(
+async def test_an_index_of_another_layout_is_kept_aside_and_rebuilt_empty_for_a_replay(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "index.db"
@@ -69,17 +66,28 @@ async def test_an_index_of_another_layout_version_is_refused_with_the_way_out(
     con.executescript(
         "CREATE TABLE files (rid INTEGER PRIMARY KEY, id TEXT, meta TEXT);"
         "CREATE TABLE docs (rid INTEGER PRIMARY KEY, doc TEXT);"
+        "INSERT INTO files VALUES (1, 'old', '{}');"
     )
     con.close()
-    with pytest.raises(CatalogError, match="reindex"):
-        async with SqliteIndex(f"sqlite:///{path}"):
-            pass
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert await index.needs_replay()
+        assert await index.get("old") is None
+        await index.upsert([rec(1)])
+        await index.replay_done()
+        assert not await index.needs_replay()
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("index.db.layout1-")]
+    kept = sqlite3.connect(aside)
+    assert kept.execute("SELECT id FROM files").fetchall() == [("old",)]
+    kept.close()
+    async with SqliteIndex(f"sqlite:///{path}") as index:  # reopened: current, nothing to do
+        assert not await index.needs_replay()
+        assert (await index.get("f")) is not None
 
 
 async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     path = tmp_path / "index.db"
-    async with SqliteIndex(f"sqlite:///{path}"):
-        pass
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert not await index.needs_replay()  # a new index has nothing to replay
     async with SqliteIndex(f"sqlite:///{path}"):  # and opens again
         pass
     con = sqlite3.connect(path)

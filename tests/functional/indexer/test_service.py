@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from indexer.backends.base import FileIndex, Subscription
 from indexer.query import Query
@@ -171,3 +172,45 @@ async def test_reindex_rebuilds_an_index_from_the_event_log(
         assert a is not None and a.countries == ["FRA"]
     assert await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC)) == []
     assert len(await bus.dead_letters(settings.topic(events.FILES_TOPIC))) == 1
+
+
+async def test_an_index_of_an_older_layout_is_rebuilt_by_replaying_the_log_once(
+    settings: Settings, bus: EventBus
+) -> None:
+    import sqlite3
+
+    from indexer.backends import open_index
+
+    await publish(
+        bus,
+        settings,
+        event(record("a", geometry=PARIS)),
+        event(record("b", 1)),
+        event(record("b", 2, media_type="text/plain"), events.FILE_METADATA_UPDATED),
+    )
+    async with open_index(settings.index) as index:
+        await index.add_subscription(Subscription(id="all", name="all", query=Query()))
+        await index_all(settings, bus, index)
+    assert len(await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC))) == 2  # a, b v2
+    path = settings.path("index.db")
+    for suffix in ("", "-wal", "-shm"):  # an index written by an older seedpipe
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE files (rid INTEGER PRIMARY KEY, id TEXT, meta TEXT)")
+    old.execute("CREATE TABLE subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+    saved = Subscription(id="sar", name="sar", query=Query(data_types_any=["sar"]))
+    with old:
+        old.execute("INSERT INTO subscriptions VALUES (?, ?)", (saved.id, saved.model_dump_json()))
+    old.close()
+    async with open_index(settings.index) as index:
+        assert await index.needs_replay()
+        assert await index.list_subscriptions() == [saved]  # not in the log: carried over
+        service = await index_all(settings, bus, index)  # the live indexer, same group as before
+        assert not await index.needs_replay()
+        page = await index.search(Query(sort="file_name"))
+        assert [r.id for r in page.records] == ["a", "b"]
+        b = await index.get("b")
+        assert b is not None and b.media_type == "text/plain"
+        assert service.stats.written == 0  # its own group had nothing new: the replay did it
+    # matches were announced the first time round, not again
+    assert len(await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC))) == 2
