@@ -97,10 +97,25 @@ class ElasticsearchIndex(FileIndex):
             await es.indices.create(
                 index=f"{self.alias}-000001", aliases={self.alias: {"is_write_index": True}}
             )
+        else:  # made by an older seedpipe: add the fields it lacks (ES adds, never retypes)
+            await self._add_fields(self.alias, FILES_MAPPING)
         if not await es.indices.exists(index=self.subs):
             await es.indices.create(
                 index=self.subs, settings=SETTINGS, mappings=SUBSCRIPTIONS_MAPPING
             )
+        else:
+            await self._add_fields(self.subs, SUBSCRIPTIONS_MAPPING)
+
+    async def _add_fields(self, index: str, mapping: dict[str, Any]) -> None:
+        from elasticsearch import BadRequestError
+
+        try:
+            await self.client.indices.put_mapping(index=index, properties=mapping["properties"])
+        except BadRequestError as exc:
+            raise CatalogError(
+                f"elasticsearch index {index} has a mapping this seedpipe cannot extend "
+                f"({exc.message}); rebuild it with `seedpipe reindex` under a new index_prefix"
+            ) from exc
 
     async def drop(self) -> None:
         """Delete this prefix's indices and template (tests and ``reindex --fresh``)."""
