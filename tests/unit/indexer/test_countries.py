@@ -63,3 +63,37 @@ def test_borders_come_from_an_installed_package_not_the_network() -> None:
     assert len(codes) > 230 and {"FRA", "USA", "BRA", "AUS", "CHN"} <= codes
     small = {"HUN", "SRB", "MNE", "MMR", "JAM", "SGP", "BHR", "HKG", "PSE", "MLT", "TUV"}
     assert small <= codes
+
+
+def test_parsed_borders_are_cached_and_a_damaged_cache_is_rebuilt(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    import shapely
+
+    from indexer import countries
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = borders_file()
+    path = countries._cache_path(source)
+    assert path is not None and path.parent == tmp_path / "seedpipe"
+    assert countries._read_cache(path) is None  # nothing yet
+    codes, shapes = countries._read_shapefile(source)
+    countries._write_cache(path, codes, shapes)
+    cached = countries._read_cache(path)
+    assert cached is not None and cached[0] == codes
+    assert all(shapely.equals_exact(a, b, 0) for a, b in zip(cached[1], shapes, strict=True))
+    path.write_bytes(b"PK\x03\x04 not a cache")
+    assert countries._read_cache(path) is None
+    assert "ignoring the borders cache" in caplog.text
+
+
+def test_an_unwritable_cache_directory_costs_only_the_cache(tmp_path: Path, monkeypatch) -> None:
+    from indexer import countries
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    path = countries._cache_path(borders_file())
+    assert path is not None
+    countries._write_cache(path, ["FRA"], [box(0, 0, 1, 1)])  # logs, never raises
+    assert not path.exists()
