@@ -349,6 +349,16 @@ class SqliteIndex(FileIndex):
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
     def _search(self, q: Query) -> SearchPage:
+        # One read transaction: the page, its documents and the total see the same snapshot
+        # while the indexer (maybe another process) writes.
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            return self._search_snapshot(q)
+        finally:
+            con.execute("COMMIT")
+
+    def _search_snapshot(self, q: Query) -> SearchPage:
         keys = q.sort_keys
         page = Where()
         if q.geometry() is not None:
@@ -362,17 +372,31 @@ class SqliteIndex(FileIndex):
         if token is not None:
             page.clauses.extend((w := after(keys, *token)).clauses)
             page.params.extend(w.params)
-        sql = (f"SELECT (SELECT doc FROM docs WHERE rid = f.rid) FROM files f WHERE {page.sql()} "  # noqa: S608
-               f"ORDER BY {order_by(keys)} LIMIT ?")  # fmt: skip
-        docs = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
-        records = decode_records([d[0] for d in docs[: q.limit]])
+        # The page's rows first, documents after: a document read inside the ORDER BY would be
+        # read for every match, not just for the page (seconds for a large result).
+        sql = f"SELECT f.rid FROM files f WHERE {page.sql()} ORDER BY {order_by(keys)} LIMIT ?"  # noqa: S608
+        rids = [row[0] for row in self.con.execute(sql, [*page.params, q.limit + 1])]
+        docs = self._docs(rids[: q.limit])
+        records = decode_records(docs)
         if total < 0:
             total = self._count(q)
         next_token = None
-        if len(docs) > q.limit:
+        if len(rids) > q.limit:
             last = records[-1]
             next_token = q.make_token(q.sort_values(last), last.id)
         return SearchPage(records=records, total=total, next_token=next_token)
+
+    def _docs(self, rids: list[int]) -> list[str]:
+        """The documents of ``rids``, in that order."""
+        if not rids:
+            return []
+        found = dict(
+            self.con.execute(
+                "SELECT rid, doc FROM docs WHERE rid IN (SELECT value FROM json_each(?))",
+                (json.dumps(rids),),
+            ).fetchall()
+        )
+        return [found[rid] for rid in rids]
 
     # ----- subscriptions: the same Query evaluated per record -----
 
