@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_query import DATA_TYPE, Where, after, compile_filters, order_by
-from indexer.backends.sqlite_rows import TAG_SEP, prepare, rt_ids, signature, z_ordered
+from indexer.backends.sqlite_rows import D0, D1, TAG_SEP, prepare, rt_ids, signature, z_ordered
 from indexer.backends.sqlite_spatial import spatial_rids
 from indexer.query import Query
 from seedpipe.errors import CatalogError
@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS files (
   geom BLOB, tagkeys TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_created ON files (created);
-CREATE INDEX IF NOT EXISTS files_d0 ON files (d0);
+DROP INDEX IF EXISTS files_d0;
+-- data time: (d0, d1) answers interval tests from the index alone; see state 'data_span'
+CREATE INDEX IF NOT EXISTS files_d0_d1 ON files (d0, d1);
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY (tag, rid)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
@@ -98,6 +100,10 @@ def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
+    if con.execute("SELECT 1 FROM state WHERE key = 'data_span'").fetchone() is None:
+        # the longest data interval indexed so far, kept as records are written (never shrunk)
+        span = con.execute("SELECT coalesce(max(d1 - d0), 0) FROM files").fetchone()[0]
+        con.execute("INSERT INTO state VALUES ('data_span', ?)", (str(span),))
 
 
 def _carry_subscriptions(con: sqlite3.Connection, old: Path) -> int:
@@ -290,6 +296,13 @@ class SqliteIndex(FileIndex):
             return
         rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
         rows, doc_rows, rt_rows, tag_rows, done = prepare(records, rid)
+        spans = [r[D1] - r[D0] for r in rows if r[D0] is not None]
+        if spans:
+            con.execute(
+                "UPDATE state SET value = CAST(max(CAST(value AS INTEGER), ?) AS TEXT) "
+                "WHERE key = 'data_span'",
+                (max(spans),),
+            )
         con.executemany(INSERT, rows)
         con.executemany("INSERT INTO docs VALUES (?, ?)", doc_rows)
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
@@ -341,10 +354,16 @@ class SqliteIndex(FileIndex):
     async def count(self, query: Query) -> int:
         return await self._run(self._count, query)
 
+    def _data_span(self) -> int:
+        # Read each time, inside the query's snapshot: another process may have indexed a longer
+        # interval since (a stale, shorter span would hide records).
+        row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
+        return int(row[0])
+
     def _count(self, q: Query) -> int:
         if q.geometry() is not None:
             return len(spatial_rids(self.con, q))
-        where = compile_filters(q, spatial_drives=False)
+        where = compile_filters(q, spatial_drives=False, data_span_us=self._data_span())
         sql = f"SELECT count(*) FROM files f WHERE {where.sql()}"  # noqa: S608
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
@@ -366,7 +385,7 @@ class SqliteIndex(FileIndex):
             total = len(rids)
             page.add("f.rid IN (SELECT value FROM json_each(?))", json.dumps(rids))
         else:
-            page = compile_filters(q, spatial_drives=False)
+            page = compile_filters(q, spatial_drives=False, data_span_us=self._data_span())
             total = -1
         token = q.decode_token()
         if token is not None:

@@ -156,17 +156,22 @@ def _meta(where: Where, m: MetaFilter) -> None:
     where.add(f"{kind} = ? AND {extract} {op} ?", path, k, path, v)
 
 
-def _time(where: Where, q: Query) -> None:
+def _time(where: Where, q: Query, data_span_us: int | None) -> None:
     if q.datetime is None:
         return
     lo, hi = TIME_COLUMNS[q.time_field]
     qs, qe = q.datetime.start_us, q.datetime.end_us
     where.add(f"f.{lo} IS NOT NULL")
+    # No record's data interval is longer than data_span_us, so its start is at most that far
+    # before the end it must reach: a lower bound on d0 that keeps the (d0, d1) index scan short.
+    span = data_span_us if q.time_field == "data" else None
     if q.time_relation == "intersects":
         if qe is not None:
             where.add(f"f.{lo} <= ?", qe)
         if qs is not None:
             where.add(f"f.{hi} >= ?", qs)
+            if span is not None:
+                where.add(f"f.{lo} >= ?", qs - span)
     elif q.time_relation == "within":
         if qs is not None:
             where.add(f"f.{lo} >= ?", qs)
@@ -176,10 +181,15 @@ def _time(where: Where, q: Query) -> None:
         where.add("0")  # an open end is never contained in a record's closed interval
     else:
         where.add(f"f.{lo} <= ? AND f.{hi} >= ?", qs, qe)
+        if span is not None:
+            where.add(f"f.{lo} >= ?", qe - span)
 
 
-def compile_filters(q: Query, *, spatial_drives: bool) -> Where:
-    """Every non-spatial filter as SQL over ``files f``; values are always bound parameters."""
+def compile_filters(q: Query, *, spatial_drives: bool, data_span_us: int | None = None) -> Where:
+    """Every non-spatial filter as SQL over ``files f``; values are always bound parameters.
+
+    ``data_span_us``: the longest data-time interval in the index, if known (see ``_time``).
+    """
     where = Where()
     if not q.include_deleted:
         where.add("f.deleted = 0")
@@ -203,7 +213,7 @@ def compile_filters(q: Query, *, spatial_drives: bool) -> Where:
         _tags(where, ANCESTOR, q.derived_from, "any", spatial_drives)
     if q.file_name_contains:
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
-    _time(where, q)
+    _time(where, q, data_span_us)
     for m in q.meta:
         _meta(where, m)
     return where

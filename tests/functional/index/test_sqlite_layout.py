@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
-from indexer.backends.sqlite_rows import GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
+from indexer.backends.sqlite_rows import D0, D1, GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
 from seedpipe.records import FileRecord
 
 TWO_SQUARES = {
@@ -95,5 +95,34 @@ async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     con.close()
 
 
-def test_the_geometry_column_is_where_rows_put_it() -> None:
-    assert COLUMNS.split(", ").index("geom") == GEOM
+def test_the_geometry_and_interval_columns_are_where_rows_put_them() -> None:
+    columns = COLUMNS.split(", ")
+    assert (columns.index("geom"), columns.index("d0"), columns.index("d1")) == (GEOM, D0, D1)
+
+
+async def test_a_long_interval_written_by_another_connection_is_found_by_a_time_query(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from indexer.query import Query
+
+    url = f"sqlite:///{tmp_path / 'index.db'}"
+    june = Query.parse({"datetime": "2019-06-10T00:00:00Z/2019-06-20T00:00:00Z"})
+    async with SqliteIndex(url) as reader, SqliteIndex(url) as writer:
+        short = rec(1, data_started=datetime(2019, 6, 1, tzinfo=UTC),
+                    data_ended=datetime(2019, 6, 15, tzinfo=UTC))  # fmt: skip
+        await writer.upsert([short])
+        assert [r.id for r in (await reader.search(june)).records] == ["f"]
+        decades = FileRecord(
+            id="long", file_name="l.tif", workspace={"name": "raw"}, file_path="l.tif",
+            data_started=datetime(1990, 1, 1, tzinfo=UTC),
+            data_ended=datetime(2030, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+        await writer.upsert([decades])
+        page = await reader.search(june)
+        assert sorted(r.id for r in page.records) == ["f", "long"] and page.total == 2
+        contains = Query.parse(
+            {"datetime": "2019-06-10T00:00:00Z/2019-06-12T00:00:00Z", "time_relation": "contains"}
+        )
+        assert sorted(r.id for r in (await reader.search(contains)).records) == ["f", "long"]
