@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import shapely
+
 from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_query import DATA_TYPE, Where, after, compile_filters, order_by
 from indexer.backends.sqlite_rows import D0, D1, TAG_SEP, prepare, rt_ids, signature, z_ordered
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from seedpipe.settings import IndexSettings
 
 log = logging.getLogger(__name__)
+WORLD = shapely.box(-180, -90, 180, 90)
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 
@@ -360,10 +363,16 @@ class SqliteIndex(FileIndex):
         row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
         return int(row[0])
 
-    def _count(self, q: Query) -> int:
-        if q.geometry() is not None:
-            return len(spatial_rids(self.con, q))
+    def _filters(self, q: Query) -> Where:
         where = compile_filters(q, spatial_drives=False, data_span_us=self._data_span())
+        if q.geometry() is not None:  # only for a query shape that covers the whole world
+            where.add("f.nparts > 0")  # every record with a place meets it
+        return where
+
+    def _count(self, q: Query) -> int:
+        if _spatial(q):
+            return len(spatial_rids(self.con, q))
+        where = self._filters(q)
         sql = f"SELECT count(*) FROM files f WHERE {where.sql()}"  # noqa: S608
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
@@ -380,12 +389,12 @@ class SqliteIndex(FileIndex):
     def _search_snapshot(self, q: Query) -> SearchPage:
         keys = q.sort_keys
         page = Where()
-        if q.geometry() is not None:
+        if _spatial(q):
             rids = spatial_rids(self.con, q)
             total = len(rids)
             page.add("f.rid IN (SELECT value FROM json_each(?))", json.dumps(rids))
         else:
-            page = compile_filters(q, spatial_drives=False, data_span_us=self._data_span())
+            page = self._filters(q)
             total = -1
         token = q.decode_token()
         if token is not None:
@@ -451,3 +460,11 @@ def _stored_signature(tagkeys: str) -> int:
     """The data-type signature a stored row's R*Tree ids carry, from its tag keys."""
     n = len(DATA_TYPE)
     return signature(k[n:] for k in tagkeys.split(TAG_SEP) if k.startswith(DATA_TYPE))
+
+
+def _spatial(q: Query) -> bool:
+    """Whether the R*Tree should drive: a query shape that covers the whole world (the usual
+    "has a footprint" bbox) meets every record with a place, so plain filters answer it
+    without reading a million candidates."""
+    geom = q.geometry()
+    return geom is not None and not geom.covers(WORLD)

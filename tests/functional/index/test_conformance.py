@@ -84,6 +84,23 @@ async def test_points_and_polygons_are_found_by_bbox(index: FileIndex) -> None:
     assert await found(index, rs, intersects=tri) == {"p-in"}
 
 
+async def test_a_whole_world_query_finds_every_record_with_a_place(index: FileIndex) -> None:
+    rs = await load(
+        index,
+        rec("point", geometry=point(179.9, -89.9), data_type_tags=["a"], data_started=day(1)),
+        rec("poly", geometry=square(-10, -10, 10, 10), data_type_tags=["b"]),
+        rec("center-only", center_point=point(0, 0), data_type_tags=["a"]),
+        rec("nowhere", data_type_tags=["a"], data_started=day(1)),
+    )
+    world = [-180, -90, 180, 90]
+    assert await found(index, rs, bbox=world) == {"point", "poly", "center-only"}
+    assert await found(index, rs, bbox=world, data_types_any=["a"]) == {"point", "center-only"}
+    assert await found(index, rs, bbox=world, datetime=f"{day(0).isoformat()}/..") == {"point"}
+    whole = {"type": "Polygon", "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90],
+                                                 [-180, -90]]]}  # fmt: skip
+    assert await found(index, rs, intersects=whole) == {"point", "poly", "center-only"}
+
+
 async def test_skewed_polygon_is_refined_exactly(index: FileIndex) -> None:
     diamond = polygon([(0, -10), (10, 0), (0, 10), (-10, 0), (0, -10)])
     rs = await load(index, rec("diamond", geometry=diamond))
