@@ -59,6 +59,26 @@ def synthetic(rng: random.Random, i: int) -> FileRecord:
     )
 
 
+# Queries a user starts with: few filters, many matches, the first page of 10 and the count.
+BROAD = [
+    ("bbox of Europe", Query(bbox=(-10, 35, 30, 60), limit=10)),
+    ("bbox of the world", Query(bbox=(-180, -90, 180, 90), limit=10)),
+    ("one data type", Query(data_types_any=["sar"], limit=10)),
+    (
+        "one month of data time",
+        Query(
+            datetime={
+                "start": datetime(2020, 1, 1, tzinfo=UTC),
+                "end": datetime(2020, 2, 1, tzinfo=UTC),
+            },
+            limit=10,
+        ),
+    ),
+    ("no filter", Query(limit=10)),
+    ("file name contains", Query(file_name_contains="scene_12345", limit=10)),
+]
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -121,6 +141,13 @@ async def bench(records: int, queries: int, db: Path, batch: int) -> None:
             f"(CPU p50 {pct(point_cpu, 50):.1f} ms), "
             f"mean {statistics.mean(point_hits):.1f} matches"
         )
+        for name, q in BROAD:
+            ms = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                page = await index.search(q)
+                ms.append((time.perf_counter() - t0) * 1000)
+            print(f"broad, first 10 and the total: {name}: {min(ms):.0f} ms, total {page.total:,}")
         print(
             f"peak RSS {rss_mib():.0f} MiB, index file {db.stat().st_size / 2**20:.0f} MiB, "
             f"load average {os.getloadavg()[0]:.1f}"
