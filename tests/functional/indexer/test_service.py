@@ -144,15 +144,22 @@ async def test_records_matching_a_saved_search_publish_subscription_matched(
     assert len(await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC))) == 3
 
 
+def a_then_b_twice() -> list[CloudEvent]:
+    """A history: "a" in Paris, "b" ingested then its metadata updated (version 2)."""
+    return [
+        event(record("a", geometry=PARIS)),
+        event(record("b", 1)),
+        event(record("b", 2, media_type="text/plain"), events.FILE_METADATA_UPDATED),
+    ]
+
+
 async def test_reindex_rebuilds_an_index_from_the_event_log(
     settings: Settings, bus: EventBus, index: FileIndex
 ) -> None:
     await publish(
         bus,
         settings,
-        event(record("a", geometry=PARIS)),
-        event(record("b", 1)),
-        event(record("b", 2, media_type="text/plain"), events.FILE_METADATA_UPDATED),
+        *a_then_b_twice(),
         event(record("c"), events.FILE_INGESTED),
         event(record("c", 2), events.FILE_DELETED),
         event(record("d", geometry={"type": "Point", "coordinates": [999, 0]})),
@@ -181,13 +188,7 @@ async def test_an_index_of_an_older_layout_is_rebuilt_by_replaying_the_log_once(
 
     from indexer.backends import open_index
 
-    await publish(
-        bus,
-        settings,
-        event(record("a", geometry=PARIS)),
-        event(record("b", 1)),
-        event(record("b", 2, media_type="text/plain"), events.FILE_METADATA_UPDATED),
-    )
+    await publish(bus, settings, *a_then_b_twice())
     async with open_index(settings.index) as index:
         await index.add_subscription(Subscription(id="all", name="all", query=Query()))
         await index_all(settings, bus, index)
