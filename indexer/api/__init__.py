@@ -54,11 +54,20 @@ def create_app(
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(CatalogError, _catalog_error)
+    app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Ready: the index answers")
     app.include_router(files_router)
     app.include_router(stac_router)
     for router in extra_routers:
         app.include_router(router)
     return app
+
+
+async def _healthz(request: Request) -> dict[str, str]:
+    """200 once the index answers a query; 503 (the CatalogError handler) when it does not."""
+    from indexer.query import Query
+
+    await get_index(request).count(Query(ids=["healthz"]))
+    return {"status": "ok", "version": __version__}
 
 
 async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:

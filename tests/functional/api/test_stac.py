@@ -161,3 +161,19 @@ async def test_links_use_the_public_url_behind_a_proxy(settings: Settings) -> No
             assert files["next"].startswith("https://maps.example/api/files?")
             landing = (await c.get("/")).json()
             assert all(x["href"].startswith("https://maps.example/api") for x in landing["links"])
+
+
+async def test_healthz_is_ready_while_the_index_answers_and_503_when_it_fails(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    from seedpipe.errors import CatalogError
+
+    async def down(query: object) -> int:  # an index outage, not a stand-in for the index
+        raise CatalogError("sqlite index: disk I/O error")
+
+    index = client._transport.app.state.index  # type: ignore[attr-defined]
+    monkeypatch.setattr(index, "count", down)
+    r = await client.get("/healthz")
+    assert r.status_code == 503 and "unavailable" in r.json()["detail"]

@@ -203,6 +203,28 @@ def test_the_api_service_selects_the_api_pods() -> None:
     assert svc["spec"]["selector"].items() <= labels.items()
 
 
+async def test_the_api_probes_ask_for_routes_the_app_serves(tmp_path: Path) -> None:
+    import httpx
+
+    from indexer.api import create_app
+    from indexer.backends.sqlite import SqliteIndex
+    from seedpipe.settings import Settings
+
+    (api,) = [
+        d for d in k8s_documents()
+        if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("api")
+    ]  # fmt: skip
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    probes = {k: v["httpGet"]["path"] for k, v in container.items() if k.endswith("Probe")}
+    assert probes == {"readinessProbe": "/healthz", "livenessProbe": "/conformance"}
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        app = create_app(Settings.load(None, data_dir=str(tmp_path)), index=index)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+            for path in probes.values():
+                assert (await client.get(path)).status_code == 200, path
+
+
 def test_env_names_are_checked_against_the_settings_schema() -> None:
     assert env_setting_exists("SEEDPIPE_BUS__URL")
     assert env_setting_exists("SEEDPIPE_WORKSPACES__INPUT__ENDPOINT_URL")
