@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WORLD = shapely.box(-180, -90, 180, 90)
+WALKABLE = frozenset({"created", "id"})  # sort keys with an index (files_created, id's UNIQUE)
+WALK_SHARE = 0.02  # matches at least this share of the rows: walk the sort index
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 
@@ -363,8 +365,8 @@ class SqliteIndex(FileIndex):
         row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
         return int(row[0])
 
-    def _filters(self, q: Query) -> Where:
-        where = compile_filters(q, spatial_drives=False, data_span_us=self._data_span())
+    def _filters(self, q: Query, *, probe_tags: bool = False) -> Where:
+        where = compile_filters(q, probe_tags=probe_tags, data_span_us=self._data_span())
         if q.geometry() is not None:  # only for a query shape that covers the whole world
             where.add("f.nparts > 0")  # every record with a place meets it
         return where
@@ -394,8 +396,8 @@ class SqliteIndex(FileIndex):
             total = len(rids)
             page.add("f.rid IN (SELECT value FROM json_each(?))", json.dumps(rids))
         else:
-            page = self._filters(q)
-            total = -1
+            total = self._count(q)
+            page = self._filters(q, probe_tags=self._walk(q, total))
         token = q.decode_token()
         if token is not None:
             page.clauses.extend((w := after(keys, *token)).clauses)
@@ -406,13 +408,23 @@ class SqliteIndex(FileIndex):
         rids = [row[0] for row in self.con.execute(sql, [*page.params, q.limit + 1])]
         docs = self._docs(rids[: q.limit])
         records = decode_records(docs)
-        if total < 0:
-            total = self._count(q)
         next_token = None
         if len(rids) > q.limit:
             last = records[-1]
             next_token = q.make_token(q.sort_values(last), last.id)
         return SearchPage(records=records, total=total, next_token=next_token)
+
+    def _walk(self, q: Query, total: int) -> bool:
+        """Whether the page should walk the sort key's index, testing tags per row, rather than
+        gather every row of the tags first: when the matches are common (the walk stops after
+        about limit / share rows; 0.3 ms instead of 1.2 s for a type a quarter of 1 M records
+        carry), and only for sort keys with an index."""
+        if not (q.data_types_any or q.data_types_all or q.countries or q.derived_from):
+            return False
+        if q.sort_keys[0].field not in WALKABLE:
+            return False
+        rows = self.con.execute("SELECT max(rid) - min(rid) + 1 FROM files").fetchone()[0]
+        return bool(rows) and total >= WALK_SHARE * rows
 
     def _docs(self, rids: list[int]) -> list[str]:
         """The documents of ``rids``, in that order."""

@@ -85,7 +85,7 @@ def _tags(where: Where, prefix: str, values: list[str], mode: str, probe: bool) 
         return
     neg = "NOT " if mode == "none" else ""
     if probe and len(keys) <= PROBE_MAX:
-        # the spatial index drives: probe the (tag, rid) key for each candidate
+        # another index drives: probe the (tag, rid) key for each row it yields
         where.add(
             f"{neg}EXISTS (SELECT 1 FROM tags t WHERE t.tag IN ({member}) AND t.rid = f.rid)",  # noqa: S608
             json.dumps(keys),
@@ -185,8 +185,11 @@ def _time(where: Where, q: Query, data_span_us: int | None) -> None:
             where.add(f"f.{lo} >= ?", qe - span)
 
 
-def compile_filters(q: Query, *, spatial_drives: bool, data_span_us: int | None = None) -> Where:
+def compile_filters(q: Query, *, probe_tags: bool, data_span_us: int | None = None) -> Where:
     """Every non-spatial filter as SQL over ``files f``; values are always bound parameters.
+
+    ``probe_tags``: test tags per row (something else drives: the R*Tree, or a walk in sort
+    order) instead of letting the tag index choose the rows.
 
     ``data_span_us``: the longest data-time interval in the index, if known (see ``_time``).
     """
@@ -202,15 +205,15 @@ def compile_filters(q: Query, *, spatial_drives: bool, data_span_us: int | None 
         if values:
             where.add(f"f.{column} IN (SELECT value FROM json_each(?))", _json(list(values)))  # noqa: S608
     if q.data_types_all:
-        _tags(where, DATA_TYPE, q.data_types_all, "all", spatial_drives)
+        _tags(where, DATA_TYPE, q.data_types_all, "all", probe_tags)
     if q.data_types_any:
-        _tags(where, DATA_TYPE, q.data_types_any, "any", spatial_drives)
+        _tags(where, DATA_TYPE, q.data_types_any, "any", probe_tags)
     if q.data_types_none:
-        _tags(where, DATA_TYPE, q.data_types_none, "none", spatial_drives)
+        _tags(where, DATA_TYPE, q.data_types_none, "none", probe_tags)
     if q.countries:
-        _tags(where, COUNTRY, q.countries, "any", spatial_drives)
+        _tags(where, COUNTRY, q.countries, "any", probe_tags)
     if q.derived_from:
-        _tags(where, ANCESTOR, q.derived_from, "any", spatial_drives)
+        _tags(where, ANCESTOR, q.derived_from, "any", probe_tags)
     if q.file_name_contains:
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
     _time(where, q, data_span_us)

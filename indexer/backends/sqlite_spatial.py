@@ -40,7 +40,7 @@ def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
     """Records whose shape meets the query's: R*Tree prefilter, then exact tests."""
     geom = q.geometry()
     assert geom is not None
-    where = compile_filters(q, spatial_drives=True)
+    where = compile_filters(q, probe_tags=True)
     probes, params = [], []
     extra, extra_params = _rtree_filters(q)
     parts = list(getattr(geom, "geoms", [geom]))

@@ -126,3 +126,37 @@ async def test_a_long_interval_written_by_another_connection_is_found_by_a_time_
             {"datetime": "2019-06-10T00:00:00Z/2019-06-12T00:00:00Z", "time_relation": "contains"}
         )
         assert sorted(r.id for r in (await reader.search(contains)).records) == ["f", "long"]
+
+
+async def test_rare_and_common_types_page_alike_whichever_way_the_rows_are_found(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from indexer.query import Query
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    records = [
+        FileRecord(
+            id=f"r{i:03d}", file_name=f"{i}.tif", workspace={"name": "raw"}, file_path=f"{i}.tif",
+            created=t0 + timedelta(minutes=i),
+            data_type_tags=["common"] + (["rare"] if i == 77 else []),
+        ) if i % 2 else FileRecord(
+            id=f"r{i:03d}", file_name=f"{i}.tif", workspace={"name": "raw"}, file_path=f"{i}.tif",
+            created=t0 + timedelta(minutes=i),
+        )
+        for i in range(200)
+    ]  # fmt: skip
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(records)
+        for tag, expected in (("rare", ["r077"]), ("common", [r.id for r in records[1::2]])):
+            seen: list[str] = []
+            q = Query(data_types_any=[tag], limit=7)
+            while True:
+                page = await index.search(q)
+                assert page.total == len(expected)
+                seen += [r.id for r in page.records]
+                if page.next_token is None:
+                    break
+                q = q.model_copy(update={"token": page.next_token})
+            assert seen == sorted(expected, reverse=True)  # newest created first
