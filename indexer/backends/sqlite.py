@@ -127,6 +127,19 @@ def _carry_subscriptions(con: sqlite3.Connection, old: Path) -> int:
         con.execute("DETACH DATABASE old")
 
 
+@contextmanager
+def _layout_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<index>.lock`` while the layout is checked (and upgraded)."""
+    import fcntl
+
+    with open(f"{path}.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _move_aside(path: Path, version: int) -> Path:
     """Keep an index of another layout next to the new one (with its WAL), never delete it."""
     aside = path.with_name(f"{path.name}.layout{version}-{int(time.time())}")
@@ -153,6 +166,11 @@ class SqliteIndex(FileIndex):
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Two processes opening an index of an older layout at once must not both move files.
+        with _layout_lock(self.path):
+            self._connect_locked()
+
+    def _connect_locked(self) -> None:
         con = self._open_file()
         version = _layout(con)
         replay = version is not None and version != SCHEMA_VERSION

@@ -21,7 +21,7 @@ PARTS = 8  # at most this many R*Tree rows per record (one per part's box)
 # An R*Tree id is (rid << ID_SHIFT) | (signature << 3) | part. The signature is a small Bloom
 # filter of the record's data types (two hashed bits each), so a data-type filter drops most
 # spatial candidates on the R*Tree scan itself, before any other row is read; types that hash
-# alike only let a few more through to the exact tag test that follows. rid keeps 39 bits.
+# alike only let a few more through to the exact tag test that follows. rid keeps 40 bits.
 SIG_BITS = 20
 ID_SHIFT = SIG_BITS + 3
 # The R*Tree's third axis counts weeks: ten years span ~520 units, like 360° of longitude, so

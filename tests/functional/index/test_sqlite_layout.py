@@ -160,3 +160,40 @@ async def test_rare_and_common_types_page_alike_whichever_way_the_rows_are_found
                     break
                 q = q.model_copy(update={"token": page.next_token})
             assert seen == sorted(expected, reverse=True)  # newest created first
+
+
+OPENER = """
+import asyncio, sys
+from indexer.backends.sqlite import SqliteIndex
+from seedpipe.records import FileRecord
+
+async def main(url, name):
+    async with SqliteIndex(url) as index:
+        await index.upsert([FileRecord(id=name, file_name="a", workspace={"name": "w"},
+                                       file_path="a")])
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_processes_opening_an_old_layout_at_once_move_it_aside_once(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "index.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE files (rid INTEGER PRIMARY KEY, id TEXT, meta TEXT)")
+    con.close()
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", OPENER, f"sqlite:///{path}", f"p{i}"], env=env)
+        for i in range(4)
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    aside = [p.name for p in tmp_path.iterdir() if ".layout" in p.name and p.suffix != ".lock"]
+    assert len([a for a in aside if not a.endswith(("-wal", "-shm"))]) == 1, aside
+    con = sqlite3.connect(path)
+    assert sorted(r[0] for r in con.execute("SELECT id FROM files")) == ["p0", "p1", "p2", "p3"]
+    con.close()
