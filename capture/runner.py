@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 INPUT_METADATA_FILE = "input_metadata.json"
 LOG_FILE = "job.log"
-DEFAULT_LOG_MAX_BYTES = DEFAULT_MAX_BYTES
 Status = Literal["COMPLETED", "FAILED"]
 
 __all__ = ["JobResult", "JobSpec", "StagedInput", "run_job"]
@@ -76,7 +75,7 @@ class JobSpec:
     resources: dict[str, float] | None = None
     workspace: str = "local"
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
-    log_max_bytes: int = DEFAULT_LOG_MAX_BYTES  # of job.log per run; the rest is left out
+    log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
 
 
 @dataclass
