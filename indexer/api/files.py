@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import get_index, link
-from indexer.backends.base import FileIndex, SearchPage
+from indexer.backends.base import FileIndex, JsonPage
 from indexer.params import SCALE_PARAMS, files_query
 from indexer.query import MAX_LIMIT, Query
 
@@ -23,37 +24,42 @@ def _documented(names: frozenset[str]) -> list[dict[str, Any]]:
     ]
 
 
-async def page_of(index: FileIndex, query: Query, page: int, page_size: int) -> SearchPage:
+async def page_of(index: FileIndex, query: Query, page: int, page_size: int) -> JsonPage:
     """Scale's page N, walked through the query's stable tokens."""
     skip = (page - 1) * page_size
     token: str | None = None
     total = -1
     while skip > 0:
         step = min(skip, MAX_LIMIT)
-        found = await index.search(query.model_copy(update={"limit": step, "token": token}))
+        found = await index.search_json(query.model_copy(update={"limit": step, "token": token}))
         total = found.total
         if found.next_token is None:
-            return SearchPage(records=[], total=total, next_token=None)
+            return JsonPage(docs=[], total=total, next_token=None)
         token, skip = found.next_token, skip - step
-    return await index.search(query.model_copy(update={"limit": page_size, "token": token}))
+    return await index.search_json(query.model_copy(update={"limit": page_size, "token": token}))
 
 
 @router.get(
     "/files",
     summary="Search file records (Scale's /files parameters plus place, time and type filters)",
     openapi_extra={"parameters": _documented(SCALE_PARAMS)},
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "Scale's page shape"}},
 )
-async def list_files(request: Request) -> dict[str, Any]:
+async def list_files(request: Request) -> Response:
     params = {k: request.query_params.getlist(k) for k in request.query_params}
     query, page, page_size = files_query(params)
     found = await page_of(get_index(request), query, page, page_size)
     more = found.next_token is not None
-    return {
+    head = {
         "count": found.total,
         "next": link(request, page=page + 1) if more else None,
         "previous": link(request, page=page - 1) if page > 1 else None,
-        "results": [r.to_scale() for r in found.records],
     }
+    # The records' stored JSON goes out as it is: no decoding and re-encoding of each record
+    # (for a page of 1,000 that is most of the time a request takes).
+    body = json.dumps(head)[:-1] + ', "results": [' + ",".join(found.docs) + "]}"
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/files/{file_id}", summary="One file record")

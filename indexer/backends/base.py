@@ -45,6 +45,16 @@ class SearchPage(BaseModel):
     next_token: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class JsonPage:
+    """A page as JSON text: each of ``docs`` is one record's full JSON, the shape of
+    ``FileRecord.to_scale()``. Served as it is by ``GET /files``, without decoding records."""
+
+    docs: list[str]
+    total: int
+    next_token: str | None = None
+
+
 class Subscription(BaseModel):
     """A saved search: every record indexed later that matches ``query`` is announced."""
 
@@ -93,6 +103,12 @@ class FileIndex(ABC):
     @abstractmethod
     async def search(self, query: Query) -> SearchPage:
         """Records matching ``query``, ``query.limit`` at a time, after ``query.token``."""
+
+    async def search_json(self, query: Query) -> JsonPage:
+        """``search`` as JSON text; a backend that stores records as JSON returns it as is."""
+        page = await self.search(query)
+        docs = [r.model_dump_json() for r in page.records]
+        return JsonPage(docs=docs, total=page.total, next_token=page.next_token)
 
     @abstractmethod
     async def count(self, query: Query) -> int:

@@ -15,10 +15,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 
-from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
-from indexer.backends.sqlite_query import DATA_TYPE, Where, after, compile_filters, order_by
+from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
+from indexer.backends.sqlite_query import (
+    DATA_TYPE,
+    Where,
+    after,
+    compile_filters,
+    order_by,
+    order_rows,
+    sort_columns,
+)
 from indexer.backends.sqlite_rows import D0, D1, TAG_SEP, prepare, rt_ids, signature, z_ordered
-from indexer.backends.sqlite_spatial import spatial_rids
+from indexer.backends.sqlite_spatial import spatial_rows
 from indexer.query import Query
 from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
@@ -34,7 +42,9 @@ WALK_SHARE = 0.02  # matches at least this share of the rows: walk the sort inde
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; in 1, R*Tree ids carried no data-type signature
+# PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents left out
+# null fields (3 stores every field, so search_json serves them as they are).
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,
@@ -391,46 +401,55 @@ class SqliteIndex(FileIndex):
 
     def _count(self, q: Query) -> int:
         if _spatial(q):
-            return len(spatial_rids(self.con, q))
+            return len(spatial_rows(self.con, q))
         where = self._filters(q)
         sql = f"SELECT count(*) FROM files f WHERE {where.sql()}"  # noqa: S608
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
+    async def search_json(self, query: Query) -> JsonPage:
+        docs, total, next_token = await self._run(self._snapshot, query, self._page)
+        return JsonPage(docs=docs, total=total, next_token=next_token)
+
     def _search(self, q: Query) -> SearchPage:
+        docs, total, next_token = self._snapshot(q, self._page)
+        return SearchPage(records=decode_records(docs), total=total, next_token=next_token)
+
+    def _snapshot(self, q: Query, fn: Callable[[Query], T]) -> T:
         # One read transaction: the page, its documents and the total see the same snapshot
         # while the indexer (maybe another process) writes.
         con = self.con
         con.execute("BEGIN")
         try:
-            return self._search_snapshot(q)
+            return fn(q)
         finally:
             con.execute("COMMIT")
 
-    def _search_snapshot(self, q: Query) -> SearchPage:
+    def _page(self, q: Query) -> tuple[list[str], int, str | None]:
+        """The page's documents (JSON), the total and the next token."""
         keys = q.sort_keys
-        page = Where()
+        token = q.decode_token()
         if _spatial(q):
-            rids = spatial_rids(self.con, q)
-            total = len(rids)
-            page.add("f.rid IN (SELECT value FROM json_each(?))", json.dumps(rids))
+            # the matches come with their sort values: ordered here, not read again in SQL
+            found = spatial_rows(self.con, q, sort_columns(keys))
+            total = len(found)
+            rows = order_rows(found, keys, token)[: q.limit + 1]
         else:
             total = self._count(q)
             page = self._filters(q, probe_tags=self._walk(q, total))
-        token = q.decode_token()
-        if token is not None:
-            page.clauses.extend((w := after(keys, *token)).clauses)
-            page.params.extend(w.params)
-        # The page's rows first, documents after: a document read inside the ORDER BY would be
-        # read for every match, not just for the page (seconds for a large result).
-        sql = f"SELECT f.rid FROM files f WHERE {page.sql()} ORDER BY {order_by(keys)} LIMIT ?"  # noqa: S608
-        rids = [row[0] for row in self.con.execute(sql, [*page.params, q.limit + 1])]
-        docs = self._docs(rids[: q.limit])
-        records = decode_records(docs)
+            if token is not None:
+                page.clauses.extend((w := after(keys, *token)).clauses)
+                page.params.extend(w.params)
+            # The page's rows first, documents after: a document read inside the ORDER BY
+            # would be read for every match, not just for the page (seconds for many).
+            sql = (f"SELECT f.rid, {sort_columns(keys)} FROM files f WHERE {page.sql()} "  # noqa: S608
+                   f"ORDER BY {order_by(keys)} LIMIT ?")  # fmt: skip
+            rows = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
+        docs = self._docs([row[0] for row in rows[: q.limit]])
         next_token = None
-        if len(rids) > q.limit:
-            last = records[-1]
-            next_token = q.make_token(q.sort_values(last), last.id)
-        return SearchPage(records=records, total=total, next_token=next_token)
+        if len(rows) > q.limit:  # the token carries the last row's sort values, as stored
+            last = rows[q.limit - 1]
+            next_token = q.make_token(list(last[1:-1]), last[-1])
+        return docs, total, next_token
 
     def _walk(self, q: Query, total: int) -> bool:
         """Whether the page should walk the sort key's index, testing tags per row, rather than

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,6 +232,49 @@ def order_by(keys: tuple[SortKey, ...]) -> str:
         parts.append(f"{col} {'DESC' if k.desc else 'ASC'}")
     parts.append("f.id ASC")
     return ", ".join(parts)
+
+
+def sort_columns(keys: tuple[SortKey, ...]) -> str:
+    """The values a page is ordered by, id last: selected next to each rid (see order_rows)."""
+    return ", ".join([f"f.{SORT_COLUMNS[k.field]}" for k in keys] + ["f.id"])
+
+
+def _sql_rank(value: Any) -> tuple[int, Any]:
+    # SQLite orders numbers before text; a forged token may pair a number column with text.
+    return (1, value) if isinstance(value, str) else (0, value)
+
+
+def _rank_at(i: int, row: tuple[Any, ...]) -> tuple[int, Any]:
+    return _sql_rank(row[i])
+
+
+def order_rows(
+    rows: list[tuple[Any, ...]],
+    keys: tuple[SortKey, ...],
+    token: tuple[list[Any], str] | None,
+) -> list[tuple[Any, ...]]:
+    """Rows ``(rid, *sort values, id)`` in ``order_by`` order, only those strictly ``after``
+    the token: the same order SQL gives, for matches already in hand (a spatial search reads
+    them in one pass; sorting a thousand here beats reading their rows again to sort in SQL).
+    """
+    n = len(keys)
+    items = list(rows)
+    sentinel: tuple[Any, ...] | None = None
+    if token is not None:
+        values, last_id = token
+        if len(values) != n:
+            return []
+        sentinel = (None, *values, last_id)
+        items.append(sentinel)  # last, so a row equal to it stays before it (stable sorts)
+    items.sort(key=lambda r: _sql_rank(r[n + 1]))
+    for i in range(n, 0, -1):  # least significant key first; every sort keeps earlier order
+        present = [r for r in items if r[i] is not None]
+        present.sort(key=functools.partial(_rank_at, i), reverse=keys[i - 1].desc)
+        items = present + [r for r in items if r[i] is None]  # nulls last, as order_by
+    if sentinel is not None:
+        at = next(k for k, r in enumerate(items) if r is sentinel)
+        items = items[at + 1 :]
+    return items
 
 
 def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:

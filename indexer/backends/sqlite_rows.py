@@ -91,7 +91,8 @@ def prepare(
     for r, place in zip(records, clean_records(records), strict=True):
         c, center, geo_error = place.clean, place.center, place.error
         geometry = c.geojson if c is not None else None
-        doc = r.model_dump_json(exclude=_PLACE, exclude_none=True)
+        # every field, nulls too: search_json serves documents as they are (to_scale's shape)
+        doc = r.model_dump_json(exclude=_PLACE)
         doc = f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}'
         boxes = _boxes(c, center)
         ds, de, ss, se = (_us(r.data_started), _us(r.data_ended), _us(r.source_started),

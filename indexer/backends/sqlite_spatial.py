@@ -36,8 +36,12 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
-    """Records whose shape meets the query's: R*Tree prefilter, then exact tests."""
+def spatial_rows(con: sqlite3.Connection, q: Query, columns: str = "") -> list[tuple[Any, ...]]:
+    """Records whose shape meets the query's: R*Tree prefilter, then exact tests.
+
+    Each row is ``(rid, *columns)``: ``columns`` (SQL over ``files f``) are read in the same
+    pass, so a page can be ordered without reading the matches' rows again.
+    """
     geom = q.geometry()
     assert geom is not None
     where = compile_filters(q, probe_tags=True)
@@ -59,6 +63,8 @@ def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
         where.add(f"(f.isbox = 0 OR ({exact}))", *box_params)
     else:
         select = "f.rid, f.geom"
+    if columns:
+        select += f", {columns}"
     candidates = " UNION ".join(probes)
     keys = tag_prefilter(q)
     if keys is not None:
@@ -70,7 +76,7 @@ def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
     if not rows:
         return []
     if boxes is not None and len(boxes) <= MAX_PROBES:
-        keep = [row[0] for row in rows if row[1] is None]
+        keep = [row for row in rows if row[1] is None]
         refine = [row for row in rows if row[1] is not None]
         shapes = shapely.from_wkb([row[1] for row in refine])
     else:
@@ -80,5 +86,5 @@ def spatial_rids(con: sqlite3.Connection, q: Query) -> list[int]:
     if refine:
         shapely.prepare(geom)
         hits = shapely.intersects(geom, shapes)
-        keep.extend(row[0] for row, hit in zip(refine, hits, strict=True) if hit)
-    return keep
+        keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
+    return [(row[0], *row[2:]) for row in keep]

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from seedpipe.records import FileRecord
 from tests.functional.api.conftest import ids
 
 ALL = ["alps", "fiji", "notes", "ny", "paris"]
@@ -23,6 +24,19 @@ async def test_files_returns_every_record_in_scales_paginated_shape(
     assert ids(r) == ALL
     paris = next(x for x in body["results"] if x["id"] == "paris")
     assert paris["workspace"]["name"] == "raw" and paris["data_type_tags"] == ["landsat", "ortho"]
+
+
+async def test_files_results_are_whole_scale_records_nulls_included(
+    client: httpx.AsyncClient,
+) -> None:
+    # /files serves the stored JSON as it is: it must be what /files/{id} (to_scale) gives
+    r = await client.get("/files", params={"page_size": 2, "page": 2, "order": "file_name"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert body["count"] == 5 and body["next"] and body["previous"]
+    for result in body["results"]:
+        assert set(result) == set(FileRecord.model_fields)
+        assert result == (await client.get(f"/files/{result['id']}")).json()
 
 
 async def test_file_by_id_is_the_scale_record_and_unknown_ids_are_404(

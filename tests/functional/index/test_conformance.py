@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -425,38 +426,56 @@ async def test_superseded_and_deleted_records_are_hidden_unless_asked(index: Fil
     }
 
 
-async def test_sort_orders_with_missing_values_last(index: FileIndex) -> None:
+# A place filter that is not the whole world: the SQLite backend then orders the matches it
+# found through the R*Tree itself, so ordering and tokens are checked on both paths.
+PLACES = [
+    pytest.param({}, {}, id="no-place"),
+    pytest.param({"geometry": point(10, 20)}, {"bbox": [0, 10, 30, 40]}, id="bbox"),
+    pytest.param({"geometry": square(9, 19, 11, 21)}, {"intersects": point(10, 20)}, id="point"),
+]
+
+
+@pytest.mark.parametrize(("place", "where"), PLACES)
+async def test_sort_orders_with_missing_values_last(
+    index: FileIndex, place: dict[str, Any], where: dict[str, Any]
+) -> None:
     await load(
         index,
-        rec("b", file_size=3, data_started=day(2)),
-        rec("a", file_size=1),
-        rec("c", file_size=2, data_started=day(1)),
+        rec("b", file_size=3, data_started=day(2), **place),
+        rec("a", file_size=1, **place),
+        rec("c", file_size=2, data_started=day(1), **place),
+        rec("d", file_size=2, data_started=day(1), **place),
     )
     by = {}
-    for sort in ("file_name", "-file_size", "data_started", "-data_started"):
-        page = await index.search(Query.parse({"sort": sort}))
+    for sort in ("file_name", "-file_size", "data_started", "-data_started", "-file_name"):
+        page = await index.search(Query.parse({"sort": sort, **where}))
         by[sort] = [r.id for r in page.records]
     assert by == {
-        "file_name": ["a", "b", "c"],
-        "-file_size": ["b", "c", "a"],
-        "data_started": ["c", "b", "a"],
-        "-data_started": ["b", "c", "a"],
+        "file_name": ["a", "b", "c", "d"],
+        "-file_size": ["b", "c", "d", "a"],
+        "data_started": ["c", "d", "b", "a"],
+        "-data_started": ["b", "c", "d", "a"],
+        "-file_name": ["d", "c", "b", "a"],
     }
 
 
+@pytest.mark.parametrize(("place", "where"), PLACES)
 @pytest.mark.parametrize("sort", ["", "file_name", "-data_started", "file_size,-created"])
-async def test_pagination_is_stable_while_writing(index: FileIndex, sort: str) -> None:
+async def test_pagination_is_stable_while_writing(
+    index: FileIndex, sort: str, place: dict[str, Any], where: dict[str, Any]
+) -> None:
     originals = [
         rec(
             f"o{i:02d}",
             file_size=i % 4,
             created=day(i % 7),
             data_started=day(i % 5) if i % 3 else None,
+            **place,
         )
         for i in range(23)
     ]
     await load(index, *originals)
-    q = Query.parse({"sort": sort, "limit": 4})
+    q = Query.parse({"sort": sort, "limit": 4, **where})
     seen: list[str] = []
     page = await index.search(q)
     writes = 0
@@ -465,10 +484,61 @@ async def test_pagination_is_stable_while_writing(index: FileIndex, sort: str) -
         if page.next_token is None:
             break
         writes += 1
-        await load(index, rec(f"new{writes}", created=day(writes % 9), file_size=writes % 4))
+        new = rec(f"new{writes}", created=day(writes % 9), file_size=writes % 4, **place)
+        await load(index, new)
         page = await index.search(q.model_copy(update={"token": page.next_token}))
     assert len(seen) == len(set(seen)), "a record was returned twice"
     assert {r.id for r in originals} <= set(seen), "a record that existed all along was skipped"
+
+
+@pytest.mark.parametrize(("place", "where"), PLACES)
+@pytest.mark.parametrize("sort", ["", "file_name", "-data_started", "file_size,-created"])
+async def test_pages_walk_every_match_once_in_order(
+    index: FileIndex, sort: str, place: dict[str, Any], where: dict[str, Any]
+) -> None:
+    records = [
+        rec(
+            f"p{i:02d}",
+            file_name=f"{'ab'[i % 2]}{i % 3}.tif",
+            file_size=i % 4,
+            created=day(i % 7),
+            data_started=day(i % 5) if i % 3 else None,
+            **place,
+        )
+        for i in range(17)
+    ]
+    await load(index, *records)
+    q = Query.parse({"sort": sort, **where})
+    whole = [r.id for r in (await index.search(q)).records]
+    assert sorted(whole) == sorted(r.id for r in records)
+    walked: list[str] = []
+    page = await index.search(q.model_copy(update={"limit": 3}))
+    while True:
+        walked.extend(r.id for r in page.records)
+        if page.next_token is None:
+            break
+        page = await index.search(q.model_copy(update={"limit": 3, "token": page.next_token}))
+    assert walked == whole
+
+
+@pytest.mark.parametrize(("place", "where"), PLACES)
+async def test_search_json_is_search_as_scale_json(
+    index: FileIndex, place: dict[str, Any], where: dict[str, Any]
+) -> None:
+    await load(
+        index,
+        rec("j1", data_type_tags=["sar"], meta_data={"a": [1, 2.5]}, **place),
+        rec("j2", job_type={"name": "wm", "version": "1"}, data_started=day(1), **place),
+        rec("j3", checksum="sha256:" + "0" * 64, **place),
+    )
+    q = Query.parse({"limit": 2, "sort": "file_name", **where})
+    raw, page = await index.search_json(q), await index.search(q)
+    assert [json.loads(d) for d in raw.docs] == [r.to_scale() for r in page.records]
+    assert (raw.total, raw.next_token) == (page.total, page.next_token) and raw.total == 3
+    q2 = q.model_copy(update={"token": raw.next_token})
+    raw2, page2 = await index.search_json(q2), await index.search(q2)
+    assert [json.loads(d) for d in raw2.docs] == [r.to_scale() for r in page2.records]
+    assert [json.loads(d)["id"] for d in raw2.docs] == ["j3"] and raw2.next_token is None
 
 
 async def test_a_token_only_fits_its_own_query(index: FileIndex) -> None:
