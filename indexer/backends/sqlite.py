@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import shapely
 
 from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
+from indexer.backends.sqlite_docs import FIELDS, whole
 from indexer.backends.sqlite_query import (
     DATA_TYPE,
     Where,
@@ -42,8 +43,8 @@ WALK_SHARE = 0.02  # matches at least this share of the rows: walk the sort inde
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 
-# PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents left out
-# null fields (3 stores every field, so search_json serves them as they are).
+# PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents had no
+# mask of the null fields they leave out (3 has, so search_json can serve them as they are).
 SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -71,7 +72,9 @@ CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT 
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- whole records apart from the filter columns: candidate rows stay small, many to a page
-CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+-- nulls: which top-level fields the document leaves out as null (see sqlite_docs)
+CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL,
+  nulls INTEGER NOT NULL);
 """
 COLUMNS = (
     "rid, id, version, meta, file_name, name_lc, file_size, media_type, file_type, workspace, "
@@ -110,11 +113,18 @@ def _layout(con: sqlite3.Connection) -> int | None:
     return (con.execute("PRAGMA user_version").fetchone()[0] or 1) if has_files else None
 
 
+def _same_fields(con: sqlite3.Connection) -> bool:
+    """Whether the file's documents were written for this record model (see sqlite_docs)."""
+    row = con.execute("SELECT value FROM state WHERE key = 'doc_fields'").fetchone()
+    return row is not None and row[0] == FIELDS
+
+
 def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     con.executescript(SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
+    con.execute("INSERT OR IGNORE INTO state VALUES ('doc_fields', ?)", (FIELDS,))
     if con.execute("SELECT 1 FROM state WHERE key = 'data_span'").fetchone() is None:
         # the longest data interval indexed so far, kept as records are written (never shrunk)
         span = con.execute("SELECT coalesce(max(d1 - d0), 0) FROM files").fetchone()[0]
@@ -183,7 +193,7 @@ class SqliteIndex(FileIndex):
     def _connect_locked(self) -> None:
         con = self._open_file()
         version = _layout(con)
-        replay = version is not None and version != SCHEMA_VERSION
+        replay = version is not None and (version != SCHEMA_VERSION or not _same_fields(con))
         if replay:
             # Derived data in an older layout: keep the file aside, start an empty index, and
             # let the indexer replay the event log into it (see needs_replay).
@@ -337,7 +347,7 @@ class SqliteIndex(FileIndex):
                 (max(spans),),
             )
         con.executemany(INSERT, rows)
-        con.executemany("INSERT INTO docs VALUES (?, ?)", doc_rows)
+        con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
         for (index, results), result in zip(slots, done, strict=True):
@@ -408,11 +418,12 @@ class SqliteIndex(FileIndex):
 
     async def search_json(self, query: Query) -> JsonPage:
         docs, total, next_token = await self._run(self._snapshot, query, self._page)
-        return JsonPage(docs=docs, total=total, next_token=next_token)
+        return JsonPage(docs=[whole(*d) for d in docs], total=total, next_token=next_token)
 
     def _search(self, q: Query) -> SearchPage:
         docs, total, next_token = self._snapshot(q, self._page)
-        return SearchPage(records=decode_records(docs), total=total, next_token=next_token)
+        records = decode_records([d[0] for d in docs])
+        return SearchPage(records=records, total=total, next_token=next_token)
 
     def _snapshot(self, q: Query, fn: Callable[[Query], T]) -> T:
         # One read transaction: the page, its documents and the total see the same snapshot
@@ -424,8 +435,8 @@ class SqliteIndex(FileIndex):
         finally:
             con.execute("COMMIT")
 
-    def _page(self, q: Query) -> tuple[list[str], int, str | None]:
-        """The page's documents (JSON), the total and the next token."""
+    def _page(self, q: Query) -> tuple[list[tuple[str, int]], int, str | None]:
+        """The page's documents (JSON and null mask), the total and the next token."""
         keys = q.sort_keys
         token = q.decode_token()
         if _spatial(q):
@@ -463,16 +474,17 @@ class SqliteIndex(FileIndex):
         rows = self.con.execute("SELECT max(rid) - min(rid) + 1 FROM files").fetchone()[0]
         return bool(rows) and total >= WALK_SHARE * rows
 
-    def _docs(self, rids: list[int]) -> list[str]:
-        """The documents of ``rids``, in that order."""
+    def _docs(self, rids: list[int]) -> list[tuple[str, int]]:
+        """The documents of ``rids`` with their null masks, in that order."""
         if not rids:
             return []
-        found = dict(
-            self.con.execute(
-                "SELECT rid, doc FROM docs WHERE rid IN (SELECT value FROM json_each(?))",
+        found = {
+            row[0]: row[1:]
+            for row in self.con.execute(
+                "SELECT rid, doc, nulls FROM docs WHERE rid IN (SELECT value FROM json_each(?))",
                 (json.dumps(rids),),
-            ).fetchall()
-        )
+            )
+        }
         return [found[rid] for rid in rids]
 
     # ----- subscriptions: the same Query evaluated per record -----

@@ -12,6 +12,7 @@ import shapely
 from pydantic_core import to_json
 
 from indexer.backends.base import UpsertResult
+from indexer.backends.sqlite_docs import compact
 from indexer.backends.sqlite_query import ANCESTOR, COUNTRY, DATA_TYPE
 from indexer.geometry import CleanGeometry, clean_records
 from indexer.query import to_micros
@@ -29,7 +30,6 @@ ID_SHIFT = SIG_BITS + 3
 WEEK_US = 7 * 86400 * 1e6
 ALWAYS = 1e9  # weeks: the time extent of records without data time
 TAG_SEP = "\x1e"
-_PLACE = {"geometry", "center_point"}
 GEOM = 38  # the geom column's place in a files row
 D0, D1 = 28, 29  # and the data interval's
 
@@ -85,15 +85,13 @@ def prepare(
     rows: list[list[Any]] = []
     rt_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[str, int]] = []
-    doc_rows: list[tuple[int, str]] = []
+    doc_rows: list[tuple[int, str, int]] = []
     shapes: list[Any] = []
     done: list[UpsertResult] = []
     for r, place in zip(records, clean_records(records), strict=True):
         c, center, geo_error = place.clean, place.center, place.error
         geometry = c.geojson if c is not None else None
-        # every field, nulls too: search_json serves documents as they are (to_scale's shape)
-        doc = r.model_dump_json(exclude=_PLACE)
-        doc = f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}'
+        doc, nulls = compact(r, geometry, center)
         boxes = _boxes(c, center)
         ds, de, ss, se = (_us(r.data_started), _us(r.data_ended), _us(r.source_started),
                           _us(r.source_ended))  # fmt: skip
@@ -114,7 +112,7 @@ def prepare(
         isbox = c.is_box if c is not None else bool(boxes)
         box = boxes[0] if isbox else (None, None, None, None)
         shapes.append(c.shape if c is not None else _point(center))
-        doc_rows.append((rid, doc))
+        doc_rows.append((rid, doc, nulls))
         rows.append([
             rid, r.id, r.version, to_json(r.meta_data, inf_nan_mode="null").decode(), r.file_name,
             r.file_name.casefold(), r.file_size, r.media_type, r.file_type, r.workspace.name,
@@ -155,10 +153,6 @@ def z_ordered(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         _spread(np.clip(y, 0, 65535).astype(np.int64)) << 1
     )
     return [rows[i] for i in np.argsort(key, kind="stable")]
-
-
-def _js(value: Any) -> str:
-    return "null" if value is None else to_json(value).decode()
 
 
 def _point(center: dict[str, Any] | None) -> Any:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
+from indexer.backends.sqlite_docs import NULLABLE
 from indexer.backends.sqlite_rows import D0, D1, GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
+from indexer.query import Query
 from seedpipe.records import FileRecord
 
 TWO_SQUARES = {
@@ -93,6 +96,40 @@ async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
+
+
+async def test_an_index_written_for_other_record_fields_is_rebuilt(tmp_path: Path) -> None:
+    # Documents leave null fields out, with a mask over the model's nullable fields: a file
+    # written by a seedpipe whose FileRecord had other fields must not be read with this mask.
+    path = tmp_path / "index.db"
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1)])
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE state SET value = '[\"id\"]' WHERE key = 'doc_fields'")
+    con.close()
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert await index.needs_replay()
+        assert await index.get("f") is None
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(f"index.db.layout{SCHEMA_VERSION}-")]
+
+
+async def test_documents_leave_nulls_out_and_json_pages_put_them_back(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    record = rec(1, checksum="sha256:" + "1" * 64, meta_data={"kept": None})
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([record])
+        raw = await index.search_json(Query())
+        assert [json.loads(d) for d in raw.docs] == [record.to_scale()]
+    con = sqlite3.connect(path)
+    [(doc, nulls)] = con.execute("SELECT doc, nulls FROM docs").fetchall()
+    con.close()
+    stored = json.loads(doc)
+    assert "url" not in stored and "job" not in stored and stored["meta_data"] == {"kept": None}
+    assert stored["workspace"] == {"name": "raw", "id": None}  # only top-level nulls go
+    assert stored["geometry"] is None and nulls.bit_count() == sum(
+        1 for name in NULLABLE if getattr(record, name) is None
+    )
 
 
 def test_the_geometry_and_interval_columns_are_where_rows_put_them() -> None:

@@ -1,0 +1,51 @@
+"""Stored record documents: compact JSON plus a mask of the fields left out as null.
+
+A document leaves out the record's top-level fields that are null (a third of its size for a
+typical record); ``nulls`` says which, so ``search_json`` restores ``to_scale()``'s whole shape
+by appending text, without decoding. The bits follow ``NULLABLE``, which depends on the record
+model: an index file remembers the model's fields (``FIELDS``), and a file written for other
+fields is rebuilt like one of another layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from pydantic_core import to_json
+
+from seedpipe.records import FileRecord
+
+PLACE = frozenset({"geometry", "center_point"})  # always written, cleaned, null or not
+NULLABLE = tuple(
+    name
+    for name, info in FileRecord.model_fields.items()
+    if info.default is None and name not in PLACE
+)
+FIELDS = json.dumps(list(FileRecord.model_fields))
+
+
+def compact(record: FileRecord, geometry: object, center: object) -> tuple[str, int]:
+    """The record's document (top-level nulls left out) and its null mask."""
+    mask = 0
+    absent = set(PLACE)
+    for bit, name in enumerate(NULLABLE):
+        if getattr(record, name) is None:
+            mask |= 1 << bit
+            absent.add(name)
+    doc = record.model_dump_json(exclude=absent)
+    return f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}', mask
+
+
+@functools.lru_cache(maxsize=1024)
+def _tail(mask: int) -> str:
+    return "".join(f',"{name}":null' for bit, name in enumerate(NULLABLE) if mask >> bit & 1)
+
+
+def whole(doc: str, mask: int) -> str:
+    """The document with its null fields back: the JSON of ``to_scale()``."""
+    return f"{doc[:-1]}{_tail(mask)}}}" if mask else doc
+
+
+def _js(value: object) -> str:
+    return "null" if value is None else to_json(value).decode()
