@@ -102,7 +102,13 @@ async def run(n_events: int, n_queries: int, root: Path) -> None:
                     assert r.status_code == 200, r.text
                 lat.sort()
                 p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-                print(f"{name}: p50 {statistics.median(lat):.1f} ms, p99 {p99:.1f} ms")
+                print(
+                    f"{name} ({PAGE[0]} a page): p50 {statistics.median(lat):.1f} ms, "
+                    f"p99 {p99:.1f} ms"
+                )
+
+
+PAGE = [100]  # records a page; --page-size
 
 
 def _window(rng: random.Random) -> tuple[list[float], str]:
@@ -120,21 +126,24 @@ async def _files(client: httpx.AsyncClient, rng: random.Random) -> httpx.Respons
             "bbox": ",".join(map(str, bbox)),
             "datetime": interval,
             "data_type": rng.choice(TYPES),
-            "page_size": 100,
+            "page_size": PAGE[0],
         },
     )
 
 
 async def _search(client: httpx.AsyncClient, rng: random.Random) -> httpx.Response:
     bbox, interval = _window(rng)
-    return await client.post("/search", json={"bbox": bbox, "datetime": interval, "limit": 100})
+    body = {"bbox": bbox, "datetime": interval, "limit": PAGE[0]}
+    return await client.post("/search", json=body)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--page-size", type=int, default=100, help="records a page (both APIs)")
     args = parser.parse_args()
+    PAGE[0] = args.page_size
     print(f"cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args.events, args.queries, Path(tmp)))
