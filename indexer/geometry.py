@@ -366,7 +366,7 @@ def clean_records(records: list[FileRecord]) -> list[RecordPlace]:
             try:
                 center = clean_point(center)
             except InvalidInput as exc:
-                error, center = str(exc), None
+                error, center = (f"{error}; {exc}" if error else str(exc)), None
         if c is not None:
             center = center or c.center
         out.append(RecordPlace(c, center, error))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.countries import countries_for_many
-from indexer.geometry import CleanGeometry, clean_many, clean_point
+from indexer.geometry import RecordPlace, clean_records
 from seedpipe import events
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
@@ -135,10 +135,10 @@ class IndexerService:
             else:
                 self.stats.stale += 1
         items = list(upserts.values())
-        self._clean(items)
+        places = self._clean(items)
         written: list[FileRecord] = []
         if items:
-            results = await self.index.upsert([i.record for i in items])
+            results = await self.index.upsert([i.record for i in items], places)
             for item, result in zip(items, results, strict=True):
                 self._count(result)
                 if result.status == "error":
@@ -176,32 +176,27 @@ class IndexerService:
             },
         )
 
-    def _clean(self, items: list[_Item]) -> None:
-        """Geometry hygiene, center points and countries, before anything is written."""
-        shaped = [i for i in items if i.record.geometry is not None]
-        cleaned = clean_many([i.record.geometry for i in shaped]) if shaped else []
-        good = [c if isinstance(c, CleanGeometry) else None for c in cleaned]
-        derived = countries_for_many([c.shape if c else None for c in good])
-        for item, clean, problem, codes in zip(shaped, good, cleaned, derived, strict=True):
-            if clean is not None:
-                item.record = item.record.model_copy(
-                    update={
-                        "geometry": clean.geojson,
-                        "center_point": item.record.center_point or clean.center,
-                        "countries": codes or item.record.countries,
-                    }
-                )
-            else:
-                item.geometry_error = str(problem)
-                item.record = item.record.model_copy(update={"geometry": None})
-        for item in items:
-            if item.record.center_point is None:
-                continue
-            try:
-                clean_point(item.record.center_point)
-            except InvalidInput as exc:
-                item.geometry_error = item.geometry_error or str(exc)
-                item.record = item.record.model_copy(update={"center_point": None})
+    def _clean(self, items: list[_Item]) -> list[RecordPlace]:
+        """Geometry hygiene, center points and countries, before anything is written.
+
+        The places are handed to the index with the records, so it does not clean them again.
+        """
+        places = clean_records([i.record for i in items])
+        derived = countries_for_many([p.clean.shape if p.clean else None for p in places])
+        for item, place, codes in zip(items, places, derived, strict=True):
+            record = item.record
+            update: dict[str, object] = {}
+            if place.clean is not None:
+                update["geometry"] = place.clean.geojson
+                update["countries"] = codes or record.countries
+            elif record.geometry is not None:
+                update["geometry"] = None
+            if place.center != record.center_point:
+                update["center_point"] = place.center
+            if update:
+                item.record = record.model_copy(update=update)
+            item.geometry_error = place.error
+        return places
 
     def _count(self, result: UpsertResult) -> None:
         by = self.stats.by_status

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from indexer.geometry import RecordPlace
 from indexer.query import Query
 from seedpipe.records import FileRecord
 
@@ -86,8 +87,14 @@ class FileIndex(ABC):
         """Create tables/indices if missing. Called by ``async with``; safe to call twice."""
 
     @abstractmethod
-    async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
-        """Write newer versions; one result per record, in order. Never raises per item."""
+    async def upsert(
+        self, records: list[FileRecord], places: list[RecordPlace] | None = None
+    ) -> list[UpsertResult]:
+        """Write newer versions; one result per record, in order. Never raises per item.
+
+        ``places``: the records' cleaned geometries (``clean_records``), when the caller has
+        them already; else the backend cleans them.
+        """
 
     @abstractmethod
     async def get(self, file_id: str) -> FileRecord | None:

@@ -18,7 +18,7 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_query, compile_search
-from indexer.geometry import clean_records
+from indexer.geometry import RecordPlace, clean_records
 from indexer.query import Query
 from seedpipe.errors import CatalogError, MissingDependency
 from seedpipe.records import FileRecord
@@ -131,10 +131,10 @@ class ElasticsearchIndex(FileIndex):
     # ----- writes -----
 
     def _prepared(
-        self, records: list[FileRecord]
+        self, records: list[FileRecord], places: list[RecordPlace]
     ) -> list[tuple[FileRecord, dict[str, Any], str | None]]:
         out = []
-        for r, place in zip(records, clean_records(records), strict=True):
+        for r, place in zip(records, places, strict=True):
             clean = place.clean
             r = r.model_copy(
                 update={"geometry": clean.geojson if clean else None, "center_point": place.center}
@@ -142,9 +142,12 @@ class ElasticsearchIndex(FileIndex):
             out.append((r, to_document(r, clean), place.error))
         return out
 
-    async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+    async def upsert(
+        self, records: list[FileRecord], places: list[RecordPlace] | None = None
+    ) -> list[UpsertResult]:
         from elasticsearch.helpers import async_streaming_bulk
 
+        places = places or clean_records(records)
         newest: dict[str, int] = {}
         for i, r in enumerate(records):
             j = newest.get(r.id)
@@ -156,7 +159,7 @@ class ElasticsearchIndex(FileIndex):
             if newest[r.id] != i
         }
         todo = sorted(newest.values())
-        prepared = self._prepared([records[i] for i in todo])
+        prepared = self._prepared([records[i] for i in todo], [places[i] for i in todo])
         actions = [
             {"_op_type": "index", "_index": self.alias, "_id": r.id, "_source": doc,
              "version": r.version, "version_type": "external"}
@@ -243,7 +246,7 @@ class ElasticsearchIndex(FileIndex):
         return [Subscription.model_validate(h["_source"]["subscription"]) for h in _hits(resp)]
 
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
-        ((_, doc, _),) = self._prepared([record])
+        ((_, doc, _),) = self._prepared([record], clean_records([record]))
         doc.pop("record")
         resp = await self.client.search(
             index=self.subs, query={"percolate": {"field": "query", "document": doc}},

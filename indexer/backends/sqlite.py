@@ -28,6 +28,7 @@ from indexer.backends.sqlite_query import (
 )
 from indexer.backends.sqlite_rows import D0, D1, TAG_SEP, prepare, rt_ids, signature, z_ordered
 from indexer.backends.sqlite_spatial import spatial_rows
+from indexer.geometry import RecordPlace, clean_records
 from indexer.query import Query
 from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
@@ -254,16 +255,22 @@ class SqliteIndex(FileIndex):
 
     # ----- writes -----
 
-    async def upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
-        return await self._run(self._upsert, records) if records else []
+    async def upsert(
+        self, records: list[FileRecord], places: list[RecordPlace] | None = None
+    ) -> list[UpsertResult]:
+        return await self._run(self._upsert, records, places) if records else []
 
-    def _upsert(self, records: list[FileRecord]) -> list[UpsertResult]:
+    def _upsert(
+        self, records: list[FileRecord], places: list[RecordPlace] | None
+    ) -> list[UpsertResult]:
         # A batch allocates ~40 acyclic containers per record: cyclic GC passes over them are
         # pure cost (~15% of a bulk load), so collection waits until the batch is written.
         with gc_paused():
-            return self._upsert_batch(records)
+            return self._upsert_batch(records, places or clean_records(records))
 
-    def _upsert_batch(self, records: list[FileRecord]) -> list[UpsertResult]:
+    def _upsert_batch(
+        self, records: list[FileRecord], places: list[RecordPlace]
+    ) -> list[UpsertResult]:
         results: list[UpsertResult | None] = [None] * len(records)
         newest: dict[str, int] = {}
         for i, r in enumerate(records):
@@ -307,7 +314,12 @@ class SqliteIndex(FileIndex):
                     todo.append(i)
             old = [known[records[i].id] for i in todo if records[i].id in known]
             self._remove(con, [(o[1], o[2], o[3]) for o in old])
-            self._insert(con, [records[i] for i in todo], [(i, results) for i in todo])
+            self._insert(
+                con,
+                [records[i] for i in todo],
+                [places[i] for i in todo],
+                [(i, results) for i in todo],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -333,12 +345,13 @@ class SqliteIndex(FileIndex):
         self,
         con: sqlite3.Connection,
         records: list[FileRecord],
+        places: list[RecordPlace],
         slots: list[tuple[int, list[UpsertResult | None]]],
     ) -> None:
         if not records:
             return
         rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-        rows, doc_rows, rt_rows, tag_rows, done = prepare(records, rid)
+        rows, doc_rows, rt_rows, tag_rows, done = prepare(records, places, rid)
         spans = [r[D1] - r[D0] for r in rows if r[D0] is not None]
         if spans:
             con.execute(

@@ -14,7 +14,7 @@ from pydantic_core import to_json
 from indexer.backends.base import UpsertResult
 from indexer.backends.sqlite_docs import compact
 from indexer.backends.sqlite_query import ANCESTOR, COUNTRY, DATA_TYPE
-from indexer.geometry import CleanGeometry, clean_records
+from indexer.geometry import CleanGeometry, RecordPlace
 from indexer.query import to_micros
 from seedpipe.records import FileRecord
 
@@ -79,16 +79,17 @@ def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
 
 
 def prepare(
-    records: list[FileRecord], rid: int
+    records: list[FileRecord], places: list[RecordPlace], rid: int
 ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[UpsertResult]]:
-    """Rows for files, docs, rt and tags (clean geometry, serialise), numbered from rid."""
+    """Rows for files, docs, rt and tags from records and their cleaned places (see
+    ``clean_records``), numbered from rid."""
     rows: list[list[Any]] = []
     rt_rows: list[tuple[Any, ...]] = []
     tag_rows: list[tuple[str, int]] = []
     doc_rows: list[tuple[int, str, int]] = []
     shapes: list[Any] = []
     done: list[UpsertResult] = []
-    for r, place in zip(records, clean_records(records), strict=True):
+    for r, place in zip(records, places, strict=True):
         c, center, geo_error = place.clean, place.center, place.error
         geometry = c.geojson if c is not None else None
         doc, nulls = compact(r, geometry, center)

@@ -15,7 +15,7 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_meta, compile_query, compile_search
-from indexer.geometry import clean_geometry
+from indexer.geometry import clean_geometry, clean_records
 from indexer.query import MetaFilter, Query
 from seedpipe.errors import CatalogError
 from seedpipe.records import FileRecord
@@ -244,7 +244,7 @@ async def test_records_are_cleaned_before_they_become_documents() -> None:
         id="a", file_name="a", workspace={"name": "w"}, file_path="a", geometry=crossing
     )
     bad = good.model_copy(update={"id": "b", "geometry": {"type": "Point", "coordinates": [0, 99]}})
-    (r1, doc1, err1), (r2, doc2, err2) = index._prepared([good, bad])
+    (r1, doc1, err1), (r2, doc2, err2) = index._prepared([good, bad], clean_records([good, bad]))
     assert err1 is None and doc1["geometry"]["type"] == "MultiPolygon"
     assert r1.geometry == doc1["geometry"] and doc1["record"]["geometry"] == doc1["geometry"]
     assert err2 is not None and "latitude" in err2

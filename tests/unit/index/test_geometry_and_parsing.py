@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import shapely
 
-from indexer.geometry import MAX_VERTICES, clean_geometry, clean_many, exact_boxes
+from indexer.geometry import MAX_VERTICES, clean_geometry, clean_many, clean_records, exact_boxes
 from indexer.query import (
     MetaFilter,
     Query,
@@ -103,6 +103,22 @@ def test_the_batch_fast_path_agrees_with_the_one_by_one_path() -> None:
         assert not isinstance(got, InvalidInput)
         assert got.shape.equals(want.shape) and got.is_box == want.is_box
         assert got.boxes == want.boxes
+
+
+def test_a_record_with_a_bad_geometry_and_a_bad_center_reports_both() -> None:
+    from seedpipe.records import FileRecord
+
+    base = {"file_name": "a", "workspace": {"name": "w"}, "file_path": "a"}
+    both = FileRecord(
+        **base,
+        geometry={"type": "Point", "coordinates": [0, 99]},
+        center_point={"type": "Point", "coordinates": [200, 0]},
+    )
+    fine = FileRecord(**base, geometry={"type": "Point", "coordinates": [1, 2]})
+    bad, good = clean_records([both, fine])
+    assert bad.clean is None and bad.center is None
+    assert bad.error is not None and "latitude" in bad.error and "longitude" in bad.error
+    assert good.error is None and good.center == {"type": "Point", "coordinates": [1.0, 2.0]}
 
 
 def test_exact_boxes_only_for_rectangles_and_points() -> None:
