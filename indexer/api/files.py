@@ -58,7 +58,8 @@ async def list_files(request: Request) -> Response:
     }
     # The records' stored JSON goes out as it is: no decoding and re-encoding of each record
     # (for a page of 1,000 that is most of the time a request takes).
-    body = json.dumps(head)[:-1] + ', "results": [' + ",".join(found.docs) + "]}"
+    head_json = json.dumps(head, separators=(",", ":"))
+    body = f'{head_json[:-1]},"results":[{",".join(found.docs)}]}}'
     return Response(content=body, media_type="application/json")
 
 
