@@ -76,6 +76,7 @@ BROAD = [
     ),
     ("no filter", Query(limit=10)),
     ("file name contains", Query(file_name_contains="scene_12345", limit=10)),
+    ("file name contains, common", Query(file_name_contains="scene_1", limit=10)),
 ]
 
 

@@ -17,8 +17,11 @@ import shapely
 
 from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_docs import FIELDS, whole
+from indexer.backends.sqlite_names import SCHEMA as NAMES_SCHEMA
+from indexer.backends.sqlite_names import name_candidates
 from indexer.backends.sqlite_query import (
     DATA_TYPE,
+    Known,
     Where,
     after,
     compile_filters,
@@ -121,7 +124,7 @@ def _same_fields(con: sqlite3.Connection) -> bool:
 
 
 def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
-    con.executescript(SCHEMA)
+    con.executescript(SCHEMA + NAMES_SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
@@ -408,24 +411,27 @@ class SqliteIndex(FileIndex):
         return await self._run(self._search, query)
 
     async def count(self, query: Query) -> int:
-        return await self._run(self._count, query)
+        return await self._run(self._snapshot, query, self._count)
 
-    def _data_span(self) -> int:
-        # Read each time, inside the query's snapshot: another process may have indexed a longer
-        # interval since (a stale, shorter span would hide records).
+    def _known(self, q: Query) -> Known:
+        """Read once per search, inside its snapshot: another process may have indexed a longer
+        interval since (a stale, shorter span would hide records), and names change."""
         row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
-        return int(row[0])
+        return Known(
+            data_span_us=int(row[0]), name_rids=name_candidates(self.con, q.file_name_contains)
+        )
 
-    def _filters(self, q: Query, *, probe_tags: bool = False) -> Where:
-        where = compile_filters(q, probe_tags=probe_tags, data_span_us=self._data_span())
+    def _filters(self, q: Query, known: Known, *, probe_tags: bool = False) -> Where:
+        where = compile_filters(q, probe_tags=probe_tags, known=known)
         if q.geometry() is not None:  # only for a query shape that covers the whole world
             where.add("f.nparts > 0")  # every record with a place meets it
         return where
 
-    def _count(self, q: Query) -> int:
+    def _count(self, q: Query, known: Known | None = None) -> int:
+        known = known or self._known(q)
         if _spatial(q):
-            return len(spatial_rows(self.con, q))
-        where = self._filters(q)
+            return len(spatial_rows(self.con, q, known=known))
+        where = self._filters(q, known)
         sql = f"SELECT count(*) FROM files f WHERE {where.sql()}"  # noqa: S608
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
@@ -452,14 +458,15 @@ class SqliteIndex(FileIndex):
         """The page's documents (JSON and null mask), the total and the next token."""
         keys = q.sort_keys
         token = q.decode_token()
+        known = self._known(q)
         if _spatial(q):
             # the matches come with their sort values: ordered here, not read again in SQL
-            found = spatial_rows(self.con, q, sort_columns(keys))
+            found = spatial_rows(self.con, q, sort_columns(keys), known)
             total = len(found)
             rows = order_rows(found, keys, token)[: q.limit + 1]
         else:
-            total = self._count(q)
-            page = self._filters(q, probe_tags=self._walk(q, total))
+            total = self._count(q, known)
+            page = self._filters(q, known, probe_tags=self._walk(q, total))
             if token is not None:
                 page.clauses.extend((w := after(keys, *token)).clauses)
                 page.params.extend(w.params)

@@ -56,6 +56,16 @@ _KIND = "(CASE {t} WHEN 'integer' THEN 'n' WHEN 'real' THEN 'n' WHEN 'text' THEN
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What a search reads from the index before its filters are compiled (once, in its
+    snapshot): the longest data interval (see ``_time``) and the trigram index's candidates
+    for a file-name needle (see sqlite_names)."""
+
+    data_span_us: int | None = None
+    name_rids: str | None = None
+
+
 @dataclass
 class Where:
     clauses: list[str] = field(default_factory=list)
@@ -186,14 +196,15 @@ def _time(where: Where, q: Query, data_span_us: int | None) -> None:
             where.add(f"f.{lo} >= ?", qe - span)
 
 
-def compile_filters(q: Query, *, probe_tags: bool, data_span_us: int | None = None) -> Where:
+def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -> Where:
     """Every non-spatial filter as SQL over ``files f``; values are always bound parameters.
 
     ``probe_tags``: test tags per row (something else drives: the R*Tree, or a walk in sort
     order) instead of letting the tag index choose the rows.
 
-    ``data_span_us``: the longest data-time interval in the index, if known (see ``_time``).
+    ``known``: what the search read from the index first, if anything (see ``Known``).
     """
+    known = known or Known()
     where = Where()
     if not q.include_deleted:
         where.add("f.deleted = 0")
@@ -216,8 +227,10 @@ def compile_filters(q: Query, *, probe_tags: bool, data_span_us: int | None = No
     if q.derived_from:
         _tags(where, ANCESTOR, q.derived_from, "any", probe_tags)
     if q.file_name_contains:
+        if known.name_rids is not None:
+            where.add("f.rid IN (SELECT value FROM json_each(?))", known.name_rids)
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
-    _time(where, q, data_span_us)
+    _time(where, q, known.data_span_us)
     for m in q.meta:
         _meta(where, m)
     return where

@@ -7,7 +7,7 @@ from typing import Any
 
 import shapely
 
-from indexer.backends.sqlite_query import compile_filters, tag_prefilter
+from indexer.backends.sqlite_query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite_rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
 from indexer.query import Query
 
@@ -36,7 +36,9 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def spatial_rows(con: sqlite3.Connection, q: Query, columns: str = "") -> list[tuple[Any, ...]]:
+def spatial_rows(
+    con: sqlite3.Connection, q: Query, columns: str = "", known: Known | None = None
+) -> list[tuple[Any, ...]]:
     """Records whose shape meets the query's: R*Tree prefilter, then exact tests.
 
     Each row is ``(rid, *columns)``: ``columns`` (SQL over ``files f``) are read in the same
@@ -44,7 +46,7 @@ def spatial_rows(con: sqlite3.Connection, q: Query, columns: str = "") -> list[t
     """
     geom = q.geometry()
     assert geom is not None
-    where = compile_filters(q, probe_tags=True)
+    where = compile_filters(q, probe_tags=True, known=known)
     probes, params = [], []
     extra, extra_params = _rtree_filters(q)
     parts = list(getattr(geom, "geoms", [geom]))

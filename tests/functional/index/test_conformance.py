@@ -284,6 +284,42 @@ async def test_attribute_filters(index: FileIndex) -> None:
     assert await found(index, rs, ids=["src", "missing"]) == {"src"}
 
 
+async def test_file_name_contains_any_text_case_blind_through_updates_and_deletes(
+    index: FileIndex,
+) -> None:
+    names = {
+        "a": "LC08_L1TP_044034_20200101.TIF",
+        "b": 'odd "quoted" NEAR(x y) * ^col: AND.tif',
+        "c": "Straße_ÉTÉ_日本語.nc",
+        "d": "lc08_l1tp_044035_20200101.tif",
+    }
+    rs = await load(index, *(rec(i, file_name=n) for i, n in names.items()))
+    cases = {
+        "l1tp_04403": {"a", "d"},
+        "044034": {"a"},
+        "lc": {"a", "d"},  # shorter than a trigram
+        "c": {"a", "b", "c", "d"},
+        '"quoted"': {"b"},
+        "near(x y) *": {"b"},
+        "^col: and": {"b"},
+        "STRASSE": {"c"},  # casefolded: ß is ss
+        "été_日本": {"c"},
+        "日本語.nc": {"c"},
+        "20200102": set(),
+        "tif.": set(),
+    }
+    for needle, want in cases.items():
+        assert await found(index, rs, file_name_contains=needle) == want, needle
+    # a renamed record is found by its new name only, a deleted one not at all
+    renamed = rs[0].model_copy(update={"file_name": "renamed_999.tif", "version": 2})
+    await load(index, renamed)
+    await index.delete("d", 5)
+    rs = [renamed, *rs[1:3]]
+    assert await found(index, rs, file_name_contains="l1tp_04403") == set()
+    assert await found(index, rs, file_name_contains="ed_999") == {"a"}
+    assert await found(index, rs, file_name_contains="9.ti") == {"a"}
+
+
 async def test_lineage_filters_job_recipe_batch_and_derived_from(index: FileIndex) -> None:
     src = rec("src", geometry=point(1, 1))
     mid = rec(

@@ -6,6 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from indexer.backends import sqlite_names
 from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
 from indexer.backends.sqlite_docs import NULLABLE
 from indexer.backends.sqlite_rows import D0, D1, GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
@@ -234,3 +237,28 @@ def test_processes_opening_an_old_layout_at_once_move_it_aside_once(tmp_path: Pa
     con = sqlite3.connect(path)
     assert sorted(r[0] for r in con.execute("SELECT id FROM files")) == ["p0", "p1", "p2", "p3"]
     con.close()
+
+
+@pytest.mark.parametrize(("most", "budget_s"), [(50_000, 5.0), (2, 5.0), (50_000, 0.0)])
+async def test_file_names_are_found_by_trigram_or_by_scan_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, most: int, budget_s: float
+) -> None:
+    # The trigram index only narrows the rows; a needle matching more than PROBE_MAX names, or
+    # a probe over its time budget, falls back to the scan, with the same answer.
+    monkeypatch.setattr(sqlite_names, "PROBE_MAX", most)
+    monkeypatch.setattr(sqlite_names, "PROBE_S", budget_s)
+    monkeypatch.setattr(sqlite_names, "PROBE_STEPS", 1)  # look at the clock at every step
+    names = ["scene_1.tif", "scene_12.tif", "scene_123.tif", "other.nc", "SCENE_9.TIF"]
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert([
+            FileRecord(id=f"n{i}", file_name=n, workspace={"name": "raw"}, file_path=n)
+            for i, n in enumerate(names)
+        ])  # fmt: skip
+        for needle, want in (("scene_1", 3), ("ene_12", 2), ("scene", 4), ("her", 1), ("x", 0)):
+            q = Query(file_name_contains=needle, sort=[{"field": "file_name"}])
+            page = await index.search(q)
+            assert page.total == len(page.records) == want, needle
+            assert all(needle in r.file_name.casefold() for r in page.records)
+            assert await index.count(q) == want
+            placed = Query(file_name_contains=needle, bbox=(0, 0, 1, 1))
+            assert (await index.search(placed)).total == 0  # the R*Tree path with a needle
