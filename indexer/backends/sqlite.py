@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 
+from indexer.backends import sqlite_names as names
 from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
 from indexer.backends.sqlite_docs import FIELDS, whole
-from indexer.backends.sqlite_names import SCHEMA as NAMES_SCHEMA
 from indexer.backends.sqlite_names import name_candidates
 from indexer.backends.sqlite_query import (
     DATA_TYPE,
@@ -29,7 +29,16 @@ from indexer.backends.sqlite_query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite_rows import D0, D1, TAG_SEP, prepare, rt_ids, signature, z_ordered
+from indexer.backends.sqlite_rows import (
+    D0,
+    D1,
+    NAME_LC,
+    TAG_SEP,
+    prepare,
+    rt_ids,
+    signature,
+    z_ordered,
+)
 from indexer.backends.sqlite_spatial import spatial_rows
 from indexer.geometry import RecordPlace, clean_records
 from indexer.query import Query
@@ -124,7 +133,7 @@ def _same_fields(con: sqlite3.Connection) -> bool:
 
 
 def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
-    con.executescript(SCHEMA + NAMES_SCHEMA)
+    con.executescript(SCHEMA + names.SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
@@ -333,6 +342,7 @@ class SqliteIndex(FileIndex):
     def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]]) -> None:
         if not old:
             return
+        con.execute(names.DELETE, (json.dumps([o[0] for o in old]),))
         con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
         con.executemany("DELETE FROM docs WHERE rid = ?", [(o[0],) for o in old])
         con.executemany(
@@ -363,6 +373,7 @@ class SqliteIndex(FileIndex):
                 (max(spans),),
             )
         con.executemany(INSERT, rows)
+        con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
         con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
         con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)

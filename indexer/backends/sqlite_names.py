@@ -1,6 +1,6 @@
 """File names by trigram: "file name contains" without reading every row.
 
-An FTS5 trigram index over ``files.name_lc`` (external content, kept by triggers) finds the
+An FTS5 trigram index over ``files.name_lc`` (external content) finds the
 rows whose name holds the needle's trigrams in sequence. It is a prefilter: the exact
 ``instr`` test still runs on each row it yields. A needle shorter than three characters, or so
 common that it matches more than ``PROBE_MAX`` names, is left to the plain scan, which is then
@@ -20,17 +20,15 @@ PROBE_STEPS = 2000  # SQLite VM steps between two looks at the clock
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS names USING fts5(
   name_lc, content='files', content_rowid='rid', tokenize='trigram', detail='full');
-CREATE TRIGGER IF NOT EXISTS files_names_insert AFTER INSERT ON files BEGIN
-  INSERT INTO names (rowid, name_lc) VALUES (new.rid, new.name_lc);
-END;
-CREATE TRIGGER IF NOT EXISTS files_names_delete AFTER DELETE ON files BEGIN
-  INSERT INTO names (names, rowid, name_lc) VALUES ('delete', old.rid, old.name_lc);
-END;
-CREATE TRIGGER IF NOT EXISTS files_names_update AFTER UPDATE OF name_lc ON files BEGIN
-  INSERT INTO names (names, rowid, name_lc) VALUES ('delete', old.rid, old.name_lc);
-  INSERT INTO names (rowid, name_lc) VALUES (new.rid, new.name_lc);
-END;
 """
+# Kept by the writer, not by triggers: FTS5 flushes its pending terms at every statement
+# savepoint, and a trigger per row made one tiny segment per record (writes 30% slower).
+INSERT = "INSERT INTO names (rowid, name_lc) VALUES (?, ?)"
+# before the files rows go: an external-content index must be told the text it indexed
+DELETE = (
+    "INSERT INTO names (names, rowid, name_lc) SELECT 'delete', rid, name_lc FROM files "
+    "WHERE rid IN (SELECT value FROM json_each(?))"
+)
 
 
 def name_candidates(con: sqlite3.Connection, needle: str | None) -> str | None:

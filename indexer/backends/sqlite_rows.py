@@ -32,6 +32,7 @@ ALWAYS = 1e9  # weeks: the time extent of records without data time
 TAG_SEP = "\x1e"
 GEOM = 38  # the geom column's place in a files row
 D0, D1 = 28, 29  # and the data interval's
+NAME_LC = 5  # and the casefolded file name's
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,7 +11,16 @@ import pytest
 from indexer.backends import sqlite_names
 from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
 from indexer.backends.sqlite_docs import NULLABLE
-from indexer.backends.sqlite_rows import D0, D1, GEOM, ID_SHIFT, SIG_BITS, signature, type_bits
+from indexer.backends.sqlite_rows import (
+    D0,
+    D1,
+    GEOM,
+    ID_SHIFT,
+    NAME_LC,
+    SIG_BITS,
+    signature,
+    type_bits,
+)
 from indexer.query import Query
 from seedpipe.records import FileRecord
 
@@ -138,6 +147,7 @@ async def test_documents_leave_nulls_out_and_json_pages_put_them_back(tmp_path: 
 def test_the_geometry_and_interval_columns_are_where_rows_put_them() -> None:
     columns = COLUMNS.split(", ")
     assert (columns.index("geom"), columns.index("d0"), columns.index("d1")) == (GEOM, D0, D1)
+    assert columns.index("name_lc") == NAME_LC
 
 
 async def test_a_long_interval_written_by_another_connection_is_found_by_a_time_query(
