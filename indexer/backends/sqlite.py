@@ -133,7 +133,12 @@ def _same_fields(con: sqlite3.Connection) -> bool:
 
 
 def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
+    had_names = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'"
+    ).fetchone()
     con.executescript(SCHEMA + names.SCHEMA)
+    if not had_names:  # a file made before the name index: index the names it holds
+        con.execute("INSERT INTO names (names) VALUES ('rebuild')")
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")

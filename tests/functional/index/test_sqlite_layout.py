@@ -272,3 +272,16 @@ async def test_file_names_are_found_by_trigram_or_by_scan_alike(
             assert await index.count(q) == want
             placed = Query(file_name_contains=needle, bbox=(0, 0, 1, 1))
             assert (await index.search(placed)).total == 0  # the R*Tree path with a needle
+
+
+async def test_a_file_without_the_name_index_gets_its_names_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1)])
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("DROP TABLE names")
+    con.close()
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        page = await index.search(Query(file_name_contains="f.ti"))
+        assert [r.id for r in page.records] == ["f"]
