@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -233,6 +234,14 @@ class Query(BaseModel):
     def sort_keys(self) -> tuple[SortKey, ...]:
         """The effective order; ``id`` ascending always breaks ties (so tokens are stable)."""
         return tuple(k for k in (self.sort or DEFAULT_SORT) if k.field != "id")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Query:
+        """A copy; the shapes derived from the filters are derived again, not copied (a copy
+        with another ``bbox`` or ``intersects`` must not filter by the old one)."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ("_geometry", "_boxes"):  # the cached_property values below
+            copy.__dict__.pop(name, None)
+        return copy
 
     @cached_property
     def _geometry(self) -> BaseGeometry | None:

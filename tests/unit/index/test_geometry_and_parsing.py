@@ -182,3 +182,12 @@ def test_a_forged_or_foreign_token_is_refused() -> None:
         with pytest.raises(InvalidInput) as err:
             Query.parse({"limit": 2, "token": bad})
         assert err.value.field == "token"
+
+
+def test_a_copied_query_with_another_place_filters_by_the_new_place() -> None:
+    q = Query(bbox=(0, 0, 1, 1))
+    assert q.geometry() is not None and q.boxes() == [(0.0, 0.0, 1.0, 1.0)]
+    moved = q.model_copy(update={"bbox": (10, 10, 11, 11)})
+    assert moved.boxes() == [(10.0, 10.0, 11.0, 11.0)]
+    assert Query().model_copy(update={"bbox": (2, 2, 3, 3)}).geometry() is not None
+    assert q.model_copy(update={"limit": 3}).boxes() == q.boxes()
