@@ -56,6 +56,7 @@ SCALE_SINGLE = {
     "order",
     "page",
     "page_size",
+    "cursor",
     "meta",
     "include_superseded",
 }
@@ -233,8 +234,16 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         rename["sort"] = "order"
     page = integer(one(params, "page"), "page", 1, MAX_PAGE, 1)
     page_size = integer(one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
-    if (page - 1) * page_size > MAX_OFFSET:
+    # A cursor (from a ``next`` link) says where the page starts, so it is not walked to:
+    # following next links reaches every record, however deep.
+    cursor = one(params, "cursor")
+    if cursor is not None:
+        fields["token"] = cursor
+        rename["token"] = "cursor"  # noqa: S105 (a parameter name, not a secret)
+    elif (page - 1) * page_size > MAX_OFFSET:
         raise InvalidInput(
-            f"pages start at most {MAX_OFFSET} records in; narrow the filters", field="page"
+            f"pages start at most {MAX_OFFSET} records in; follow the next links (they carry "
+            "a cursor) or narrow the filters",
+            field="page",
         )
     return build(fields, rename), page, page_size

@@ -97,9 +97,13 @@ def base_url(request: Request) -> str:
     return (settings.api.public_url or str(request.base_url)).rstrip("/")
 
 
-def link(request: Request, **params: str | int) -> str:
-    """This request's URL under the public root, with ``params`` replaced (for next/previous)."""
-    url = request.url.include_query_params(**params)
+def link(request: Request, **params: str | int | None) -> str:
+    """This request's URL under the public root, with ``params`` replaced (for next/previous);
+    a ``None`` value removes that parameter."""
+    gone = [name for name, value in params.items() if value is None]
+    url = request.url.remove_query_params(gone).include_query_params(
+        **{name: value for name, value in params.items() if value is not None}
+    )
     return f"{base_url(request)}{url.path}?{url.query}"
 
 

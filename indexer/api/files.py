@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import get_index, link
 from indexer.backends.base import FileIndex, JsonPage
-from indexer.params import SCALE_PARAMS, files_query
+from indexer.params import MAX_OFFSET, SCALE_PARAMS, files_query
 from indexer.query import MAX_LIMIT, Query
 
 router = APIRouter(tags=["files"])
@@ -25,7 +25,9 @@ def _documented(names: frozenset[str]) -> list[dict[str, Any]]:
 
 
 async def page_of(index: FileIndex, query: Query, page: int, page_size: int) -> JsonPage:
-    """Scale's page N, walked through the query's stable tokens."""
+    """Scale's page N: where the query's cursor says, else walked to through stable tokens."""
+    if query.token is not None:
+        return await index.search_json(query.model_copy(update={"limit": page_size}))
     skip = (page - 1) * page_size
     token: str | None = None
     total = -1
@@ -50,11 +52,13 @@ async def list_files(request: Request) -> Response:
     params = {k: request.query_params.getlist(k) for k in request.query_params}
     query, page, page_size = files_query(params)
     found = await page_of(get_index(request), query, page, page_size)
-    more = found.next_token is not None
+    after = found.next_token
+    # next carries a cursor (no walk, no depth limit); previous is walked to, when it may be
+    back = page > 1 and (page - 2) * page_size <= MAX_OFFSET
     head = {
         "count": found.total,
-        "next": link(request, page=page + 1) if more else None,
-        "previous": link(request, page=page - 1) if page > 1 else None,
+        "next": link(request, page=page + 1, cursor=after) if after else None,
+        "previous": link(request, page=page - 1, cursor=None) if back else None,
     }
     # The records' stored JSON goes out as it is: no decoding and re-encoding of each record
     # (for a page of 1,000 that is most of the time a request takes).

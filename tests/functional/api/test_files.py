@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from indexer import params
+from indexer.api import files as files_api
 from seedpipe.records import FileRecord
 from tests.functional.api.conftest import ids
 
@@ -125,6 +127,38 @@ async def test_files_pages_follow_next_and_previous_links_without_repeats(
     assert pages == 3 and sorted(seen) == ALL and len(seen) == 5
     past_the_end = (await client.get("/files", params={"page": 9, "page_size": 2})).json()
     assert past_the_end["results"] == [] and past_the_end["next"] is None
+
+
+async def test_next_links_carry_a_cursor_so_pages_are_not_walked_nor_depth_limited(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the depth limit at 2 records, page 3 of size 1 can only be reached by its cursor.
+    monkeypatch.setattr(params, "MAX_OFFSET", 1)
+    monkeypatch.setattr(files_api, "MAX_OFFSET", 1)
+    url: str | None = "/files?page_size=1&order=file_name"
+    seen, previous = [], []
+    while url:
+        r = await client.get(url)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += [x["id"] for x in body["results"]]
+        previous.append(body["previous"])
+        url = body["next"]
+        if url:
+            assert "cursor=" in url and f"page={len(seen) + 1}" in url
+    assert sorted(seen) == ALL and len(seen) == 5
+    assert previous[0] is None and "cursor" not in previous[1] and previous[2] is not None
+    assert previous[3] is None  # page 3 would have to be walked past the depth limit
+    deep = await client.get("/files", params={"page": 4, "page_size": 1})
+    assert deep.status_code == 400 and deep.json()["field"] == "page"
+    assert "next links" in deep.json()["detail"]
+    bad = await client.get("/files", params={"cursor": "bm90IGEgdG9rZW4"})
+    assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+    # a cursor only fits the query that made it
+    first = (await client.get("/files", params={"page_size": 1, "order": "file_name"})).json()
+    cursor = httpx.URL(first["next"]).params["cursor"]
+    other = await client.get("/files", params={"cursor": cursor, "file_type": "PRODUCT"})
+    assert other.status_code == 400 and other.json()["field"] == "cursor"
 
 
 async def test_a_two_thousand_value_filter_in_a_url_is_answered(
