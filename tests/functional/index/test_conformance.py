@@ -471,6 +471,23 @@ PLACES = [
 ]
 
 
+def sortable(
+    prefix: str, n: int, place: dict[str, Any], *, names: bool = False
+) -> list[FileRecord]:
+    """Records with many ties on every sort key, some without data time (nulls sort last)."""
+    return [
+        rec(
+            f"{prefix}{i:02d}",
+            file_size=i % 4,
+            created=day(i % 7),
+            data_started=day(i % 5) if i % 3 else None,
+            **({"file_name": f"{'ab'[i % 2]}{i % 3}.tif"} if names else {}),
+            **place,
+        )
+        for i in range(n)
+    ]
+
+
 @pytest.mark.parametrize(("place", "where"), PLACES)
 async def test_sort_orders_with_missing_values_last(
     index: FileIndex, place: dict[str, Any], where: dict[str, Any]
@@ -500,16 +517,7 @@ async def test_sort_orders_with_missing_values_last(
 async def test_pagination_is_stable_while_writing(
     index: FileIndex, sort: str, place: dict[str, Any], where: dict[str, Any]
 ) -> None:
-    originals = [
-        rec(
-            f"o{i:02d}",
-            file_size=i % 4,
-            created=day(i % 7),
-            data_started=day(i % 5) if i % 3 else None,
-            **place,
-        )
-        for i in range(23)
-    ]
+    originals = sortable("o", 23, place)
     await load(index, *originals)
     q = Query.parse({"sort": sort, "limit": 4, **where})
     seen: list[str] = []
@@ -532,17 +540,7 @@ async def test_pagination_is_stable_while_writing(
 async def test_pages_walk_every_match_once_in_order(
     index: FileIndex, sort: str, place: dict[str, Any], where: dict[str, Any]
 ) -> None:
-    records = [
-        rec(
-            f"p{i:02d}",
-            file_name=f"{'ab'[i % 2]}{i % 3}.tif",
-            file_size=i % 4,
-            created=day(i % 7),
-            data_started=day(i % 5) if i % 3 else None,
-            **place,
-        )
-        for i in range(17)
-    ]
+    records = sortable("p", 17, place, names=True)
     await load(index, *records)
     q = Query.parse({"sort": sort, **where})
     whole = [r.id for r in (await index.search(q)).records]

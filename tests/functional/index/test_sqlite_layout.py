@@ -40,6 +40,16 @@ def rec(version: int, **fields: object) -> FileRecord:
     )  # fmt: skip
 
 
+async def one_record_then(path: Path, sql: str) -> None:
+    """An index holding ``rec(1)``, then changed behind its back by ``sql``."""
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1)])
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(sql)
+    con.close()
+
+
 def rtree_rows(path: Path) -> list[tuple[int, int]]:
     con = sqlite3.connect(path)
     try:
@@ -114,12 +124,7 @@ async def test_an_index_written_for_other_record_fields_is_rebuilt(tmp_path: Pat
     # Documents leave null fields out, with a mask over the model's nullable fields: a file
     # written by a seedpipe whose FileRecord had other fields must not be read with this mask.
     path = tmp_path / "index.db"
-    async with SqliteIndex(f"sqlite:///{path}") as index:
-        await index.upsert([rec(1)])
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("UPDATE state SET value = '[\"id\"]' WHERE key = 'doc_fields'")
-    con.close()
+    await one_record_then(path, "UPDATE state SET value = '[\"id\"]' WHERE key = 'doc_fields'")
     async with SqliteIndex(f"sqlite:///{path}") as index:
         assert await index.needs_replay()
         assert await index.get("f") is None
@@ -276,12 +281,7 @@ async def test_file_names_are_found_by_trigram_or_by_scan_alike(
 
 async def test_a_file_without_the_name_index_gets_its_names_indexed(tmp_path: Path) -> None:
     path = tmp_path / "index.db"
-    async with SqliteIndex(f"sqlite:///{path}") as index:
-        await index.upsert([rec(1)])
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("DROP TABLE names")
-    con.close()
+    await one_record_then(path, "DROP TABLE names")
     async with SqliteIndex(f"sqlite:///{path}") as index:
         page = await index.search(Query(file_name_contains="f.ti"))
         assert [r.id for r in page.records] == ["f"]
