@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexer.api import create_app
 from indexer.backends import open_index
 from indexer.backends.base import Subscription
-from indexer.query import Query
 from indexer.service import IndexerService
 from seedpipe import events
 from seedpipe.bus import open_bus
 from seedpipe.events import file_event
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord, WorkspaceRef
 from seedpipe.settings import Settings
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer.backends import open_index  # noqa: E402
-from indexer.query import Query  # noqa: E402
+from seedpipe.query.model import Query  # noqa: E402
 from seedpipe.settings import Settings  # noqa: E402
 from tests.functional.pipeline.conftest import (  # noqa: E402
     EXAMPLE,

@@ -64,7 +64,7 @@ def product_record(
     workspace: str,
 ) -> FileRecord:
     """The PRODUCT record of ``out/rel``, with its sidecar applied when it has one."""
-    from ingest.media import SNIFF_BYTES, sniff
+    from seedpipe.media import SNIFF_BYTES, sniff
 
     media = output.mediaType
     path = out / rel

@@ -155,7 +155,7 @@ def apply_input_metadata(record: FileRecord, update: dict[str, Any]) -> FileReco
 async def superseded_by(index: FileIndex, product: FileRecord) -> list[FileRecord]:
     """Products this one replaces, marked superseded: same job type, output name and inputs,
     made by another version of the job type (the same version reuses the id and bumps it)."""
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
     jt = product.job_type
     if jt is None:

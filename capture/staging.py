@@ -40,7 +40,7 @@ class Staged:
 
 def local_record(path: Path) -> FileRecord:
     """A minimal SOURCE record for a file that the catalogue does not know."""
-    from ingest.media import SNIFF_BYTES, sniff
+    from seedpipe.media import SNIFF_BYTES, sniff
 
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)

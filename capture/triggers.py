@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from indexer.query import Query, parse_datetime_interval
 from seedpipe.errors import ConfigError, InvalidInput
 from seedpipe.events import (
     FILE_INGESTED,
@@ -18,6 +17,7 @@ from seedpipe.events import (
     CloudEvent,
     describe_validation_error,
 )
+from seedpipe.query.model import Query, parse_datetime_interval
 from seedpipe.records import FileRecord
 from seedpipe.settings import TriggerSettings
 

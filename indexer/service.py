@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.countries import countries_for_many
-from indexer.geometry import RecordPlace, clean_records
 from seedpipe import events
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
+from seedpipe.query.geometry import RecordPlace, clean_records
 
 if TYPE_CHECKING:
     from indexer.backends.base import FileIndex, UpsertResult

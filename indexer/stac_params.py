@@ -6,10 +6,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.params import Params, build, integer, many, one, parse_json
-from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox
 from indexer.stac_query import query_fields
 from seedpipe.errors import InvalidInput
+from seedpipe.query.model import MAX_LIMIT, MAX_LIST, Query, parse_bbox
+from seedpipe.query.params import Params, build, integer, many, one, parse_json
 
 STAC_GET_PARAMS = frozenset(
     {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby", "query"}

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from indexer.query import MAX_LIST, MetaFilter
 from seedpipe.errors import InvalidInput
+from seedpipe.query.model import MAX_LIST, MetaFilter
 
 META_PREFIX = "seedpipe:meta_data."
 # Item properties holding one string -> Query field (eq: that value; in: any of a list).

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ingest.media import SNIFF_BYTES
+from seedpipe.media import SNIFF_BYTES
 
 Notify = Callable[[str], None]
 

@@ -9,9 +9,9 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from ingest.ledger import Ingest, Status
-from ingest.media import sniff
 from ingest.rules import place
 from seedpipe.errors import InvalidInput, SeedpipeError
+from seedpipe.media import sniff
 from seedpipe.records import new_file_id
 
 if TYPE_CHECKING:

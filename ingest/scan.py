@@ -11,10 +11,10 @@ from ingest.completeness import is_hidden
 from ingest.drop import hash_stream
 from ingest.executor import OutboxRow, source_record
 from ingest.ledger import Ingest, Ledger, Status
-from ingest.media import sniff
 from ingest.rules import Rule, compile_rules
 from seedpipe.errors import SeedpipeError
 from seedpipe.events import FILE_INGESTED, FILES_TOPIC, file_event
+from seedpipe.media import sniff
 from seedpipe.records import new_file_id
 from seedpipe.settings import Settings, StrikeSettings
 from seedpipe.workspaces import get_workspace

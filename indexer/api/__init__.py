@@ -64,7 +64,7 @@ def create_app(
 
 async def _healthz(request: Request) -> dict[str, str]:
     """200 once the index answers a query; 503 (the CatalogError handler) when it does not."""
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
     await get_index(request).count(Query(ids=["healthz"]))
     return {"status": "ok", "version": __version__}

@@ -9,15 +9,15 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import get_index, link
 from indexer.backends.base import FileIndex, JsonPage
-from indexer.params import MAX_OFFSET, SCALE_PARAMS, files_query
-from indexer.query import MAX_LIMIT, Query
+from seedpipe.query.model import MAX_LIMIT, Query
+from seedpipe.query.params import MAX_OFFSET, SCALE_PARAMS, files_query
 
 router = APIRouter(tags=["files"])
 
 
 def _documented(names: frozenset[str]) -> list[dict[str, Any]]:
-    # Parameters are parsed by indexer.params (so errors are 400s naming them); list them here
-    # only so the OpenAPI document shows them.
+    # Parameters are parsed by seedpipe.query.params (so errors are 400s naming them); listed
+    # here only so the OpenAPI document shows them.
     return [
         {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
         for n in sorted(names)

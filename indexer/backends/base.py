@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from indexer.geometry import RecordPlace
-from indexer.query import Query
+from seedpipe.query.geometry import RecordPlace
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 
 SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")

@@ -18,9 +18,9 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_query, compile_search
-from indexer.geometry import RecordPlace, clean_records
-from indexer.query import Query
 from seedpipe.errors import CatalogError, MissingDependency
+from seedpipe.query.geometry import RecordPlace, clean_records
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 
 if TYPE_CHECKING:

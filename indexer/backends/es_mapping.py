@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from indexer.geometry import CleanGeometry
-from indexer.query import TimeField
+from seedpipe.query.geometry import CleanGeometry
+from seedpipe.query.model import TimeField
 from seedpipe.records import FileRecord
 
 KEYWORD = {"type": "keyword"}

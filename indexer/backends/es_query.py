@@ -8,7 +8,7 @@ from typing import Any
 import shapely
 
 from indexer.backends.es_mapping import RANGE_FIELDS, TERM_FIELDS
-from indexer.query import MetaFilter, Query, SortKey
+from seedpipe.query.model import MetaFilter, Query, SortKey
 
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
 _WILDCARD_SPECIAL = str.maketrans({"*": "\\*", "?": "\\?", "\\": "\\\\"})

@@ -40,9 +40,9 @@ from indexer.backends.sqlite_rows import (
     z_ordered,
 )
 from indexer.backends.sqlite_spatial import spatial_rows
-from indexer.geometry import RecordPlace, clean_records
-from indexer.query import Query
 from seedpipe.errors import CatalogError
+from seedpipe.query.geometry import RecordPlace, clean_records
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
 

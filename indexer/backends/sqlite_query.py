@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.query import MetaFilter, Query, SortKey
+from seedpipe.query.model import MetaFilter, Query, SortKey
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 # Tag keys in the side table: data types and countries share it under distinct prefixes.

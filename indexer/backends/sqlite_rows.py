@@ -14,8 +14,8 @@ from pydantic_core import to_json
 from indexer.backends.base import UpsertResult
 from indexer.backends.sqlite_docs import compact
 from indexer.backends.sqlite_query import ANCESTOR, COUNTRY, DATA_TYPE
-from indexer.geometry import CleanGeometry, RecordPlace
-from indexer.query import to_micros
+from seedpipe.query.geometry import CleanGeometry, RecordPlace
+from seedpipe.query.model import to_micros
 from seedpipe.records import FileRecord
 
 PARTS = 8  # at most this many R*Tree rows per record (one per part's box)

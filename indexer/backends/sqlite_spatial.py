@@ -9,7 +9,7 @@ import shapely
 
 from indexer.backends.sqlite_query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite_rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
-from indexer.query import Query
+from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays small

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from seedpipe.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
 # option dest -> Query field, for the options that map one to one.
 _LISTS = {
@@ -81,7 +81,7 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _geometry(text: str) -> Any:
-    from indexer.params import parse_json
+    from seedpipe.query.params import parse_json
 
     stripped = text.strip()
     if not stripped.startswith("{"):
@@ -98,7 +98,7 @@ def _geometry(text: str) -> Any:
 
 def filter_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The options given, as ``Query`` fields."""
-    from indexer.params import parse_meta
+    from seedpipe.query.params import parse_meta
 
     fields: dict[str, Any] = {}
     for dest, target in _LISTS.items():
@@ -126,7 +126,7 @@ def filter_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def query_from_args(args: argparse.Namespace, **extra: Any) -> Query:
     """A validated Query; InvalidInput names the option at fault."""
-    from indexer.params import build
+    from seedpipe.query.params import build
 
     names = {v: "--" + k.replace("_", "-") for k, v in _LISTS.items()}
     names.update(time_relation="--relation", file_name_contains="--file-name", limit="--limit")

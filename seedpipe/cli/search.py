@@ -13,7 +13,7 @@ from seedpipe.cli.filters import add_filter_arguments, query_from_args
 
 if TYPE_CHECKING:
     from indexer.backends.base import SearchPage
-    from indexer.query import Query
+    from seedpipe.query.model import Query
     from seedpipe.settings import Settings
 
 

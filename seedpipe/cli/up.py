@@ -51,7 +51,7 @@ def ingested_count(settings: Settings) -> int:
 
 
 async def status_text(settings: Settings, capture: CaptureService, index: FileIndex) -> str:
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
     jobs = capture.counts()
     try:

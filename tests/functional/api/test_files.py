@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from indexer import params
 from indexer.api import files as files_api
+from seedpipe.query import params
 from seedpipe.records import FileRecord
 from tests.functional.api.conftest import ids
 

@@ -268,8 +268,8 @@ async def test_random_mixes_of_hostile_values_never_cause_a_server_error(
 ) -> None:
     import random
 
-    from indexer.params import SCALE_PARAMS
     from indexer.stac_params import STAC_GET_PARAMS
+    from seedpipe.query.params import SCALE_PARAMS
 
     rng = random.Random(5)
     for path, names in (("/files", sorted(SCALE_PARAMS)), ("/search", sorted(STAC_GET_PARAMS))):

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from indexer.backends.base import FileIndex, Subscription
-from indexer.query import MAX_LIST, Query
 from seedpipe.errors import InvalidInput
+from seedpipe.query.model import MAX_LIST, Query
 from seedpipe.records import FileRecord
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)

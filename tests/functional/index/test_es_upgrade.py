@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.backends.es_mapping import FILES_MAPPING, SETTINGS, SUBSCRIPTIONS_MAPPING
-from indexer.query import Query
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
 from tests.functional.index.conftest import ELASTICSEARCH_URL

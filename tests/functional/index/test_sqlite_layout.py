@@ -21,7 +21,7 @@ from indexer.backends.sqlite_rows import (
     signature,
     type_bits,
 )
-from indexer.query import Query
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 
 TWO_SQUARES = {
@@ -160,7 +160,7 @@ async def test_a_long_interval_written_by_another_connection_is_found_by_a_time_
 ) -> None:
     from datetime import UTC, datetime
 
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
     url = f"sqlite:///{tmp_path / 'index.db'}"
     june = Query.parse({"datetime": "2019-06-10T00:00:00Z/2019-06-20T00:00:00Z"})
@@ -188,7 +188,7 @@ async def test_rare_and_common_types_page_alike_whichever_way_the_rows_are_found
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from indexer.query import Query
+    from seedpipe.query.model import Query
 
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     records = [

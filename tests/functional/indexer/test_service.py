@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from indexer.backends.base import FileIndex, Subscription
-from indexer.query import Query
 from indexer.service import reindex
 from seedpipe import events
 from seedpipe.bus.base import EventBus
 from seedpipe.events import CloudEvent
+from seedpipe.query.model import Query
 from seedpipe.settings import Settings
 from tests.functional.indexer.conftest import event, index_all, publish, read_all, record
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from indexer.backends import open_index
-from indexer.query import Query
 from indexer.service import IndexerService
 from seedpipe import events
 from seedpipe.bus import open_bus
+from seedpipe.query.model import Query
 from seedpipe.settings import Settings
 from tests.functional.indexer.conftest import event, record
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from indexer.backends import open_index
-from indexer.query import Query
 from seedpipe.bus import open_bus
 from seedpipe.events import FILE_INGESTED, FILES_TOPIC, CloudEvent
+from seedpipe.query.model import Query
 from tests.functional.pipeline.conftest import (
     ingest_statuses,
     job_counts,

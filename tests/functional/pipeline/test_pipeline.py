@@ -10,7 +10,6 @@ import pytest
 
 from capture.service import CaptureService
 from indexer.backends import open_index
-from indexer.query import Query, TimeInterval
 from seedpipe.bus import open_bus
 from seedpipe.events import (
     FILE_INGESTED,
@@ -21,6 +20,7 @@ from seedpipe.events import (
     JOBS_TOPIC,
     CloudEvent,
 )
+from seedpipe.query.model import Query, TimeInterval
 from tests.functional.pipeline.conftest import (
     ingest_statuses,
     job_counts,

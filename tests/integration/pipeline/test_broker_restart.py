@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.backends import open_index
-from indexer.query import Query
+from seedpipe.query.model import Query
 from seedpipe.settings import Settings
 from tests.conftest import Tansu
 from tests.functional.pipeline.conftest import (

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from indexer.backends import open_index
-from indexer.query import Query
+from seedpipe.query.model import Query
 from seedpipe.settings import Settings
 from tests.functional.pipeline.conftest import (
     EXAMPLE,

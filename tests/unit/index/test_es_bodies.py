@@ -15,9 +15,9 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_meta, compile_query, compile_search
-from indexer.geometry import clean_geometry, clean_records
-from indexer.query import MetaFilter, Query
 from seedpipe.errors import CatalogError
+from seedpipe.query.geometry import clean_geometry, clean_records
+from seedpipe.query.model import MetaFilter, Query
 from seedpipe.records import FileRecord
 
 

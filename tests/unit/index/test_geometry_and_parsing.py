@@ -7,15 +7,21 @@ from typing import Any
 import pytest
 import shapely
 
-from indexer.geometry import MAX_VERTICES, clean_geometry, clean_many, clean_records, exact_boxes
-from indexer.query import (
+from seedpipe.errors import InvalidInput
+from seedpipe.query.geometry import (
+    MAX_VERTICES,
+    clean_geometry,
+    clean_many,
+    clean_records,
+    exact_boxes,
+)
+from seedpipe.query.model import (
     MetaFilter,
     Query,
     parse_bbox,
     parse_datetime_interval,
     parse_sort,
 )
-from seedpipe.errors import InvalidInput
 
 
 def ring(*points: tuple[float, float]) -> dict[str, Any]:

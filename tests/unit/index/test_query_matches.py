@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.backends.sqlite import SqliteIndex
-from indexer.query import Query
+from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)

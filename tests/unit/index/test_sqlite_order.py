@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from indexer.backends.sqlite_query import after, order_by, order_rows, sort_columns
-from indexer.query import SortKey
+from seedpipe.query.model import SortKey
 
 SORTS = [
     (SortKey(field="created", desc=True),),

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexer.params import files_query
 from indexer.stac_params import stac_get_body, stac_query
 from seedpipe.errors import InvalidInput
+from seedpipe.query.params import files_query
 
 
 def test_scale_time_ranges_choose_the_time_field() -> None:

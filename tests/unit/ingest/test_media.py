@@ -7,7 +7,7 @@ import json
 
 from PIL import Image
 
-from ingest import media
+from seedpipe import media
 
 
 def tiff_bytes(geo: bool) -> bytes:

@@ -23,8 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from indexer.query_meta import MAX_LIST, MetaFilter, MetaOp, lookup, same_kind
-from indexer.query_values import (
+from seedpipe.errors import InvalidInput
+from seedpipe.query.meta import MAX_LIST, MetaFilter, MetaOp, lookup, same_kind
+from seedpipe.query.values import (
     TimeInterval,
     check_bbox,
     parse_bbox,
@@ -32,7 +33,6 @@ from indexer.query_values import (
     parse_datetime_interval,
     to_micros,
 )
-from seedpipe.errors import InvalidInput
 
 # Re-exported: callers import the whole query vocabulary from here.
 __all__ = [
@@ -181,7 +181,7 @@ class Query(BaseModel):
     @classmethod
     def _check_intersects(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            from indexer.geometry import clean_geometry
+            from seedpipe.query.geometry import clean_geometry
 
             clean_geometry(value, field="intersects")
         return value
@@ -245,7 +245,7 @@ class Query(BaseModel):
 
     @cached_property
     def _geometry(self) -> BaseGeometry | None:
-        from indexer.geometry import bbox_geometry, clean_geometry
+        from seedpipe.query.geometry import bbox_geometry, clean_geometry
 
         if self.bbox is not None:
             return bbox_geometry(self.bbox)
@@ -259,7 +259,7 @@ class Query(BaseModel):
 
     @cached_property
     def _boxes(self) -> list[tuple[float, float, float, float]] | None:
-        from indexer.geometry import exact_boxes
+        from seedpipe.query.geometry import exact_boxes
 
         geom = self._geometry
         return None if geom is None else exact_boxes(geom)
@@ -377,7 +377,7 @@ class Query(BaseModel):
         geom = self._geometry
         if geom is None:
             return True
-        from indexer.geometry import record_shape
+        from seedpipe.query.geometry import record_shape
 
         shape = record_shape(r)
         return shape is not None and bool(geom.intersects(shape))

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from indexer.query import MAX_LIST, Query, parse_bbox, parse_datetime
 from seedpipe.errors import InvalidInput
+from seedpipe.query.model import MAX_LIST, Query, parse_bbox, parse_datetime
 
 # Scale's own page size limit; STAC's limit may go up to the query model's.
 MAX_PAGE_SIZE = 1000

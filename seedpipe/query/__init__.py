@@ -1,0 +1,1 @@
+"""The neutral query model: the language of searches, triggers and saved searches."""
