@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import open_store, transaction
 
 
 class Status(StrEnum):
@@ -137,14 +137,8 @@ class Ledger:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db) as db:
+            yield db
 
     def add(self, ingests: Sequence[Ingest]) -> None:
         """Insert new ingests in one transaction; sets their ids."""

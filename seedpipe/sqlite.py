@@ -1,22 +1,56 @@
-"""Opening the embedded SQLite stores (ledger, job store) the same way: WAL, busy timeout."""
+"""The one way seedpipe opens SQLite (bus log, ledger, job store, index): WAL, one busy policy."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+# How long a writer waits for another process's write lock before SQLite says "database is
+# locked". One figure for every store: long enough for the index's largest bulk transaction.
+BUSY_TIMEOUT_S = 30.0
+
+
+def connect(
+    path: Path | str, *, synchronous: str = "NORMAL", wal: bool = True
+) -> sqlite3.Connection:
+    """A connection in autocommit mode, usable from any thread (callers serialise access).
+
+    WAL with ``synchronous=NORMAL`` keeps every commit across a kill -9 of the process (not
+    across a power cut).
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+    )
+    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    if wal:
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    return db
 
 
 def open_store(path: Path, schema: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """A connection shared by the threads of one process, in autocommit mode, schema applied.
-
-    WAL with ``synchronous=NORMAL`` keeps every commit across a kill -9 of the process (not
-    across a power cut); callers serialise access with their own lock.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    """A store's connection with rows as ``sqlite3.Row`` and its ``schema`` script applied."""
+    db = connect(path, synchronous=synchronous)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")
-    db.execute("PRAGMA busy_timeout=10000")
     db.executescript(schema)
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT: take the write lock up front so two writers never deadlock.
+
+    Any exception rolls the transaction back and propagates.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    if db.in_transaction:  # the block may have ended it itself (a ROLLBACK on a stale write)
+        db.execute("COMMIT")

@@ -45,6 +45,7 @@ from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
+from seedpipe.sqlite import connect, transaction
 
 if TYPE_CHECKING:
     from seedpipe.settings import IndexSettings
@@ -233,10 +234,7 @@ class SqliteIndex(FileIndex):
         self._con = con
 
     def _open_file(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA busy_timeout=10000")
+        con = connect(self.path)
         # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
         con.execute("PRAGMA wal_autocheckpoint=8192")
         con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
@@ -299,9 +297,7 @@ class SqliteIndex(FileIndex):
                 results[i] = UpsertResult(
                     id=r.id, version=r.version, status="stale", reason="newer in the same batch"
                 )
-        con = self.con
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.con) as con:
             ids = json.dumps(list(newest))
             known = {
                 row[0]: row[1:]
@@ -337,10 +333,6 @@ class SqliteIndex(FileIndex):
                 [places[i] for i in todo],
                 [(i, results) for i in todo],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return [r for r in results if r is not None]
 
     @staticmethod
@@ -389,9 +381,7 @@ class SqliteIndex(FileIndex):
         return await self._run(self._delete, file_id, version)
 
     def _delete(self, file_id: str, version: int) -> UpsertResult:
-        con = self.con
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.con) as con:
             row = con.execute(
                 "SELECT version, rid, nparts, tagkeys FROM files WHERE id = ?", (file_id,)
             ).fetchone()
@@ -406,11 +396,6 @@ class SqliteIndex(FileIndex):
             if row:
                 self._remove(con, [(row[1], row[2], row[3])])
             con.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (file_id, version))
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
         return UpsertResult(id=file_id, version=version, status="written")
 
     # ----- reads -----

@@ -17,10 +17,10 @@ from seedpipe.bus.sqlite_store import (
     notify,
     open_connection,
     prune,
-    transaction,
 )
 from seedpipe.errors import BusError
 from seedpipe.settings import BusSettings, sqlite_path
+from seedpipe.sqlite import transaction
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from seedpipe.bus.sqlite_store import (
     listen,
     open_connection,
     read_partitions,
-    transaction,
     unlisten,
 )
 from seedpipe.settings import SqliteBusSettings
+from seedpipe.sqlite import transaction
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from seedpipe.bus.base import TopicPartition
-from seedpipe.bus.sqlite_store import last_seq, transaction
+from seedpipe.bus.sqlite_store import last_seq
+from seedpipe.sqlite import transaction
 
 
 @dataclass

@@ -8,13 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from types import TracebackType
+from functools import partial
 from typing import Any, TypeVar
 
 from seedpipe.bus.base import RawRecord, TopicPartition
 from seedpipe.errors import BusError
 from seedpipe.settings import SqliteBusSettings
+from seedpipe.sqlite import connect, transaction
 
 T = TypeVar("T")
 
@@ -110,21 +110,14 @@ class Connection:
         self.executor.shutdown(wait=True)
 
 
-def _connect(path: str, settings: SqliteBusSettings) -> sqlite3.Connection:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={settings.synchronous}")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
 async def open_connection(path: str, settings: SqliteBusSettings) -> Connection:
     """Open (creating the file and schema when missing) a connection to the log at ``path``."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedpipe-bus")
     loop = asyncio.get_running_loop()
     try:
-        conn = await loop.run_in_executor(executor, _connect, path, settings)
+        conn = await loop.run_in_executor(
+            executor, partial(connect, path, synchronous=settings.synchronous)
+        )
         await loop.run_in_executor(executor, _create_schema, conn)
     except (sqlite3.Error, OSError) as exc:
         executor.shutdown(wait=False)
@@ -133,15 +126,10 @@ async def open_connection(path: str, settings: SqliteBusSettings) -> Connection:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def ensure_topic(conn: sqlite3.Connection, topic: str, partitions: int) -> tuple[int, int]:
@@ -152,28 +140,6 @@ def ensure_topic(conn: sqlite3.Connection, topic: str, partitions: int) -> tuple
     )
     row = conn.execute("SELECT id, partitions FROM topics WHERE name = ?", (topic,)).fetchone()
     return int(row[0]), int(row[1])
-
-
-class transaction:
-    """BEGIN IMMEDIATE … COMMIT: take the write lock up front so two writers never deadlock."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
 
 
 def last_seq(conn: sqlite3.Connection, tid: int, p: int, empty: int = 0) -> int:
