@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capture.execute import Context, execute, fail_now, job_event
 from capture.jobs import Job, JobStore, Pending, job_id_for
@@ -40,6 +40,7 @@ from seedpipe.events import (
     CloudEvent,
 )
 from seedpipe.settings import Settings
+from seedpipe.supervisor import supervise
 from seedpipe.workspaces import Workspaces
 
 if TYPE_CHECKING:
@@ -176,11 +177,11 @@ class CaptureService:
             handler, members = self.handle_until_finished, consumer_count(self.settings)
         else:
             handler, members = self.handle, 1
-        tasks = [
-            asyncio.create_task(self.bus.consume(topics, GROUP, handler, stop=stop))
-            for _ in range(members)
-        ]
-        tasks.append(asyncio.create_task(self._schedule(stop)))
+        work: dict[str, Any] = {
+            f"consumer {i}": self.bus.consume(topics, GROUP, handler, stop=stop)
+            for i in range(members)
+        }
+        work["scheduler"] = self._schedule(stop)
         log.info(
             "capture: %d job types, %d triggers, commits when %s (%d consumers)",
             len(self.job_types),
@@ -189,17 +190,10 @@ class CaptureService:
             members,
         )
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for t in done:
-                # A consumer cancelled by its waiting handler on stop is not a failure.
-                if not t.cancelled() and t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
+            # A consumer cancelled by its waiting handler on stop is not a failure.
+            await supervise(work, stop, any_end_stops=False, cancel=True)
         finally:
-            stop.set()
             self._wake.set()
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await self._cancel_running()
             self.store.close()
 

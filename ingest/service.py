@@ -28,6 +28,7 @@ from seedpipe.bus.base import EventBus
 from seedpipe.errors import ConfigError, IngestError
 from seedpipe.events import FILES_TOPIC
 from seedpipe.settings import Settings, StrikeSettings, file_path
+from seedpipe.supervisor import supervise
 from seedpipe.workspaces import open_workspaces
 from seedpipe.workspaces.base import Workspace
 
@@ -122,23 +123,23 @@ class IngestService:
             )
             for s in self.strike_settings
         ]
-        inner = asyncio.Event()
-        publisher = asyncio.create_task(outbox.run(inner))
-        tasks = [asyncio.create_task(st.run(inner)) for st in strikes]
+        inner = asyncio.Event()  # strikes stop on it; then the outbox publishes once more
+        drained = asyncio.Event()
+
+        async def strikes_then_drain() -> None:
+            try:
+                await supervise({f"strike {st.name}": st.run(inner) for st in strikes}, inner)
+            finally:
+                drained.set()
+                outbox.wake()
+
         log.info("ingest: %d strikes running", len(strikes))
-        stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait(
-                [*tasks, publisher, stopper], return_when=asyncio.FIRST_COMPLETED
+            await supervise(
+                {"strikes": strikes_then_drain(), "outbox": outbox.run(drained)},
+                stop,
+                stopping=inner,
             )
-            for t in done:
-                if t is not stopper and t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
         finally:
-            inner.set()
-            stopper.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            outbox.wake()
-            await asyncio.gather(publisher, return_exceptions=True)
             for st in strikes:
                 st.drop.close()

@@ -24,6 +24,7 @@ from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
 from ingest.transfers import Transfers
 from seedpipe.settings import StrikeSettings
+from seedpipe.supervisor import supervise
 from seedpipe.workspaces.base import Workspace
 
 log = logging.getLogger(__name__)
@@ -188,25 +189,25 @@ class Strike:
     async def run(self, stop: asyncio.Event) -> None:
         """Recover half-done ingests, then watch and ingest until ``stop`` is set."""
         await self.recover()
-        tasks = [
-            asyncio.create_task(self.drop.watch(self.touched, self.rescan, stop)),
-            asyncio.create_task(self._settle_loop(stop)),
-            asyncio.create_task(self._rescan_loop(stop)),
-        ]
-        try:
-            while not stop.is_set():
-                if not self._ready:
-                    self._wake.clear()
-                    await wait_any([self._wake, stop], None)
-                    continue
-                batch, self._ready = self._ready[:BATCH], self._ready[BATCH:]
-                await self.ingest(batch)
-                for t in tasks:
-                    if t.done() and not t.cancelled() and t.exception() is not None:
-                        raise t.exception()  # type: ignore[misc]
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await supervise(
+            {
+                "watch": self.drop.watch(self.touched, self.rescan, stop),
+                "settle": self._settle_loop(stop),
+                "rescan": self._rescan_loop(stop),
+                "ingest": self._ingest_loop(stop),
+            },
+            stop,
+            any_end_stops=False,
+        )
+
+    async def _ingest_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self._ready:
+                self._wake.clear()
+                await wait_any([self._wake, stop], None)
+                continue
+            batch, self._ready = self._ready[:BATCH], self._ready[BATCH:]
+            await self.ingest(batch)
 
     async def ingest(self, batch: Sequence[Ready]) -> list[Ingest]:
         """Ingest a batch of complete files; returns their ingests with final statuses."""

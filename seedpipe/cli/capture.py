@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import ConfigError
+from seedpipe.supervisor import stop_on_signals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,12 +22,9 @@ async def _serve(args: argparse.Namespace) -> None:
     settings = load_settings(args)
     if not settings.triggers:
         raise ConfigError("no triggers configured: add a [[triggers]] table to the config")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
-        await CaptureService(settings, bus, index).run(stop)
+    with stop_on_signals(asyncio.Event()) as stop:
+        async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+            await CaptureService(settings, bus, index).run(stop)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
-import signal
 import sys
 import uuid
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import InvalidInput
 from seedpipe.settings import Settings
+from seedpipe.supervisor import stop_on_signals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -138,24 +137,20 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
 
     topic = settings.topic(args.topic)
     group = args.group or f"seedpipe-tail-{uuid.uuid4().hex[:12]}"
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     max_bytes = settings.bus.max_event_bytes
 
     async def show(record: RawRecord) -> None:
         sys.stdout.write(render(record.topic, record.value, max_bytes) + "\n")
         sys.stdout.flush()
 
-    async with open_bus(settings.bus) as bus:
-        await bus.consume_raw(
-            [topic],
-            group,
-            show,
-            stop=stop,
-            from_beginning=args.from_beginning,
-            until_caught_up=args.until_caught_up,
-        )
+    with stop_on_signals(asyncio.Event()) as stop:
+        async with open_bus(settings.bus) as bus:
+            await bus.consume_raw(
+                [topic],
+                group,
+                show,
+                stop=stop,
+                from_beginning=args.from_beginning,
+                until_caught_up=args.until_caught_up,
+            )
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.settings import Settings
+from seedpipe.supervisor import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +23,11 @@ async def serve(settings: Settings, group: str = "indexer") -> None:
     from indexer.service import IndexerService
     from seedpipe.bus import open_bus
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
-        service = IndexerService(settings, bus, index, group=group)
-        await service.run(stop)
-    log.info("indexer stopped", extra={"written": service.stats.written})
+    with stop_on_signals(asyncio.Event()) as stop:
+        async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+            service = IndexerService(settings, bus, index, group=group)
+            await service.run(stop)
+        log.info("indexer stopped", extra={"written": service.stats.written})
 
 
 def run(args: argparse.Namespace) -> int:

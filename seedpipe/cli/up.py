@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from seedpipe.cli.common import add_config, load_settings
+from seedpipe.supervisor import stop_on_signals, supervise
 
 if TYPE_CHECKING:
     from capture.service import CaptureService
@@ -114,18 +114,20 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run every service until SIGINT/SIGTERM (or until ``stop`` is set, when given)."""
+    settings = settings or load_settings(args)
+    with contextlib.ExitStack() as on_exit:
+        if stop is None:
+            stop = on_exit.enter_context(stop_on_signals(asyncio.Event()))
+        await _serve_all(args, settings, stop)
+
+
+async def _serve_all(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> None:
     from capture.service import CaptureService
     from indexer.backends import open_index
     from indexer.service import IndexerService
     from ingest.service import IngestService
     from seedpipe.bus import open_bus
 
-    settings = settings or load_settings(args)
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
     settings.path().mkdir(parents=True, exist_ok=True)
     async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
         capture = CaptureService(settings, bus, index)
@@ -139,23 +141,22 @@ async def serve(
         if not args.no_api:
             port = args.port if args.port is not None else settings.api.port
             server = _api_server(settings, index, capture, port)
-            services["api"] = server.serve()
-        tasks = {asyncio.create_task(c, name=n): n for n, c in services.items()}
+            services["api"] = _until_stopped(server, stop)
         log.info("seedpipe up: %s running; data in %s", ", ".join(services), settings.data_dir)
-        stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                if t is not stopper and not t.cancelled() and t.exception() is not None:
-                    log.error("seedpipe up: %s failed: %s", tasks[t], t.exception())
-                    raise t.exception()  # type: ignore[misc]
+            await supervise(services, stop)
         finally:
-            stop.set()
-            if server is not None:
-                server.should_exit = True
-            stopper.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             log.info("seedpipe up: stopped")
+
+
+async def _until_stopped(server: Any, stop: asyncio.Event) -> None:
+    """Serve until ``stop``; uvicorn has no stop event of its own, only ``should_exit``."""
+    watcher = asyncio.create_task(stop.wait())
+    watcher.add_done_callback(lambda _: setattr(server, "should_exit", True))
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
 
 
 def run(args: argparse.Namespace) -> int:
