@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 BACKENDS = BackendRegistry(
     "event bus",
-    {"sqlite": "seedpipe.bus.sqlite:SqliteBus", "kafka": "seedpipe.bus.kafka:KafkaBus"},
+    {"sqlite": "seedpipe.bus.sqlite.bus:SqliteBus", "kafka": "seedpipe.bus.kafka.bus:KafkaBus"},
     {"kafka": "pip install aiokafka"},
 )
 

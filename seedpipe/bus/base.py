@@ -3,107 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from seedpipe.bus.consumer import ConsumerLoop
+from seedpipe.bus.source import (
+    CLOUDEVENTS_CONTENT_TYPE,
+    DLQ_SUFFIX,
+    BatchHandler,
+    Handler,
+    RawHandler,
+    RawRecord,
+    Source,
+    check_name,
+    dlq_topic,
+)
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
 from seedpipe.settings import BusSettings
 
 if TYPE_CHECKING:
     from seedpipe.bus.deadletter import DeadLetter
-
-Handler = Callable[[CloudEvent], Awaitable[None]]
-BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
-RawHandler = Callable[["RawRecord"], Awaitable[None]]
-TopicPartition = tuple[str, int]
-
-# Kafka's own rule for topic names; group names follow it too so they are safe everywhere.
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
-DLQ_SUFFIX = ".dlq"
-
-
-def check_name(value: str, field: str) -> str:
-    """A topic or group name from outside: letters, digits, ``._-``, at most 249 characters."""
-    if not _NAME.match(value) or value in (".", ".."):
-        raise InvalidInput(
-            f"{value!r} is not a valid name (letters, digits, '.', '_', '-'; 1-249 chars)",
-            field=field,
-        )
-    return value
-
-
-def dlq_topic(topic: str) -> str:
-    """Where events of ``topic`` that cannot be handled end up."""
-    return topic + DLQ_SUFFIX
-
-
-class RawRecord(NamedTuple):
-    """One record as stored, before parsing: what the consumer loop and ``events tail`` see.
-
-    A NamedTuple because the SQLite reader builds tens of thousands a second.
-    """
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    timestamp: float  # seconds since the epoch, when the log accepted it
-
-    @property
-    def tp(self) -> TopicPartition:
-        return (self.topic, self.partition)
-
-
-class Source(ABC):
-    """One consumer's live view of the partitions its group gave it (a backend implements it).
-
-    The consumer loop ``mark``s each record once handled; ``flush`` commits the marks.
-    """
-
-    def __init__(self) -> None:
-        self.pending: dict[TopicPartition, int] = {}
-
-    def mark(self, record: RawRecord) -> None:
-        self.pending[record.tp] = record.offset
-
-    async def flush(self) -> None:
-        """Commit what was handled since the last flush."""
-        if self.pending:
-            offsets, self.pending = self.pending, {}
-            await self.commit(offsets)
-
-    @abstractmethod
-    async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
-        """Records after this consumer's position, in offset order per partition.
-
-        Waits briefly when there are none; returns early (maybe empty) when ``stop`` is set.
-        """
-
-    @abstractmethod
-    def owns(self, tp: TopicPartition) -> bool:
-        """Whether the partition is still this consumer's (a rebalance may have moved it)."""
-
-    @abstractmethod
-    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """Record ``offsets`` (the last handled offset per partition) as the group's progress."""
-
-    @abstractmethod
-    async def end_offsets(self) -> dict[TopicPartition, int]:
-        """The last offset of every partition of the topics now (-1 when a partition is empty)."""
-
-    @abstractmethod
-    async def caught_up(self, target: Mapping[TopicPartition, int]) -> bool:
-        """Whether the group has handled every partition up to ``target``."""
-
-    async def close(self) -> None:
-        """Leave the group (after the loop committed what it handled)."""
 
 
 class EventBus(ABC):
@@ -181,8 +104,6 @@ class EventBus(ABC):
         With ``until_caught_up`` it also returns once the group has handled everything that was
         on the topics when the call began.
         """
-        from seedpipe.bus.consumer import ConsumerLoop
-
         loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up)
         await loop.run(
             self._checked(topics, events=True), check_name(group, "group"), from_beginning, handler
@@ -204,8 +125,6 @@ class EventBus(ABC):
         If ``batch_handler`` raises, each event of the batch is retried alone (a one-element
         list), so retries and the DLQ apply per event.
         """
-        from seedpipe.bus.consumer import ConsumerLoop
-
         if max_batch < 1:
             raise InvalidInput("must be at least 1", field="max_batch")
         loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up, max_batch=max_batch)
@@ -230,8 +149,6 @@ class EventBus(ABC):
 
         An exception from ``handler`` ends the call; what was handled before it is committed.
         """
-        from seedpipe.bus.consumer import ConsumerLoop
-
         loop = ConsumerLoop(self, stop=stop, until_caught_up=until_caught_up)
         await loop.run_raw(
             self._checked(topics), check_name(group, "group"), from_beginning, handler

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
-from seedpipe.bus.base import RawHandler, RawRecord, Source, dlq_topic
 from seedpipe.bus.deadletter import DEAD_LETTER_CONTENT_TYPE, DeadLetter
+from seedpipe.bus.source import RawHandler, RawRecord, Source, Transport, dlq_topic
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
 
 if TYPE_CHECKING:
-    from seedpipe.bus.base import BatchHandler, EventBus, Handler
+    from seedpipe.bus.source import BatchHandler, Handler
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ConsumerLoop:
 
     def __init__(
         self,
-        bus: EventBus,
+        bus: Transport,
         *,
         stop: asyncio.Event | None,
         until_caught_up: bool,

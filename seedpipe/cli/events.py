@@ -67,7 +67,7 @@ def parse_duration(text: str, field: str) -> float:
 
 async def _prune(settings: Settings, older_than_s: float) -> int:
     from seedpipe.bus import open_bus
-    from seedpipe.bus.sqlite import SqliteBus
+    from seedpipe.bus.sqlite.bus import SqliteBus
 
     if not settings.bus.url.startswith("sqlite:"):
         raise InvalidInput(
@@ -112,9 +112,9 @@ async def _publish(settings: Settings, topic: str, file: str) -> int:
 
 def render(topic: str, value: bytes, max_bytes: int) -> str:
     """One JSON line for a stored record: the event, the dead letter, or why it is invalid."""
-    from seedpipe.bus.base import DLQ_SUFFIX
     from seedpipe.bus.consumer import parse_event
     from seedpipe.bus.deadletter import DeadLetter
+    from seedpipe.bus.source import DLQ_SUFFIX
 
     try:
         if topic.endswith(DLQ_SUFFIX):
@@ -133,7 +133,7 @@ def render(topic: str, value: bytes, max_bytes: int) -> str:
 
 async def _tail(settings: Settings, args: argparse.Namespace) -> int:
     from seedpipe.bus import open_bus
-    from seedpipe.bus.base import RawRecord
+    from seedpipe.bus.source import RawRecord
 
     topic = settings.topic(args.topic)
     group = args.group or f"seedpipe-tail-{uuid.uuid4().hex[:12]}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seedpipe.bus.sqlite import SqliteBus
+from seedpipe.bus.sqlite.bus import SqliteBus
 from tests.functional.bus.helpers import Collector, event, make_bus, numbers
 
 ROOT = Path(__file__).resolve().parents[3]

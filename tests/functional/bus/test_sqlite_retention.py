@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seedpipe.bus.sqlite import SqliteBus
+from seedpipe.bus.sqlite.bus import SqliteBus
 from seedpipe.cli import main
 from tests.functional.bus.helpers import Collector, event, make_bus, numbers
 

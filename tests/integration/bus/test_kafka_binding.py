@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from seedpipe.bus.base import CLOUDEVENTS_CONTENT_TYPE
+from seedpipe.bus.source import CLOUDEVENTS_CONTENT_TYPE
 from seedpipe.events import CloudEvent
 from tests.functional.bus.helpers import event, make_bus
 

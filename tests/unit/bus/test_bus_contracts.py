@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from seedpipe.bus import open_bus
-from seedpipe.bus.base import check_name, dlq_topic
 from seedpipe.bus.consumer import ConsumerLoop, parse_event
 from seedpipe.bus.deadletter import MAX_REASON_CHARS, DeadLetter
-from seedpipe.bus.sqlite import SqliteBus
+from seedpipe.bus.source import check_name, dlq_topic
+from seedpipe.bus.sqlite.bus import SqliteBus
 from seedpipe.errors import InvalidInput, UnknownBackend
 from seedpipe.events import FILE_INGESTED, CloudEvent
 from seedpipe.settings import BusSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seedpipe.bus.kafka import KafkaBus, bootstrap_servers
+from seedpipe.bus.kafka.bus import KafkaBus, bootstrap_servers
 from seedpipe.errors import ConfigError
 from seedpipe.settings import BusSettings
 

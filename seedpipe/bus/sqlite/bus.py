@@ -10,8 +10,8 @@ import zlib
 from collections.abc import Sequence
 
 from seedpipe.bus.base import EventBus, Source
-from seedpipe.bus.sqlite_group import GroupMember
-from seedpipe.bus.sqlite_store import (
+from seedpipe.bus.sqlite.group import GroupMember
+from seedpipe.bus.sqlite.store import (
     Connection,
     ensure_topic,
     notify,

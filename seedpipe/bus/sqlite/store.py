@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from seedpipe.bus.base import RawRecord, TopicPartition
+from seedpipe.bus.source import RawRecord, TopicPartition
 from seedpipe.errors import BusError
 from seedpipe.settings import SqliteBusSettings
 from seedpipe.sqlite import connect, transaction

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from seedpipe.bus.base import EventBus, Source
+from seedpipe.bus.kafka.source import KafkaSource
 from seedpipe.errors import BusError, ConfigError
 from seedpipe.settings import BusSettings
 
@@ -173,8 +174,6 @@ class KafkaBus(EventBus):
     async def _open_source(
         self, topics: Sequence[str], group: str, *, from_beginning: bool
     ) -> Source:
-        from seedpipe.bus.kafka_source import KafkaSource
-
         self.producer()
         await self.ensure_topics(topics)
         source = KafkaSource(self, topics, group, from_beginning)

@@ -10,9 +10,9 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 
-from seedpipe.bus.base import RawRecord, Source, TopicPartition
-from seedpipe.bus.sqlite_leases import Membership
-from seedpipe.bus.sqlite_store import (
+from seedpipe.bus.source import RawRecord, Source, TopicPartition
+from seedpipe.bus.sqlite.leases import Membership
+from seedpipe.bus.sqlite.store import (
     Connection,
     data_version,
     ensure_topic,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from seedpipe.bus.base import TopicPartition
-from seedpipe.bus.sqlite_store import last_seq
+from seedpipe.bus.source import TopicPartition
+from seedpipe.bus.sqlite.store import last_seq
 from seedpipe.sqlite import transaction
 
 

@@ -6,22 +6,34 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-from seedpipe.bus.base import RawRecord, Source
-from seedpipe.bus.base import TopicPartition as TP
+from seedpipe.bus.source import RawRecord, Source
+from seedpipe.bus.source import TopicPartition as TP
 from seedpipe.errors import BusError
 
 if TYPE_CHECKING:
-    from seedpipe.bus.kafka import KafkaBus
+    from aiokafka import AIOKafkaProducer
+
+    from seedpipe.settings import BusSettings
 
 log = logging.getLogger(__name__)
 
 FETCH_WAIT_MS = 200  # how long one fetch waits for records: bounds how late ``stop`` is seen
 END_PROBE_S = 10.0
+
+
+class KafkaClients(Protocol):
+    """What a group member needs of its bus: the settings, client options, the producer."""
+
+    settings: BusSettings
+
+    def client_options(self) -> dict[str, Any]: ...
+
+    def producer(self) -> AIOKafkaProducer: ...
 
 
 class _Revoked(ConsumerRebalanceListener):
@@ -47,7 +59,7 @@ class KafkaSource(Source):
     """One AIOKafkaConsumer in ``group`` subscribed to ``topics``; commits only what it is told."""
 
     def __init__(
-        self, bus: KafkaBus, topics: Sequence[str], group: str, from_beginning: bool
+        self, bus: KafkaClients, topics: Sequence[str], group: str, from_beginning: bool
     ) -> None:
         super().__init__()
         self.bus = bus
@@ -159,7 +171,9 @@ class KafkaSource(Source):
         return True
 
 
-async def _true_ends(bus: KafkaBus, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def _true_ends(
+    bus: KafkaClients, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
     """The offset after the last record of each partition.
 
     Read from a fetch's high watermark rather than trusted from ListOffsets, which some

@@ -1,0 +1,1 @@
+"""The Kafka bus (aiokafka): ``kafka://host:9092``; consumer groups, batch sends, TLS/SASL."""
