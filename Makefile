@@ -21,7 +21,7 @@ run: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy seedpipe ingest capture indexer tests
+	$(BIN)/mypy seedpipe ingest capture indexer composition tests
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -26,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexer.api import create_app
+from composition.http import create_app
 from indexer.backends import open_index
 from indexer.backends.base import Subscription
 from indexer.service import IndexerService

@@ -97,16 +97,23 @@ class IngestService:
             raise ConfigError(f"unknown strike in {list(strikes)} (known: {known})")
         self.strike_settings = chosen
         self.ledger_path = settings.path("ingest.db")
+        self._ledger: Ledger | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Recover, then watch, ingest and publish until ``stop`` is set."""
         self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
         with ledger_lock(self.ledger_path):
-            ledger = Ledger(self.ledger_path)
+            ledger = self._ledger = Ledger(self.ledger_path)
             try:
                 await self._run(ledger, stop)
             finally:
+                self._ledger = None
                 ledger.close()
+
+    def counts(self) -> dict[str, int]:
+        """Ingests by status (Scale's names) while the service runs; empty before it starts."""
+        ledger = self._ledger
+        return ledger.counts() if ledger is not None else {}
 
     async def _run(self, ledger: Ledger, stop: asyncio.Event) -> None:
         outbox = Outbox(ledger, self.bus, self.settings.bus)

@@ -41,7 +41,7 @@ class BackendRegistry:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             missing = exc.name or module_name
-            if missing.split(".")[0] in ("seedpipe", "ingest", "capture", "indexer"):
+            if missing.split(".")[0] in ("seedpipe", "ingest", "capture", "indexer", "composition"):
                 raise
             raise MissingDependency(
                 missing, self.hints.get(scheme, "pip install seedpipe with its dependencies")

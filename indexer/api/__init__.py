@@ -1,94 +1,14 @@
-"""The HTTP API: Scale-style ``/files``, a STAC API and whatever routers other services add."""
+"""The indexer's HTTP routes (Scale-style ``/files``, a STAC API) and what they share."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-
-from seedpipe import __version__
-from seedpipe.errors import CatalogError, InvalidInput
+from fastapi import Request
 
 if TYPE_CHECKING:
     from indexer.backends.base import FileIndex
     from seedpipe.settings import Settings
-
-log = logging.getLogger(__name__)
-
-
-def create_app(
-    settings: Settings,
-    index: FileIndex | None = None,
-    extra_routers: Iterable[APIRouter] = (),
-) -> FastAPI:
-    """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given."""
-    from indexer.api.files import router as files_router
-    from indexer.api.stac import router as stac_router
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if index is not None:
-            app.state.index = index
-            yield
-            return
-        from indexer.backends import open_index
-
-        async with open_index(settings.index) as opened:
-            app.state.index = opened
-            yield
-
-    app = FastAPI(
-        title="seedpipe",
-        version=__version__,
-        description="Search file records by place, time and type: Scale-style /files and STAC.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    if index is not None:
-        app.state.index = index
-    app.add_exception_handler(InvalidInput, _invalid_input)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(CatalogError, _catalog_error)
-    app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Ready: the index answers")
-    app.include_router(files_router)
-    app.include_router(stac_router)
-    for router in extra_routers:
-        app.include_router(router)
-    return app
-
-
-async def _healthz(request: Request) -> dict[str, str]:
-    """200 once the index answers a query; 503 (the CatalogError handler) when it does not."""
-    from seedpipe.query.model import Query
-
-    await get_index(request).count(Query(ids=["healthz"]))
-    return {"status": "ok", "version": __version__}
-
-
-async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
-    field = getattr(exc, "field", None)
-    return JSONResponse({"detail": str(exc), "field": field}, status_code=400)
-
-
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    if errors:
-        loc = [str(p) for p in errors[0].get("loc", ()) if p not in ("query", "path", "body")]
-        field = ".".join(loc) or "request"
-        message = f"{field}: {errors[0].get('msg', 'is invalid')}"
-    else:
-        field, message = "request", "invalid request"
-    return JSONResponse({"detail": message, "field": field}, status_code=400)
-
-
-async def _catalog_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("index failed for %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": "the file index is unavailable"}, status_code=503)
 
 
 def base_url(request: Request) -> str:

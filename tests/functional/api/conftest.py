@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from indexer.api import create_app
+from composition.http import create_app
 from indexer.backends import open_index
 from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef
 from seedpipe.settings import Settings

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from indexer.api import create_app
+from composition.http import create_app
 from seedpipe.settings import Settings
 from tests.conftest import free_port, wait_for_port
 

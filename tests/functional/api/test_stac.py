@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from indexer.api import create_app
+from composition.http import create_app
 from indexer.backends import open_index
 from seedpipe.settings import Settings
 from tests.functional.api.conftest import ids

@@ -101,7 +101,7 @@ def load(root: Path) -> Settings:
 @contextlib.asynccontextmanager
 async def running_pipeline(settings: Settings, api_port: int | None = None) -> AsyncIterator[None]:
     """``seedpipe up`` in this event loop until the block ends (HTTP API only on ``api_port``)."""
-    from seedpipe.cli import up
+    from composition import up
 
     args = argparse.Namespace(no_api=api_port is None, port=api_port, status="off", config=None)
     stop = asyncio.Event()

@@ -206,7 +206,7 @@ def test_the_api_service_selects_the_api_pods() -> None:
 async def test_the_api_probes_ask_for_routes_the_app_serves(tmp_path: Path) -> None:
     import httpx
 
-    from indexer.api import create_app
+    from composition.http import create_app
     from indexer.backends.sqlite import SqliteIndex
     from seedpipe.settings import Settings
 

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 from seedpipe.cli.common import add_config, load_settings
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
-    from seedpipe.settings import Settings
+    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from indexer.api import create_app
+    from composition.http import create_app
 
     settings = load_settings(args)
-    app = create_app(settings, extra_routers=extra_routers(settings))
+    app = create_app(settings)
     uvicorn.run(
         app,
         host=args.host or settings.api.host,
@@ -33,15 +31,3 @@ def run(args: argparse.Namespace) -> int:
         log_config=None,  # keep the handlers the CLI configured
     )
     return 0
-
-
-def extra_routers(settings: Settings) -> list[APIRouter]:
-    """Routers other services contribute: the ``/jobs`` API of capture, when it is installed."""
-    import importlib.util
-
-    routers = []
-    if importlib.util.find_spec("capture") and importlib.util.find_spec("capture.api"):
-        from capture.api import jobs_router
-
-        routers.append(jobs_router(settings))
-    return routers

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from seedpipe.supervisor import stop_on_signals, supervise
 if TYPE_CHECKING:
     from capture.service import CaptureService
     from indexer.backends.base import FileIndex
+    from ingest.service import IngestService
     from seedpipe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,20 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def ingested_count(settings: Settings) -> int:
-    """Files the ingest ledger has recorded as INGESTED (read-only, cheap)."""
-    path = settings.path("ingest.db")
-    if not path.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT COUNT(*) FROM ingests WHERE status = 'INGESTED'").fetchone()
-            return int(row[0])
-    except sqlite3.Error:
-        return 0
-
-
-async def status_text(settings: Settings, capture: CaptureService, index: FileIndex) -> str:
+async def status_text(ingest: IngestService, capture: CaptureService, index: FileIndex) -> str:
     from seedpipe.query.model import Query
 
     jobs = capture.counts()
@@ -59,14 +46,14 @@ async def status_text(settings: Settings, capture: CaptureService, index: FileIn
     except Exception:  # the status line must never take the pipeline down
         indexed = -1
     return (
-        f"files ingested {ingested_count(settings)} | jobs queued {jobs['queued']} "
+        f"files ingested {ingest.counts().get('INGESTED', 0)} | jobs queued {jobs['queued']} "
         f"running {jobs['running']} done {jobs['completed']} failed {jobs['failed']} | "
         f"records indexed {indexed}"
     )
 
 
 async def show_status(
-    mode: str, settings: Settings, capture: CaptureService, index: FileIndex, stop: asyncio.Event
+    mode: str, ingest: IngestService, capture: CaptureService, index: FileIndex, stop: asyncio.Event
 ) -> None:
     if mode == "off":
         await stop.wait()
@@ -76,24 +63,23 @@ async def show_status(
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STATUS_LOG_EVERY_S)
-            log.info("status: %s", await status_text(settings, capture, index))
+            log.info("status: %s", await status_text(ingest, capture, index))
         return
     from rich.console import Console
     from rich.live import Live
 
     with Live(console=Console(stderr=True), refresh_per_second=4, transient=False) as view:
         while not stop.is_set():
-            view.update(await status_text(settings, capture, index))
+            view.update(await status_text(ingest, capture, index))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STATUS_EVERY_S)
-        view.update(await status_text(settings, capture, index))
+        view.update(await status_text(ingest, capture, index))
 
 
 def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, port: int) -> Any:
     import uvicorn
 
-    from capture.api import jobs_router
-    from indexer.api import create_app
+    from composition.http import create_app
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -101,7 +87,7 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
             # `up` owns SIGINT/SIGTERM and stops every service together.
             yield
 
-    app = create_app(settings, index=index, extra_routers=[jobs_router(settings, capture.store)])
+    app = create_app(settings, index=index, jobs=capture.store)
     config = uvicorn.Config(
         app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
     )
@@ -130,12 +116,13 @@ async def _serve_all(args: argparse.Namespace, settings: Settings, stop: asyncio
 
     settings.path().mkdir(parents=True, exist_ok=True)
     async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+        ingest = IngestService(settings, bus)
         capture = CaptureService(settings, bus, index)
         services: dict[str, Any] = {
-            "ingest": IngestService(settings, bus).run(stop),
+            "ingest": ingest.run(stop),
             "capture": capture.run(stop),
             "indexer": IndexerService(settings, bus, index).run(stop),
-            "status": show_status(args.status, settings, capture, index, stop),
+            "status": show_status(args.status, ingest, capture, index, stop),
         }
         server = None
         if not args.no_api:
