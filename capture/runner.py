@@ -37,11 +37,12 @@ from pydantic import SecretStr
 
 from capture import errors_map
 from capture.collect import CaptureFailed, collect
-from capture.environment import allocated, build_env, expand_command
+from capture.environment import allocated, build_env
 from capture.errors_map import JobErrorInfo
 from capture.outputs import json_type_ok
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
+from capture.seed.command import expand_command
 from capture.seed.models import SeedManifest
 from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from seedpipe.errors import InvalidInput

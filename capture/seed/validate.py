@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
+from capture.seed.command import expand_command
 from capture.seed.models import SEMVER_PATTERN, SeedManifest
 from seedpipe.errors import InvalidInput, ManifestError
 
@@ -123,8 +124,6 @@ def _rule_problems(data: Any) -> list[Problem]:
     interface = job.get("interface") if isinstance(job, Mapping) else None
     command = interface.get("command") if isinstance(interface, Mapping) else None
     if isinstance(command, str):
-        from capture.environment import expand_command
-
         try:
             expand_command(command, {})
         except InvalidInput as exc:

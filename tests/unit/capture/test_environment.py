@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from capture.environment import allocated, build_env, expand_command, json_env_value
+from capture.environment import allocated, build_env, json_env_value
 from capture.seed import load_manifest
+from capture.seed.command import expand_command
 from seedpipe.errors import InvalidInput
 from tests.unit.capture.test_seed_manifest import complete, minimal
 
