@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capture.runner import JobSpec, StagedInput, run_job
+from capture.contract.runner import JobSpec, StagedInput, run_job
 from capture.seed import load_manifest
 
 JOB = """

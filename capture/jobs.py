@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from capture.contract.job_errors import JobErrorInfo
 from seedpipe.errors import InvalidInput, JobError
 from seedpipe.sqlite import open_store
 
@@ -234,7 +235,7 @@ class JobStore:
         status: Literal["completed", "failed"],
         *,
         exit_code: int | None = None,
-        error: dict[str, Any] | None = None,
+        error: JobErrorInfo | None = None,
         duration_s: float | None = None,
         products: list[str] | None = None,
     ) -> Job:
@@ -245,7 +246,7 @@ class JobStore:
                 status,
                 time.time(),
                 exit_code,
-                json.dumps(error) if error else None,
+                error.model_dump_json() if error else None,
                 duration_s,
                 json.dumps(products or []),
                 job_id,
@@ -258,7 +259,7 @@ class JobStore:
         job_id: str,
         *,
         delay_s: float = 0.0,
-        error: dict[str, Any] | None = None,
+        error: JobErrorInfo | None = None,
         exit_code: int | None = None,
         reset_attempts: bool = False,
     ) -> Job:
@@ -268,7 +269,7 @@ class JobStore:
             "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END WHERE id = ?",
             (
                 time.time() + delay_s,
-                json.dumps(error) if error else None,
+                error.model_dump_json() if error else None,
                 exit_code,
                 time.time(),
                 reset_attempts,

@@ -27,7 +27,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from capture.execute import Context, execute, fail_now, job_event
+from capture.attempt import Context, execute, fail_now, job_event
 from capture.jobs import Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
 from capture.triggers import Trigger, compile_triggers

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from capture.runner import JobSpec, StagedInput, run_job
+    from capture.contract.runner import JobSpec, StagedInput, run_job
     from capture.seed import load_manifest, manifest_from_image
     from seedpipe.errors import InvalidInput, ManifestError, SeedpipeError
 

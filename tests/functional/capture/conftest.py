@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from capture.runner import JobResult, JobSpec, run_job
+from capture.contract.runner import JobResult, JobSpec, run_job
 from capture.seed import load_manifest
 
 Runner = Callable[..., Any]

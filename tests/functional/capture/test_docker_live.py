@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.runner import JobSpec, StagedInput, run_job
+from capture.contract.runner import JobSpec, StagedInput, run_job
 from capture.seed import load_manifest, manifest_from_image
 from tests.functional.capture.conftest import manifest_dict
 

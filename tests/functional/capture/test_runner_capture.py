@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from capture.runner import StagedInput
-from capture.sidecars import MAX_SIDECAR_BYTES
+from capture.contract.runner import StagedInput
+from capture.contract.sidecars import MAX_SIDECAR_BYTES
 from tests.functional.capture.conftest import Runner
 
 # The job writes each "name": content pair of WRITE (a JSON input) under OUTPUT_DIR.

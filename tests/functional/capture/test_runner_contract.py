@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from capture.runner import JobResult, StagedInput
+from capture.contract.runner import JobResult, StagedInput
 from seedpipe.errors import InvalidInput
 from tests.functional.capture.conftest import Runner
 
@@ -198,7 +198,7 @@ async def test_secret_settings_never_reach_results_metadata_or_logs(
 
 
 async def test_secret_settings_stay_out_of_the_spec_and_plan_reprs(tmp_path: Path) -> None:
-    from capture.runner import JobSpec
+    from capture.contract.runner import JobSpec
     from capture.runtimes import RunPlan
     from capture.seed import load_manifest
     from tests.functional.capture.conftest import manifest_dict
@@ -275,7 +275,7 @@ async def test_exit_codes_map_to_the_manifest_errors(
 
 
 async def test_an_entrypoint_that_cannot_start_is_a_system_error(tmp_path: Path):
-    from capture.runner import JobSpec, run_job
+    from capture.contract.runner import JobSpec, run_job
     from capture.seed import load_manifest
     from tests.functional.capture.conftest import manifest_dict
 

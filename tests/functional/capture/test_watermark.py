@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from capture.runner import JobSpec, StagedInput, run_job
+from capture.contract.runner import JobSpec, StagedInput, run_job
 from capture.seed import load_manifest
 
 ROOT = Path(__file__).parents[3]

@@ -85,7 +85,7 @@ async def run_jobs(settings: Settings, records: list[FileRecord]) -> dict[str, J
 async def test_faulty_jobs_fail_with_their_mapped_errors_and_only_system_errors_retry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("capture.execute.BACKOFF_INITIAL_S", 0.1)  # a quick timeout retry
+    monkeypatch.setattr("capture.attempt.BACKOFF_INITIAL_S", 0.1)  # a quick timeout retry
     settings = fault_settings(tmp_path)
     ws = get_workspace(settings, "input")
     names = ["ok_1.bin", "hang_1.bin", "exit3_1.bin", "exit4_1.bin", "exit9_1.bin"]

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from capture.api import jobs_router
+from capture.contract import job_errors
 from capture.jobs import Job, JobStore, job_id_for
 from seedpipe.cli import main
 from tests.functional.pipeline.conftest import load
@@ -35,7 +36,11 @@ def store_with_jobs(pipeline_root: Path) -> JobStore:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"log of {name}\n")
         store.mark_running(job.id, str(log))
-        error = {"name": "bad-data", "category": "data"} if status == "failed" else None
+        error = (
+            job_errors.failure("bad-data", "Bad data", "bad", "data")
+            if status == "failed"
+            else None
+        )
         store.finish(job.id, status, exit_code=0 if error is None else 3, error=error)  # type: ignore[arg-type]
     return store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capture.environment import allocated, build_env, json_env_value
+from capture.contract.environment import allocated, build_env, json_env_value
 from capture.seed import load_manifest
 from capture.seed.command import expand_command
 from seedpipe.errors import InvalidInput

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.outputs import json_outputs, match_output
+from capture.contract.outputs import json_outputs, match_output
 from capture.seed import load_manifest
 from capture.seed.models import OutputFile
 from seedpipe.errors import InvalidInput, PathEscapeError

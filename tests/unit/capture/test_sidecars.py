@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.sidecars import MAX_SIDECAR_BYTES, input_update, parse_sidecar, read_sidecar
+from capture.contract.sidecars import MAX_SIDECAR_BYTES, input_update, parse_sidecar, read_sidecar
 from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord, WorkspaceRef
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from capture.contract import job_errors
 from capture.jobs import Job, JobStore, job_id_for
 from seedpipe.errors import InvalidInput
 
@@ -76,9 +77,9 @@ def test_a_retry_waits_for_its_backoff(store: JobStore) -> None:
     job = make_job()
     store.create(job)
     store.mark_running(job.id, None)
-    store.requeue(job.id, delay_s=60, error={"name": "timeout", "category": "system"})
+    store.requeue(job.id, delay_s=60, error=job_errors.timeout(30))
     assert store.runnable(now=0) == []
-    assert store.require(job.id).error == {"name": "timeout", "category": "system"}
+    assert store.require(job.id).error == job_errors.timeout(30).model_dump()
 
 
 def test_listing_by_an_unknown_status_names_the_field(store: JobStore) -> None:
@@ -91,7 +92,7 @@ def test_listing_filters_by_status_and_job_type(store: JobStore) -> None:
     b = make_job("b")
     store.create(b)
     store.mark_running(b.id, None)
-    store.finish(b.id, "failed", error={"name": "x"})
+    store.finish(b.id, "failed", error=job_errors.failure("x", "X", "x failed", "job"))
     assert [j.trigger for j in store.search(status="failed")] == ["b"]
     assert len(store.search(job_type="watermark")) == 2
     assert store.search(job_type="other") == []

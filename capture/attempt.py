@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from capture.contract.job_errors import JobErrorInfo, failure
 from capture.jobs import Job, JobStore
 from capture.jobtypes import JobType, entrypoint_command
 from capture.products import (
@@ -43,16 +44,6 @@ log = logging.getLogger(__name__)
 SOURCE = "seedpipe/capture"
 BACKOFF_INITIAL_S = 1.0
 BACKOFF_MAX_S = 60.0
-
-
-def error(name: str, title: str, description: str, category: str = "system") -> dict[str, Any]:
-    return {
-        "code": None,
-        "name": name,
-        "title": title,
-        "description": description,
-        "category": category,
-    }
 
 
 def job_event(event_type: str, job: Job) -> CloudEvent:
@@ -108,16 +99,16 @@ async def execute(ctx: Context, job: Job) -> None:
         outcome = (
             "job",
             None,
-            error("invalid_request", "Invalid job request", str(exc), "job"),
+            failure("invalid_request", "Invalid job request", str(exc), "job"),
             None,
             [],
         )
     except SeedpipeError as exc:
         log.warning("job %s: %s", job.id, exc)
-        outcome = ("system", None, error("system_error", "System error", str(exc)), None, [])
+        outcome = ("system", None, failure("system_error", "System error", str(exc)), None, [])
     except Exception as exc:
         log.exception("job %s crashed", job.id)
-        outcome = ("system", None, error("system_error", "System error", repr(exc)), None, [])
+        outcome = ("system", None, failure("system_error", "System error", repr(exc)), None, [])
     category, exit_code, err, duration, products = outcome
     if category is None:
         done = ctx.store.finish(
@@ -150,16 +141,16 @@ def _clean(job_dir: Path) -> None:
         job_dir.parent.rmdir()
 
 
-Outcome = tuple[str | None, int | None, dict[str, Any] | None, float | None, list[str]]
+Outcome = tuple[str | None, int | None, JobErrorInfo | None, float | None, list[str]]
 
 
 async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
-    from capture.runner import JobSpec, StagedInput, run_job
+    from capture.contract.runner import JobSpec, StagedInput, run_job
 
     record = await newest_record(ctx, FileRecord.model_validate(job.record))
     if record.is_deleted:
         why = f"input {record.file_name!r} ({record.id}) was deleted before the job started"
-        return "data", None, error("input_deleted", "Input deleted", why, "data"), None, []
+        return "data", None, failure("input_deleted", "Input deleted", why, "data"), None, []
     ws = ctx.workspaces[record.workspace.name]
     try:
         local = await asyncio.to_thread(_fetch, ws, record, job_dir / "fetch" / job.input_name)
@@ -168,7 +159,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
             f"input {record.file_name!r} ({record.id}) no longer exists at "
             f"{record.workspace.name}:{record.file_path}; it was deleted before the job started"
         )
-        return "data", None, error("input_deleted", "Input deleted", why, "data"), None, []
+        return "data", None, failure("input_deleted", "Input deleted", why, "data"), None, []
     if record.url is None:
         record = record.model_copy(update={"url": ws.record_url(record.file_path)})
     spec = JobSpec(
@@ -189,12 +180,14 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
     if job.log_path and result.log_path is not None:
         await asyncio.to_thread(_keep_log, result.log_path, Path(job.log_path))
     if result.status.upper() != "COMPLETED":
-        err = _error_dict(result.error)
-        return err.get("category") or "job", result.exit_code, err, duration, []
+        err = result.error or failure(
+            "unknown", "Unknown error", "the job failed without an error", "job"
+        )
+        return err.category, result.exit_code, err, duration, []
     try:
         products = await _publish_outputs(ctx, job, jt, record, result)
     except InvalidInput as exc:
-        err = error("invalid_output", "Invalid output", str(exc), "data")
+        err = failure("invalid_output", "Invalid output", str(exc), "data")
         return "data", result.exit_code, err, duration, []
     return None, result.exit_code, None, duration, products
 
@@ -210,15 +203,6 @@ def _fetch(ws: Any, record: FileRecord, dest_dir: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     ws.stage(record.file_path, dest, link=False)
     return dest
-
-
-def _error_dict(err: Any) -> dict[str, Any]:
-    if err is None:
-        return error("unknown", "Unknown error", "the job failed without an error", "job")
-    if isinstance(err, dict):
-        return err
-    dump = getattr(err, "model_dump", None)
-    return dict(dump()) if dump else dict(vars(err))
 
 
 async def _publish_outputs(
@@ -275,7 +259,9 @@ async def _publish_outputs(
 
 def fail_now(store: JobStore, job_id: str, why: str) -> Job:
     """Fail a job that can never run here (asks for more than the worker has)."""
-    return store.finish(job_id, "failed", error=error("insufficient_resources", "Cannot run", why))
+    return store.finish(
+        job_id, "failed", error=failure("insufficient_resources", "Cannot run", why)
+    )
 
 
 __all__ = ["Context", "JobError", "execute", "fail_now", "job_event"]

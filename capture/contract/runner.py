@@ -35,16 +35,16 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from capture import errors_map
-from capture.collect import CaptureFailed, collect
-from capture.environment import allocated, build_env
-from capture.errors_map import JobErrorInfo
-from capture.outputs import json_type_ok
+from capture.contract import job_errors
+from capture.contract.collect import CaptureFailed, collect
+from capture.contract.environment import allocated, build_env
+from capture.contract.job_errors import JobErrorInfo
+from capture.contract.outputs import json_type_ok
+from capture.contract.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
 from capture.seed.command import expand_command
 from capture.seed.models import SeedManifest
-from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord
 
@@ -237,7 +237,7 @@ async def run_job(spec: JobSpec) -> JobResult:
     except OSError as exc:
         # Disk full, permissions: the host's fault, so a system error worth retrying.
         why = f"could not stage the job in {spec.job_dir}: {exc}"
-        result.error = errors_map.system("staging-failed", "Staging Failed", why)
+        result.error = job_errors.system("staging-failed", "Staging Failed", why)
         return _done(result, started)
     result.log_path = plan.log_path
     log.info(
@@ -250,13 +250,13 @@ async def run_job(spec: JobSpec) -> JobResult:
     try:
         outcome = await runtime.run(plan)
     except LaunchError as exc:
-        result.error = errors_map.system("launch-failed", "Job Launch Failed", str(exc))
+        result.error = job_errors.system("launch-failed", "Job Launch Failed", str(exc))
         return _done(result, started)
     result.exit_code = outcome.exit_code
     if outcome.timed_out:
-        result.error = errors_map.timeout(plan.timeout_s)
+        result.error = job_errors.timeout(plan.timeout_s)
     elif outcome.exit_code:
-        result.error = errors_map.from_exit_code(spec.manifest, outcome.exit_code)
+        result.error = job_errors.from_exit_code(spec.manifest, outcome.exit_code)
     else:
         try:
             got = collect(spec.manifest, out, staged, job_id=job_id, workspace=spec.workspace)

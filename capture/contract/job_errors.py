@@ -59,13 +59,18 @@ def timeout(seconds: float) -> JobErrorInfo:
     )
 
 
+def failure(name: str, title: str, description: str, category: Category = "system") -> JobErrorInfo:
+    """An error of seedpipe's own (no exit code): ``system`` ones are retried."""
+    return JobErrorInfo(
+        code=None, name=name, title=title, description=description, category=category
+    )
+
+
 def system(name: str, title: str, description: str) -> JobErrorInfo:
     """A runner or infrastructure failure (could not launch, docker unavailable, ...)."""
-    return JobErrorInfo(
-        code=None, name=name, title=title, description=description, category="system"
-    )
+    return failure(name, title, description, "system")
 
 
 def capture(name: str, title: str, description: str) -> JobErrorInfo:
     """The job ran but what it left breaks the contract (missing output, bad sidecar, ...)."""
-    return JobErrorInfo(code=None, name=name, title=title, description=description, category="job")
+    return failure(name, title, description, "job")

@@ -7,8 +7,8 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from capture.contract.sidecars import SUFFIX, read_json_file
 from capture.seed.models import JsonType, OutputFile, SeedManifest
-from capture.sidecars import SUFFIX, read_json_file
 from seedpipe.errors import InvalidInput, PathEscapeError
 
 OUTPUTS_JSON = "seed.outputs.json"

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capture import errors_map
-from capture.errors_map import JobErrorInfo
-from capture.outputs import json_outputs, match_output
+from capture.contract import job_errors
+from capture.contract.job_errors import JobErrorInfo
+from capture.contract.outputs import json_outputs, match_output
+from capture.contract.sidecars import SUFFIX, Sidecar, input_update, read_sidecar
+from capture.contract.staging import Staged
 from capture.seed.models import Job, OutputFile, SeedManifest
-from capture.sidecars import SUFFIX, Sidecar, input_update, read_sidecar
-from capture.staging import Staged
 from seedpipe.checksum import hash_file
 from seedpipe.errors import InvalidInput, PathEscapeError
 from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id
@@ -50,7 +50,7 @@ def sidecar_of(out: Path, rel: str) -> Sidecar | None:
 
 
 def _bad_sidecar(exc: InvalidInput) -> JobErrorInfo:
-    return errors_map.capture("invalid-sidecar", "Invalid Metadata Sidecar", str(exc))
+    return job_errors.capture("invalid-sidecar", "Invalid Metadata Sidecar", str(exc))
 
 
 def product_record(
@@ -109,11 +109,11 @@ def collect(
             found = match_output(output, out)
         except (PathEscapeError, InvalidInput) as exc:
             raise CaptureFailed(
-                errors_map.capture("invalid-output", "Output Outside OUTPUT_DIR", str(exc))
+                job_errors.capture("invalid-output", "Output Outside OUTPUT_DIR", str(exc))
             ) from exc
         if not found and output.required:
             raise CaptureFailed(
-                errors_map.capture(
+                job_errors.capture(
                     "missing-required-output",
                     "Missing Required Output",
                     f"required output {output.name!r} matched no file for {output.pattern!r}",
@@ -121,7 +121,7 @@ def collect(
             )
         if len(found) > 1 and not output.multiple:
             raise CaptureFailed(
-                errors_map.capture(
+                job_errors.capture(
                     "too-many-outputs",
                     "Too Many Outputs",
                     f"output {output.name!r} takes one file but {output.pattern!r} matched "
@@ -136,7 +136,7 @@ def collect(
         result.json_outputs = json_outputs(m, out)
     except InvalidInput as exc:
         raise CaptureFailed(
-            errors_map.capture("invalid-outputs-json", "Invalid seed.outputs.json", str(exc))
+            job_errors.capture("invalid-outputs-json", "Invalid seed.outputs.json", str(exc))
         ) from exc
     for decl in m.job.interface.inputs.files:
         sidecar = sidecar_of(out, decl.name)

@@ -1,0 +1,1 @@
+"""Scale's job contract on its own (what `seedpipe job run` uses): staging, env, outputs, errors."""
