@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from capture.contract.sidecars import TEXT_PROPERTIES, TIME_PROPERTIES
 from seedpipe.errors import InvalidInput
 from seedpipe.events import describe_validation_error
 from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id, utcnow
@@ -20,20 +21,6 @@ SOURCE_FIELDS = (
     "source_collection",
     "source_task",
 )
-
-# Sidecar property names (Seed/Scale camelCase) → FileRecord fields.
-SIDECAR_TIMES = {
-    "dataStarted": "data_started",
-    "dataEnded": "data_ended",
-    "sourceStarted": "source_started",
-    "sourceEnded": "source_ended",
-}
-SIDECAR_SOURCE = {
-    "sourceSensorClass": "source_sensor_class",
-    "sourceSensor": "source_sensor",
-    "sourceCollection": "source_collection",
-    "sourceTask": "source_task",
-}
 
 
 def product_path(job_type: str, version: str, when: datetime, job_id: str, rel: str) -> str:
@@ -119,10 +106,10 @@ def metadata_changes(update: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("must be a JSON object", field="input_metadata.properties")
     meta: dict[str, Any] = {}
     for key, value in props.items():
-        if key in SIDECAR_TIMES:
-            changes[SIDECAR_TIMES[key]] = value
-        elif key in SIDECAR_SOURCE:
-            changes[SIDECAR_SOURCE[key]] = value
+        if key in TIME_PROPERTIES:
+            changes[TIME_PROPERTIES[key]] = value
+        elif key in TEXT_PROPERTIES:
+            changes[TEXT_PROPERTIES[key]] = value
         elif key == "dataTypes":
             if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                 raise InvalidInput("must be a list of strings", field="properties.dataTypes")

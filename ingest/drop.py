@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from seedpipe.checksum import ChainReader, copy_and_hash, read_up_to
 from seedpipe.media import SNIFF_BYTES
 
 Notify = Callable[[str], None]
@@ -36,17 +36,9 @@ class Content:
 
 def hash_stream(src: IO[bytes], dst: IO[bytes] | None = None) -> Content:
     """Copy ``src`` to ``dst`` (or nowhere) while hashing; keep the first bytes for sniffing."""
-    digest = hashlib.sha256()
-    head = b""
-    size = 0
-    while chunk := src.read(1024 * 1024):
-        if len(head) < SNIFF_BYTES:
-            head += chunk[: SNIFF_BYTES - len(head)]
-        digest.update(chunk)
-        if dst is not None:
-            dst.write(chunk)
-        size += len(chunk)
-    return Content(size, "sha256:" + digest.hexdigest(), head)
+    head = read_up_to(src, SNIFF_BYTES)
+    size, checksum = copy_and_hash(ChainReader(head, src), dst)
+    return Content(size, checksum, head)
 
 
 class Drop(ABC):
