@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ingest.drop import DEFERRED_AREA, DUPLICATE_AREA, ERRORED_AREA
+from ingest.drops.base import DEFERRED_AREA, DUPLICATE_AREA, ERRORED_AREA
 from ingest.ledger import Ingest, Status
 from seedpipe.errors import SeedpipeError
 from seedpipe.events import FILE_INGESTED, file_event
@@ -24,14 +24,14 @@ from seedpipe.records import FileRecord, WorkspaceRef
 from seedpipe.workspaces.base import Workspace
 
 if TYPE_CHECKING:
-    from ingest.strike import Strike
+    from ingest.targets import StrikeParts
 
 log = logging.getLogger(__name__)
 
 OutboxRow = tuple[int, str, str, bytes]
 
 
-def execute_all(strike: Strike, rows: list[Ingest]) -> list[OutboxRow]:
+def execute_all(strike: StrikeParts, rows: list[Ingest]) -> list[OutboxRow]:
     """Execute the plans of ``rows``; the events of those that ended INGESTED."""
     events: list[OutboxRow] = []
     for row in rows:
@@ -54,7 +54,7 @@ def execute_all(strike: Strike, rows: list[Ingest]) -> list[OutboxRow]:
     return events
 
 
-def execute(strike: Strike, row: Ingest) -> None:
+def execute(strike: StrikeParts, row: Ingest) -> None:
     """Carry out a plan; safe to repeat after a crash at any point."""
     present = strike.drop.stat(row.source) is not None
     mode = row.mode
@@ -63,7 +63,7 @@ def execute(strike: Strike, row: Ingest) -> None:
         ws = strike.workspaces[row.workspace]
         if present:
             _place(strike, row, ws, row.file_path)
-        elif not strike.target_exists(ws, row.file_path):
+        elif not strike.targets.exists(ws, row.file_path):
             row.status, row.reason = Status.ERRORED, "the file disappeared during ingest"
             return
         row.status = Status.INGESTED
@@ -111,15 +111,11 @@ def _move_in(src: Path, dst: Path) -> None:
     os.unlink(src)
 
 
-def _place(strike: Strike, row: Ingest, ws: Workspace, path: str) -> None:
+def _place(strike: StrikeParts, row: Ingest, ws: Workspace, path: str) -> None:
     src = strike.drop.local_path(row.source)
-    dst = strike.target_path(ws, path)
+    dst = strike.targets.path(ws, path)
     if row.mode == "move" and src is not None and dst is not None:
-        if dst.parent not in strike.made_dirs:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if len(strike.made_dirs) > 10_000:
-                strike.made_dirs.clear()
-            strike.made_dirs.add(dst.parent)
+        strike.targets.made_dir(dst.parent)
         try:
             _move_in(src, dst)
             return
@@ -145,9 +141,9 @@ def _place(strike: Strike, row: Ingest, ws: Workspace, path: str) -> None:
     strike.drop.delete(row.source)
 
 
-def record(strike: Strike, row: Ingest) -> FileRecord:
+def record(strike: StrikeParts, row: Ingest) -> FileRecord:
     assert row.workspace and row.file_path
-    local = strike.targets.get((row.workspace, row.file_path))
+    local = strike.targets.local(row.workspace, row.file_path)
     return source_record(row, strike.workspaces[row.workspace], local)
 
 

@@ -15,7 +15,7 @@ from seedpipe.media import sniff
 from seedpipe.records import new_file_id
 
 if TYPE_CHECKING:
-    from ingest.strike import Strike
+    from ingest.targets import StrikeParts
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,21 @@ def _refuse(row: Ingest, reason: str) -> None:
     log.warning("strike %s: refused %r: %s", row.strike, row.source, reason)
 
 
-def _versioned(strike: Strike, workspace: str, path: str) -> tuple[str, int]:
+def _versioned(strike: StrikeParts, workspace: str, path: str) -> tuple[str, int]:
     """The first free ``stem.vN.ext`` beside ``path`` (N from 2)."""
     p = PurePosixPath(path)
     ws = strike.workspaces[workspace]
     for n in range(2, 10_000):
         candidate = str(p.with_name(f"{p.stem}.v{n}{p.suffix}"))
-        taken = strike.target_exists(ws, candidate)
+        taken = strike.targets.exists(ws, candidate)
         if not taken and strike.ledger.ingested_at(workspace, candidate) is None:
             return candidate, n
     raise InvalidInput(f"no free version of {path!r} below v10000", field="file_path")
 
 
-def plan(strike: Strike, row: Ingest, taken: dict[tuple[str, str], Ingest], when: datetime) -> None:
+def plan(
+    strike: StrikeParts, row: Ingest, taken: dict[tuple[str, str], Ingest], when: datetime
+) -> None:
     """Decide what to do with ``row``; leaves it QUEUED only when the file is already gone."""
     drop = strike.drop
     st = drop.stat(row.source)
@@ -79,7 +81,7 @@ def plan(strike: Strike, row: Ingest, taken: dict[tuple[str, str], Ingest], when
     if row.mode is None:
         ws = strike.workspaces[placement.workspace]
         local = drop.local_path(row.source) is not None
-        local = local and strike.target_path(ws, placement.file_path) is not None
+        local = local and strike.targets.path(ws, placement.file_path) is not None
         row.mode = "move" if local else "copy"
         row.file_id = row.file_id or new_file_id()
     row.status = Status.INGESTING
@@ -87,14 +89,16 @@ def plan(strike: Strike, row: Ingest, taken: dict[tuple[str, str], Ingest], when
     taken[(row.workspace, row.file_path)] = row
 
 
-def _settle_duplicates(strike: Strike, row: Ingest, taken: dict[tuple[str, str], Ingest]) -> None:
+def _settle_duplicates(
+    strike: StrikeParts, row: Ingest, taken: dict[tuple[str, str], Ingest]
+) -> None:
     """Apply the strike's duplicates policy when the target name is already used."""
     assert row.workspace and row.file_path
     key = (row.workspace, row.file_path)
     ws = strike.workspaces[row.workspace]
     prev = taken.get(key)
     if prev is None:
-        if not strike.target_exists(ws, row.file_path):
+        if not strike.targets.exists(ws, row.file_path):
             return  # free (also after the earlier file was deleted: re-ingest works)
         prev = strike.ledger.ingested_at(*key)
     same = prev is not None and prev.checksum == row.checksum

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ingest.completeness import is_hidden
-from ingest.drop import hash_stream
+from ingest.drops.base import hash_stream
 from ingest.executor import OutboxRow, source_record
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import Rule, compile_rules

@@ -18,16 +18,15 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from ingest.drop import Drop
+from ingest.drops import open_drop
 from ingest.ledger import Ledger
 from ingest.outbox import Outbox
 from ingest.strike import Strike
 from seedpipe.bus.base import EventBus
 from seedpipe.errors import ConfigError, IngestError
 from seedpipe.events import FILES_TOPIC
-from seedpipe.settings import Settings, StrikeSettings, file_path
+from seedpipe.settings import Settings
 from seedpipe.supervisor import supervise
 from seedpipe.workspaces import open_workspaces
 from seedpipe.workspaces.base import Workspace
@@ -37,25 +36,6 @@ log = logging.getLogger(__name__)
 PUBLISH_BATCH = 1000
 PROBE_IDLE_S = 1.0
 PROBE_MAX_S = 30.0
-
-
-def open_drop(strike: StrikeSettings) -> Drop:
-    """The drop of a strike: ``file:///dir`` or ``s3://bucket/prefix``."""
-    scheme = urlsplit(strike.drop).scheme
-    if scheme == "file":
-        from ingest.watch_local import LocalDrop
-
-        return LocalDrop(
-            strike.drop,
-            file_path(strike.drop),
-            polling=strike.polling,
-            poll_interval_s=strike.poll_interval_s,
-        )
-    if scheme == "s3":
-        from ingest.watch_s3 import S3Drop
-
-        return S3Drop(strike)
-    raise ConfigError(f"strikes[{strike.name}].drop: use file:///dir or s3://bucket/prefix")
 
 
 @contextlib.contextmanager

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from ingest import executor, planner
 from ingest.completeness import SettleTracker, is_hidden, transfer_suffix
-from ingest.drop import Drop
+from ingest.drops.base import Drop
 from ingest.executor import OutboxRow
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
+from ingest.targets import Targets
 from ingest.transfers import Transfers
 from seedpipe.settings import StrikeSettings
 from seedpipe.supervisor import supervise
@@ -86,8 +85,7 @@ class Strike:
         self._tick = asyncio.Event()
         self._rescan_wanted = asyncio.Event()
         self.rescans = 0  # completed rescans, for status and tests
-        self.targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
-        self.made_dirs: set[Path] = set()
+        self.targets = Targets()  # confined paths, per batch
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -130,17 +128,6 @@ class Strike:
 
     def rescan(self) -> None:
         self._rescan_wanted.set()
-
-    def target_path(self, ws: Workspace, path: str) -> Path | None:
-        """The workspace's local path for ``path`` (confinement checked once per batch)."""
-        key = (ws.name, path)
-        if key not in self.targets:
-            self.targets[key] = ws.local_path(path)
-        return self.targets[key]
-
-    def target_exists(self, ws: Workspace, path: str) -> bool:
-        local = self.target_path(ws, path)
-        return os.path.lexists(local) if local is not None else ws.exists(path)
 
     def _make_ready(self, item: Ready) -> None:
         self._busy.add(item.source)

@@ -1,4 +1,4 @@
-"""Lazy registries that choose a backend class by URL scheme and import it on first use."""
+"""Lazy registries that choose a backend by URL scheme (or by name) and import it on first use."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 
 from seedpipe.errors import MissingDependency, UnknownBackend
 
+_OWN_PACKAGES = ("seedpipe", "ingest", "capture", "indexer", "composition")
+
 
 class BackendRegistry:
-    """Maps URL schemes to ``"module:Class"`` strings; imports only the backend asked for."""
+    """Maps URL schemes (or names) to ``"module:Class"`` strings; imports only the one asked for."""
 
     def __init__(self, kind: str, backends: dict[str, str], hints: dict[str, str] | None = None):
         self.kind = kind
@@ -27,23 +29,28 @@ class BackendRegistry:
         return scheme
 
     def resolve(self, url: str) -> Any:
+        """The backend class for ``url``'s scheme."""
         scheme = self.scheme_of(url)
-        target = self.backends.get(scheme)
+        return self._load(scheme, f"no {self.kind} backend for scheme {scheme!r} in {url!r}")
+
+    def by_name(self, name: str) -> Any:
+        """The backend class registered as ``name`` (a runtime, say)."""
+        return self._load(name, f"unknown {self.kind} {name!r}")
+
+    def _load(self, key: str, unknown: str) -> Any:
+        target = self.backends.get(key)
         if target is None:
-            close = difflib.get_close_matches(scheme, self.backends, n=1)
+            close = difflib.get_close_matches(key, self.backends, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UnknownBackend(
-                f"no {self.kind} backend for scheme {scheme!r} in {url!r}"
-                f" (known: {', '.join(sorted(self.backends))}){hint}"
-            )
+            raise UnknownBackend(f"{unknown} (known: {', '.join(sorted(self.backends))}){hint}")
         module_name, _, attr = target.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             missing = exc.name or module_name
-            if missing.split(".")[0] in ("seedpipe", "ingest", "capture", "indexer", "composition"):
+            if missing.split(".")[0] in _OWN_PACKAGES:
                 raise
             raise MissingDependency(
-                missing, self.hints.get(scheme, "pip install seedpipe with its dependencies")
+                missing, self.hints.get(key, "pip install seedpipe with its dependencies")
             ) from exc
         return getattr(module, attr)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from ingest.drops.local import LocalDrop
 from ingest.ledger import Ingest, Ledger
 from ingest.strike import Strike
-from ingest.watch_local import LocalDrop
 from seedpipe.events import CloudEvent
 from seedpipe.settings import Settings
 from seedpipe.workspaces import open_workspaces

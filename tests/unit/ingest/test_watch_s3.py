@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ingest.watch_s3 import parse_notification
+from ingest.drops.s3 import parse_notification
 from seedpipe.errors import InvalidInput
 
 

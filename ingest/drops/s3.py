@@ -10,7 +10,7 @@ from typing import IO, Any
 from urllib.parse import unquote_plus, urlsplit
 
 from ingest.completeness import is_hidden
-from ingest.drop import Content, Drop, DropStat, Notify, hash_stream
+from ingest.drops.base import Content, Drop, DropStat, Notify, hash_stream
 from seedpipe.aws import describe_error, error_code, s3_client, sqs_client
 from seedpipe.errors import ConfigError, InvalidInput
 from seedpipe.settings import StrikeSettings
@@ -85,6 +85,10 @@ class S3Drop(Drop):
             if self.queue_url
             else None
         )
+
+    @classmethod
+    def for_strike(cls, strike: StrikeSettings) -> S3Drop:
+        return cls(strike)
 
     def _relpath(self, key: str) -> str | None:
         if not key.startswith(self.prefix) or key.endswith("/"):

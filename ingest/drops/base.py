@@ -11,6 +11,7 @@ from typing import IO
 
 from seedpipe.checksum import ChainReader, copy_and_hash, read_up_to
 from seedpipe.media import SNIFF_BYTES
+from seedpipe.settings import StrikeSettings
 
 Notify = Callable[[str], None]
 
@@ -49,6 +50,11 @@ class Drop(ABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
+
+    @classmethod
+    @abstractmethod
+    def for_strike(cls, strike: StrikeSettings) -> Drop:
+        """The drop a strike's settings describe."""
 
     @abstractmethod
     async def watch(self, notify: Notify, rescan: Callable[[], None], stop: asyncio.Event) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.completeness import is_hidden
-from ingest.drop import Content, Drop, DropStat, Notify, hash_stream
+from ingest.drops.base import Content, Drop, DropStat, Notify, hash_stream
 from seedpipe.paths import safe_relpath
+from seedpipe.settings import StrikeSettings, file_path
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,15 @@ class LocalDrop(Drop):
         self.polling = polling
         self.poll_interval_s = poll_interval_s
         root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def for_strike(cls, strike: StrikeSettings) -> LocalDrop:
+        return cls(
+            strike.drop,
+            file_path(strike.drop),
+            polling=strike.polling,
+            poll_interval_s=strike.poll_interval_s,
+        )
 
     def _path(self, relpath: str) -> str:
         # The relpath came from the file system under root; still refuse '..' and absolutes
