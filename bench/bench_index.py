@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexer.backends.sqlite import SqliteIndex
+from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord, WorkspaceRef
 

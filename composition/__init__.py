@@ -1,1 +1,1 @@
-"""composition."""
+"""Above the services: `seedpipe up` (every service in one process) and the one HTTP app."""

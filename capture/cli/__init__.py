@@ -1,1 +1,1 @@
-"""cli."""
+"""Capture's commands: capture, job run, jobs, job-types, manifest."""

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path, Request
 
 from indexer.api import base_url, get_index, link
-from indexer.stac import CONFORMANCE, STAC_VERSION, to_collection, to_item
-from indexer.stac_params import STAC_GET_PARAMS, stac_get_body, stac_query
+from indexer.stac.items import CONFORMANCE, STAC_VERSION, to_collection, to_item
+from indexer.stac.params import STAC_GET_PARAMS, stac_get_body, stac_query
 from seedpipe.errors import InvalidInput
 from seedpipe.query.params import parse_json
 

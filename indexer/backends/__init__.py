@@ -14,7 +14,7 @@ _ES = "indexer.backends.elasticsearch:ElasticsearchIndex"
 BACKENDS = BackendRegistry(
     "file index",
     {
-        "sqlite": "indexer.backends.sqlite:SqliteIndex",
+        "sqlite": "indexer.backends.sqlite.index:SqliteIndex",
         "elasticsearch": _ES,
         "elasticsearch+http": _ES,
         "elasticsearch+https": _ES,

@@ -1,1 +1,1 @@
-"""cli."""
+"""The indexer's commands: indexer, reindex, search, subscriptions."""

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump([r.to_scale() for r in page.records], sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.format == "geojson":
-        from indexer.stac import to_feature
+        from indexer.stac.items import to_feature
 
         doc = {"type": "FeatureCollection", "features": [to_feature(r) for r in page.records]}
         json.dump(doc, sys.stdout, indent=2)

@@ -1,1 +1,1 @@
-"""cli."""
+"""Ingest's commands: ingest, scan, ingests."""

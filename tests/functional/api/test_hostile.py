@@ -268,7 +268,7 @@ async def test_random_mixes_of_hostile_values_never_cause_a_server_error(
 ) -> None:
     import random
 
-    from indexer.stac_params import STAC_GET_PARAMS
+    from indexer.stac.params import STAC_GET_PARAMS
     from seedpipe.query.params import SCALE_PARAMS
 
     rng = random.Random(5)

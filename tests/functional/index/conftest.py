@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.backends.base import FileIndex
-from indexer.backends.sqlite import SqliteIndex
+from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
 
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")

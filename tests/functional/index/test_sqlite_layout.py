@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.backends import sqlite_names
-from indexer.backends.sqlite import COLUMNS, SCHEMA_VERSION, SqliteIndex
-from indexer.backends.sqlite_docs import NULLABLE
-from indexer.backends.sqlite_rows import (
+from indexer.backends.sqlite import names as sqlite_names
+from indexer.backends.sqlite.docs import NULLABLE
+from indexer.backends.sqlite.index import SqliteIndex
+from indexer.backends.sqlite.layout import COLUMNS, SCHEMA_VERSION
+from indexer.backends.sqlite.rows import (
     D0,
     D1,
     GEOM,
@@ -219,7 +220,7 @@ async def test_rare_and_common_types_page_alike_whichever_way_the_rows_are_found
 
 OPENER = """
 import asyncio, sys
-from indexer.backends.sqlite import SqliteIndex
+from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.records import FileRecord
 
 async def main(url, name):

@@ -207,7 +207,7 @@ async def test_the_api_probes_ask_for_routes_the_app_serves(tmp_path: Path) -> N
     import httpx
 
     from composition.http import create_app
-    from indexer.backends.sqlite import SqliteIndex
+    from indexer.backends.sqlite.index import SqliteIndex
     from seedpipe.settings import Settings
 
     (api,) = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from indexer.backends.sqlite import SqliteIndex
+from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 

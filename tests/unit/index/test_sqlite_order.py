@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from indexer.backends.sqlite_query import after, order_by, order_rows, sort_columns
+from indexer.backends.sqlite.query import after, order_by, order_rows, sort_columns
 from seedpipe.query.model import SortKey
 
 SORTS = [

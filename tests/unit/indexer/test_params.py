@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexer.stac_params import stac_get_body, stac_query
+from indexer.stac.params import stac_get_body, stac_query
 from seedpipe.errors import InvalidInput
 from seedpipe.query.params import files_query
 

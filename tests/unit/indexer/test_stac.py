@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from indexer.stac import to_collection, to_feature, to_item
+from indexer.stac.items import to_collection, to_feature, to_item
 from seedpipe.records import FileRecord, WorkspaceRef
 
 

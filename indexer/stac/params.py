@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.stac_query import query_fields
+from indexer.stac.query import query_fields
 from seedpipe.errors import InvalidInput
 from seedpipe.query.model import MAX_LIMIT, MAX_LIST, Query, parse_bbox
 from seedpipe.query.params import Params, build, integer, many, one, parse_json

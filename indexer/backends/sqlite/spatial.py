@@ -7,8 +7,8 @@ from typing import Any
 
 import shapely
 
-from indexer.backends.sqlite_query import Known, compile_filters, tag_prefilter
-from indexer.backends.sqlite_rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
+from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
+from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
 from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.

@@ -12,8 +12,8 @@ import shapely
 from pydantic_core import to_json
 
 from indexer.backends.base import UpsertResult
-from indexer.backends.sqlite_docs import compact
-from indexer.backends.sqlite_query import ANCESTOR, COUNTRY, DATA_TYPE
+from indexer.backends.sqlite.docs import compact
+from indexer.backends.sqlite.query import ANCESTOR, COUNTRY, DATA_TYPE
 from seedpipe.query.geometry import CleanGeometry, RecordPlace
 from seedpipe.query.model import to_micros
 from seedpipe.records import FileRecord

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 
-from indexer.backends import sqlite_names as names
 from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
-from indexer.backends.sqlite_docs import FIELDS, whole
-from indexer.backends.sqlite_names import name_candidates
-from indexer.backends.sqlite_query import (
+from indexer.backends.sqlite import names
+from indexer.backends.sqlite.docs import decode_records, gc_paused, whole
+from indexer.backends.sqlite.layout import INSERT, open_file
+from indexer.backends.sqlite.names import name_candidates
+from indexer.backends.sqlite.query import (
     DATA_TYPE,
     Known,
     Where,
@@ -29,7 +26,7 @@ from indexer.backends.sqlite_query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite_rows import (
+from indexer.backends.sqlite.rows import (
     D0,
     D1,
     NAME_LC,
@@ -39,13 +36,13 @@ from indexer.backends.sqlite_rows import (
     signature,
     z_ordered,
 )
-from indexer.backends.sqlite_spatial import spatial_rows
+from indexer.backends.sqlite.spatial import spatial_rows
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
-from seedpipe.sqlite import connect, transaction
+from seedpipe.sqlite import transaction
 
 if TYPE_CHECKING:
     from seedpipe.settings import IndexSettings
@@ -56,137 +53,6 @@ WALKABLE = frozenset({"created", "id"})  # sort keys with an index (files_create
 WALK_SHARE = 0.02  # matches at least this share of the rows: walk the sort index
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
-
-# PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents had no
-# mask of the null fields they leave out (3 has, so search_json can serve them as they are).
-SCHEMA_VERSION = 3
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-  rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,
-  file_name TEXT NOT NULL, name_lc TEXT NOT NULL, file_size INTEGER NOT NULL,
-  media_type TEXT, file_type TEXT, workspace TEXT, job_type TEXT, job_output TEXT,
-  job TEXT, recipe TEXT, recipe_node TEXT, batch TEXT,
-  sensor_class TEXT, sensor TEXT, collection TEXT, task TEXT,
-  superseded INTEGER NOT NULL, deleted INTEGER NOT NULL,
-  created INTEGER NOT NULL, modified INTEGER NOT NULL,
-  data_started INTEGER, data_ended INTEGER, source_started INTEGER, source_ended INTEGER,
-  d0 INTEGER, d1 INTEGER, s0 INTEGER, s1 INTEGER,
-  nparts INTEGER NOT NULL, isbox INTEGER NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL,
-  geom BLOB, tagkeys TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_created ON files (created);
-DROP INDEX IF EXISTS files_d0;
--- data time: (d0, d1) answers interval tests from the index alone; see state 'data_span'
-CREATE INDEX IF NOT EXISTS files_d0_d1 ON files (d0, d1);
-CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL,
-  PRIMARY KEY (tag, rid)) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
-CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
-  WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- whole records apart from the filter columns: candidate rows stay small, many to a page
--- nulls: which top-level fields the document leaves out as null (see sqlite_docs)
-CREATE TABLE IF NOT EXISTS docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL,
-  nulls INTEGER NOT NULL);
-"""
-COLUMNS = (
-    "rid, id, version, meta, file_name, name_lc, file_size, media_type, file_type, workspace, "
-    "job_type, job_output, job, recipe, recipe_node, batch, sensor_class, sensor, collection, "
-    "task, superseded, deleted, created, "
-    "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
-    "isbox, x0, y0, x1, y1, geom, tagkeys"
-)
-INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))})"  # noqa: S608
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: for bursts of acyclic allocations (a write batch,
-    a page of decoded records), where each collection would walk every object made so far."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
-def decode_records(docs: list[str]) -> list[FileRecord]:
-    """Stored documents back to records (about twice as fast with collection paused)."""
-    with gc_paused():
-        return [FileRecord.model_validate_json(doc) for doc in docs]
-
-
-def _layout(con: sqlite3.Connection) -> int | None:
-    """The layout version of the file (None when it holds no index yet)."""
-    has_files = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
-    ).fetchone()
-    return (con.execute("PRAGMA user_version").fetchone()[0] or 1) if has_files else None
-
-
-def _same_fields(con: sqlite3.Connection) -> bool:
-    """Whether the file's documents were written for this record model (see sqlite_docs)."""
-    row = con.execute("SELECT value FROM state WHERE key = 'doc_fields'").fetchone()
-    return row is not None and row[0] == FIELDS
-
-
-def _create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
-    had_names = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'"
-    ).fetchone()
-    con.executescript(SCHEMA + names.SCHEMA)
-    if not had_names:  # a file made before the name index: index the names it holds
-        con.execute("INSERT INTO names (names) VALUES ('rebuild')")
-    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    if replay:
-        con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
-    con.execute("INSERT OR IGNORE INTO state VALUES ('doc_fields', ?)", (FIELDS,))
-    if con.execute("SELECT 1 FROM state WHERE key = 'data_span'").fetchone() is None:
-        # the longest data interval indexed so far, kept as records are written (never shrunk)
-        span = con.execute("SELECT coalesce(max(d1 - d0), 0) FROM files").fetchone()[0]
-        con.execute("INSERT INTO state VALUES ('data_span', ?)", (str(span),))
-
-
-def _carry_subscriptions(con: sqlite3.Connection, old: Path) -> int:
-    """Saved searches are not in the event log: copy them from the index kept aside."""
-    con.execute("ATTACH DATABASE ? AS old", (str(old),))
-    try:
-        has = con.execute(
-            "SELECT 1 FROM old.sqlite_master WHERE type = 'table' AND name = 'subscriptions'"
-        ).fetchone()
-        if not has:
-            return 0
-        return con.execute(
-            "INSERT OR IGNORE INTO subscriptions SELECT id, doc FROM old.subscriptions"
-        ).rowcount
-    finally:
-        con.execute("DETACH DATABASE old")
-
-
-@contextmanager
-def _layout_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``<index>.lock`` while the layout is checked (and upgraded)."""
-    import fcntl
-
-    with open(f"{path}.lock", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _move_aside(path: Path, version: int) -> Path:
-    """Keep an index of another layout next to the new one (with its WAL), never delete it."""
-    aside = path.with_name(f"{path.name}.layout{version}-{int(time.time())}")
-    for suffix in ("", "-wal", "-shm"):
-        old = Path(f"{path}{suffix}")
-        if old.exists():
-            old.rename(f"{aside}{suffix}")
-    return aside
 
 
 class SqliteIndex(FileIndex):
@@ -204,41 +70,7 @@ class SqliteIndex(FileIndex):
             await asyncio.to_thread(self._connect)
 
     def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Two processes opening an index of an older layout at once must not both move files.
-        with _layout_lock(self.path):
-            self._connect_locked()
-
-    def _connect_locked(self) -> None:
-        con = self._open_file()
-        version = _layout(con)
-        replay = version is not None and (version != SCHEMA_VERSION or not _same_fields(con))
-        if replay:
-            # Derived data in an older layout: keep the file aside, start an empty index, and
-            # let the indexer replay the event log into it (see needs_replay).
-            con.close()
-            aside = _move_aside(self.path, version or 1)
-            log.warning(
-                "index layout changed: rebuilding from the event log",
-                extra={"index": str(self.path), "old": str(aside), "layout": SCHEMA_VERSION},
-            )
-            con = self._open_file()
-        try:
-            _create_schema(con, replay=replay)
-            if replay:
-                kept = _carry_subscriptions(con, aside)
-                log.info("saved searches carried over", extra={"subscriptions": kept})
-        except BaseException:
-            con.close()
-            raise
-        self._con = con
-
-    def _open_file(self) -> sqlite3.Connection:
-        con = connect(self.path)
-        # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
-        con.execute("PRAGMA wal_autocheckpoint=8192")
-        con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
-        return con
+        self._con = open_file(self.path)
 
     async def needs_replay(self) -> bool:
         row = await self._run(

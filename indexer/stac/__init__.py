@@ -1,0 +1,1 @@
+"""STAC: file records as items, the search parameters and the Query extension."""
