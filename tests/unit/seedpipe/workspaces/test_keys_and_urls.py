@@ -127,5 +127,5 @@ def test_opening_workspaces_does_not_import_boto3_until_s3_is_used():
         "ws.client\n"
         "assert 'boto3' in sys.modules\n"
     )
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[4]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

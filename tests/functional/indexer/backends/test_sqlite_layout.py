@@ -241,7 +241,7 @@ def test_processes_opening_an_old_layout_at_once_move_it_aside_once(tmp_path: Pa
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE files (rid INTEGER PRIMARY KEY, id TEXT, meta TEXT)")
     con.close()
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[4]
     env = {**os.environ, "PYTHONPATH": str(root)}
     procs = [
         subprocess.Popen([sys.executable, "-c", OPENER, f"sqlite:///{path}", f"p{i}"], env=env)

@@ -11,7 +11,7 @@ from indexer.backends.es_mapping import FILES_MAPPING, SETTINGS, SUBSCRIPTIONS_M
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
-from tests.functional.index.conftest import ELASTICSEARCH_URL
+from tests.functional.indexer.backends.conftest import ELASTICSEARCH_URL
 
 pytestmark = [
     pytest.mark.elasticsearch,
