@@ -35,8 +35,8 @@ from seedpipe.records import FileRecord
 from seedpipe.settings import Settings
 
 if TYPE_CHECKING:
-    from indexer.backends.base import FileIndex
     from seedpipe.bus.base import EventBus
+    from seedpipe.catalogue import CatalogueReader
     from seedpipe.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Context:
 
     settings: Settings
     bus: EventBus
-    index: FileIndex | None
+    index: CatalogueReader | None
     store: JobStore
     workspaces: Workspaces
     job_types: dict[str, JobType]

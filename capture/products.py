@@ -13,7 +13,7 @@ from seedpipe.events import describe_validation_error
 from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef, product_file_id, utcnow
 
 if TYPE_CHECKING:
-    from indexer.backends.base import FileIndex
+    from seedpipe.catalogue import CatalogueReader
 
 SOURCE_FIELDS = (
     "source_sensor_class",
@@ -139,7 +139,7 @@ def apply_input_metadata(record: FileRecord, update: dict[str, Any]) -> FileReco
         raise InvalidInput(describe_validation_error(exc), field="input_metadata") from exc
 
 
-async def superseded_by(index: FileIndex, product: FileRecord) -> list[FileRecord]:
+async def superseded_by(index: CatalogueReader, product: FileRecord) -> list[FileRecord]:
     """Products this one replaces, marked superseded: same job type, output name and inputs,
     made by another version of the job type (the same version reuses the id and bumps it)."""
     from seedpipe.query.model import Query

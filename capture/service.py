@@ -44,8 +44,8 @@ from seedpipe.supervisor import supervise
 from seedpipe.workspaces import Workspaces
 
 if TYPE_CHECKING:
-    from indexer.backends.base import FileIndex
     from seedpipe.bus.base import EventBus
+    from seedpipe.catalogue import CatalogueReader
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class CaptureService:
         self,
         settings: Settings,
         bus: EventBus,
-        index: FileIndex | None = None,
+        index: CatalogueReader | None = None,
         *,
         job_types: dict[str, JobType] | None = None,
     ) -> None:

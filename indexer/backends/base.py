@@ -1,4 +1,7 @@
-"""The FileIndex interface every index backend implements, and its small result types."""
+"""The FileIndex interface every index backend implements, and its small result types.
+
+It is a ``seedpipe.catalogue.CatalogueReader``: the read-only view other services are given.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from seedpipe.catalogue import SearchPage
 from seedpipe.query.geometry import RecordPlace
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
@@ -34,16 +38,6 @@ class UpsertResult:
     @property
     def ok(self) -> bool:
         return self.status != "error"
-
-
-class SearchPage(BaseModel):
-    """One page of results in query order; ``next_token`` is None on the last page."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    records: list[FileRecord]
-    total: int
-    next_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
