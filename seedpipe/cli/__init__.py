@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "job": ("seedpipe.cli.job", "run one Seed job under Scale's input/output contract"),
     "job-types": ("seedpipe.cli.job_types", "list and show configured job types"),
     "jobs": ("seedpipe.cli.jobs", "list, show and retry jobs"),
+    "recipe-types": ("capture.cli.recipe_types", "list, show and validate recipe definitions"),
+    "recipes": ("capture.cli.recipes", "list, show, start and retry recipes"),
     "capture": ("seedpipe.cli.capture", "run the capture service (triggers -> Seed jobs)"),
     "ingest": ("seedpipe.cli.ingest", "run the strikes: watch drop folders and S3 prefixes"),
     "scan": ("seedpipe.cli.scan", "ingest the files already in a workspace (Scale's Scan)"),
