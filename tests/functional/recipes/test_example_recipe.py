@@ -1,0 +1,85 @@
+"""examples/recipe end to end: a branch on the watermark sidecar's width, a fan-in, products."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from capture.recipes.store import RecipeStore
+from indexer.backends import open_index
+from indexer.query import Query
+from seedpipe.bus import open_bus
+from seedpipe.events import RECIPES_TOPIC, CloudEvent
+from seedpipe.workspaces import Workspaces
+from tests.functional.pipeline.conftest import running_pipeline, wait_until, write_png
+from tests.functional.recipes.conftest import load, recipe_counts
+
+
+@pytest.mark.slow
+async def test_the_example_recipe_branches_on_the_width_its_watermark_job_reported(
+    recipe_root: Path,
+) -> None:
+    settings = load(recipe_root)
+    async with running_pipeline(settings):
+        write_png(recipe_root / "drop" / "narrow.png", 1, size=16)
+        write_png(recipe_root / "drop" / "wide.png", 2, size=96)
+        await wait_until(
+            lambda: recipe_counts(settings)["completed"] == 2 or None, "two completed recipes"
+        )
+        store = RecipeStore(settings.path("recipes.db"))
+        recipes = {r.inputs["files"]["IMAGE"][0]["file_name"]: r for r in store.search()}
+        narrow, wide = store.nodes(recipes["narrow.png"].id), store.nodes(recipes["wide.png"].id)
+        assert {n: s.state for n, s in narrow.items()} == {
+            "watermark": "completed",
+            "is-wide": "completed",
+            "summarize": "skipped",
+            "flag-small": "completed",
+        }
+        assert narrow["is-wide"].accepted is False
+        assert {n: s.state for n, s in wide.items()} == {
+            "watermark": "completed",
+            "is-wide": "completed",
+            "summarize": "completed",
+            "flag-small": "skipped",
+        }
+        assert wide["is-wide"].accepted is True
+        # The fan-in's JSON output is the recipe's, from seed.outputs.json.
+        summarize = wide["summarize"].outputs or {}
+        assert summarize["PIXELS"] == {"json": 96 * 96}
+        async with open_index(settings.index) as index:
+            rid = recipes["wide.png"].id
+
+            async def products() -> list[object]:
+                page = await index.search(Query(recipes=[rid], file_types=["PRODUCT"]))
+                return page.records if len(page.records) == 2 else []
+
+            made = await wait_until(products, "the wide recipe's two products indexed")
+            by_node = {p.recipe_node: p for p in made}  # type: ignore[attr-defined]
+            assert set(by_node) == {"watermark", "summarize"}
+            report = by_node["summarize"]
+            assert report.recipe_type == "mark-and-check"
+            ws = Workspaces(settings)["output"]
+            local = ws.local_path(report.file_path)
+            assert local is not None
+            body = json.loads(Path(local).read_text())
+        # INPUT_METADATA as Scale writes it: JOB has the node's inputs, RECIPE the recipe's;
+        # the source's record came updated by the watermark job's input sidecar.
+        assert body["job_inputs"] == ["MARKED", "SOURCE"]
+        assert body["recipe_inputs"] == ["IMAGE"]
+        assert body["source_meta_data"]["width"] == 96
+        assert body["marked"] == "wide_watermark.png"
+        store.close()
+    types: list[str] = []
+
+    async def collect(event: CloudEvent) -> None:
+        types.append(event.type)
+
+    async with open_bus(settings.bus) as bus:
+        await bus.consume(
+            [settings.topic(RECIPES_TOPIC)], "recipes-reader", collect, until_caught_up=True
+        )
+    assert types.count("seedpipe.recipe.created") == 2
+    assert types.count("seedpipe.recipe.completed") == 2
+    assert types.count("seedpipe.recipe.node_completed") == 8
