@@ -36,12 +36,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def extra_routers(settings: Settings) -> list[APIRouter]:
-    """Routers other services contribute: the ``/jobs`` API of capture, when it is installed."""
+    """Routers other services contribute: capture's ``/jobs`` and recipes, when installed."""
     import importlib.util
 
     routers = []
     if importlib.util.find_spec("capture") and importlib.util.find_spec("capture.api"):
         from capture.api import jobs_router
+        from capture.recipes.api import offline_starter, recipes_router
 
         routers.append(jobs_router(settings))
+        routers.append(recipes_router(settings, starter=offline_starter(settings)))
     return routers

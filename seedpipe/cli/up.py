@@ -93,6 +93,8 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
     import uvicorn
 
     from capture.api import jobs_router
+    from capture.recipes.api import recipes_router
+    from capture.recipes.engine import start_with_ids
     from indexer.api import create_app
 
     class Server(uvicorn.Server):
@@ -101,7 +103,18 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
             # `up` owns SIGINT/SIGTERM and stops every service together.
             yield
 
-    app = create_app(settings, index=index, extra_routers=[jobs_router(settings, capture.store)])
+    async def start_recipe(rtype: str, files: Any, json_inputs: Any) -> Any:
+        return await start_with_ids(capture.engine, index, rtype, files, json_inputs)
+
+    recipes = recipes_router(
+        settings,
+        recipes=capture.recipes,
+        jobs=capture.store,
+        recipe_types=capture.recipe_types,
+        starter=start_recipe,
+    )
+    routers = [jobs_router(settings, capture.store), recipes]
+    app = create_app(settings, index=index, extra_routers=routers)
     config = uvicorn.Config(
         app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
     )

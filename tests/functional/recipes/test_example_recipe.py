@@ -12,6 +12,7 @@ from indexer.backends import open_index
 from indexer.query import Query
 from seedpipe.bus import open_bus
 from seedpipe.events import RECIPES_TOPIC, CloudEvent
+from seedpipe.records import FileRecord
 from seedpipe.workspaces import Workspaces
 from tests.functional.pipeline.conftest import running_pipeline, wait_until, write_png
 from tests.functional.recipes.conftest import load, recipe_counts
@@ -51,12 +52,12 @@ async def test_the_example_recipe_branches_on_the_width_its_watermark_job_report
         async with open_index(settings.index) as index:
             rid = recipes["wide.png"].id
 
-            async def products() -> list[object]:
+            async def products() -> list[FileRecord]:
                 page = await index.search(Query(recipes=[rid], file_types=["PRODUCT"]))
                 return page.records if len(page.records) == 2 else []
 
             made = await wait_until(products, "the wide recipe's two products indexed")
-            by_node = {p.recipe_node: p for p in made}  # type: ignore[attr-defined]
+            by_node = {p.recipe_node: p for p in made}
             assert set(by_node) == {"watermark", "summarize"}
             report = by_node["summarize"]
             assert report.recipe_type == "mark-and-check"
