@@ -44,7 +44,7 @@ _TAGS = {"job", "condition", "recipe", "dependency"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class FileParam(_Strict):

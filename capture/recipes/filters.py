@@ -193,12 +193,10 @@ def _file_passes(f: Filter, record: FileRecord) -> bool:
     if f.type == "data-type":
         # A file's tags pass when the list does (contains) or when its tags do: any tag for a
         # positive condition, every tag for a negative one (no tag may be the excluded one).
-        if check(value, f.values):
-            return True
         per_tag = [check(tag, f.values) for tag in value]
         if f.condition in NEGATIVE:
             return all(per_tag)
-        return any(per_tag)
+        return check(value, f.values) or any(per_tag)
     return check(value, f.values)
 
 
