@@ -51,3 +51,70 @@ def recipe_counts(settings: Settings) -> dict[str, int]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         out.update(dict(db.execute("SELECT status, COUNT(*) FROM recipes GROUP BY status")))
     return out
+
+
+COLLECT_MANIFEST = {
+    "seedVersion": "1.0.0",
+    "job": {
+        "name": "collect",
+        "jobVersion": "1.0.0",
+        "packageVersion": "1.0.0",
+        "title": "Collect",
+        "description": "Writes its Scale context as a product and counts its files.",
+        "maintainer": {"name": "t", "email": "t@example.com"},
+        "timeout": 30,
+        "interface": {
+            "command": "${OUTPUT_DIR}",
+            "inputs": {
+                "files": [{"name": "FILES", "multiple": True}],
+                "json": [
+                    {"name": "LABEL", "type": "string"},
+                    {"name": "N", "type": "integer", "required": False},
+                ],
+            },
+            "outputs": {
+                "files": [
+                    {
+                        "name": "CONTEXT",
+                        "pattern": "*_context.json",
+                        "mediaType": "application/json",
+                    }
+                ],
+                "json": [{"name": "COUNT", "type": "integer"}],
+            },
+        },
+        "errors": [{"code": 3, "name": "told-to-fail", "category": "data"}],
+    },
+}
+
+COLLECT_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+label = os.environ["LABEL"]
+if label == "fail" and Path(__file__).with_name("fail-marker").exists():
+    sys.exit(3)
+context = json.loads(Path(os.environ["INPUT_METADATA"]).read_text())
+files = sorted(os.listdir(os.environ["FILES"]))
+(out / f"{label}_context.json").write_text(json.dumps({"context": context, "files": files}))
+count = len(files) + int(os.environ.get("N") or 0)
+(out / "seed.outputs.json").write_text(json.dumps({"COUNT": count}))
+"""
+
+
+def collect_job_type(root: Path) -> str:
+    """The ``collect`` job type's config section, its manifest and script written under root."""
+    import json
+
+    folder = root / "collect"
+    folder.mkdir(exist_ok=True)
+    (folder / "seed.manifest.json").write_text(json.dumps(COLLECT_MANIFEST))
+    (folder / "collect.py").write_text(COLLECT_SCRIPT)
+    return f"""
+[[job_types]]
+name = "collect"
+manifest = "{folder / "seed.manifest.json"}"
+entrypoint = "python {folder / "collect.py"}"
+output_workspace = "output"
+max_attempts = 1
+"""
