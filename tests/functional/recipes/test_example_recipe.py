@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -84,3 +85,73 @@ async def test_the_example_recipe_branches_on_the_width_its_watermark_job_report
     assert types.count("seedpipe.recipe.created") == 2
     assert types.count("seedpipe.recipe.completed") == 2
     assert types.count("seedpipe.recipe.node_completed") == 8
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from seedpipe.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out if code == 0 else out.out + out.err
+
+
+@pytest.mark.slow
+async def test_the_recipe_commands_list_show_start_and_validate(
+    recipe_root: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = load(recipe_root)
+    config = str(recipe_root / "seedpipe.toml")
+    async with running_pipeline(settings):
+        write_png(recipe_root / "drop" / "one.png", 3, size=16)
+        await wait_until(lambda: recipe_counts(settings)["completed"] == 1 or None, "a recipe")
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipes", "list", "-c", config, "--format", "json"
+    )
+    assert code == 0
+    [listed] = json.loads(out)
+    assert listed["status"] == "completed" and listed["trigger"] == "new-png"
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipes", "show", listed["id"], "-c", config
+    )
+    shown = json.loads(out)
+    assert shown["nodes"]["is-wide"]["condition_result"] is False
+    assert shown["nodes"]["summarize"]["state"] == "skipped"
+    assert len(shown["nodes"]["flag-small"]["products"]) == 1
+    source_id = shown["inputs"]["files"]["IMAGE"][0]
+    argv = ("recipes", "start", "mark-and-check", "-c", config, "-i", f"IMAGE={source_id}")
+    code, out = await asyncio.to_thread(run_cli, capsys, *argv)
+    assert code == 0, out
+    started = json.loads(out)
+    assert started["created"] is True and started["status"] == "running"
+    code, out = await asyncio.to_thread(run_cli, capsys, *argv)
+    assert json.loads(out)["id"] == started["id"] and json.loads(out)["created"] is False
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipes", "start", "mark-and-check", "-c", config, "-i", "IMAGE=nope"
+    )
+    assert code != 0 and "inputs.IMAGE: no file with id 'nope'" in out
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipes", "retry", listed["id"], "-c", config
+    )
+    assert code != 0 and "only failed recipes can be retried" in out
+    broken = example_definition_with_problems(tmp_path)
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipe-types", "validate", str(broken), "-c", config
+    )
+    assert code == 1
+    assert f"{broken}: $.nodes.summarize.input.MARKED.node: 'watermark' is not among" in out
+    assert f"{broken}: $.nodes.flag-small.dependencies[0].name: no node named 'ghost'" in out
+    code, out = await asyncio.to_thread(
+        run_cli, capsys, "recipe-types", "show", "mark-and-check", "-c", config
+    )
+    assert json.loads(out)["nodes"]["watermark"]["job_type_revision"] == 1
+
+
+def example_definition_with_problems(tmp_path: Path) -> Path:
+    from tests.functional.recipes.conftest import EXAMPLE
+
+    raw = json.loads((EXAMPLE / "recipes" / "mark-and-check.json").read_text())
+    raw["nodes"]["summarize"]["dependencies"] = [{"name": "is-wide"}]
+    raw["nodes"]["flag-small"]["dependencies"] = [{"name": "ghost"}]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(raw))
+    return path
