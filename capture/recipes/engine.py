@@ -344,16 +344,9 @@ class RecipeEngine:
             outputs.update({k: {"json": v} for k, v in json_values.items()})
             return await self._complete(recipe, name, "pending", outputs=outputs, accepted=accepted)
         if isinstance(nt, RecipeNodeType):
+            # The sub-recipe first, then the node: a crash in between finds the sub-recipe
+            # (its id is derived) when the node is tried again.
             child_id = recipe_id_for(recipe.id, name)
-            if not self.store.set_node(
-                recipe.id,
-                name,
-                ("pending",),
-                state="running",
-                sub_recipe=child_id,
-                started=time.time(),
-            ):
-                return False
             try:
                 await self.start(
                     nt.recipe_type_name,
@@ -366,8 +359,15 @@ class RecipeEngine:
                     parent_node=name,
                 )
             except InvalidInput as exc:
-                self._fail(recipe, name, "running", f"sub-recipe inputs: {exc}")
-            return True
+                return self._fail(recipe, name, "pending", f"sub-recipe inputs: {exc}")
+            return self.store.set_node(
+                recipe.id,
+                name,
+                ("pending",),
+                state="running",
+                sub_recipe=child_id,
+                started=time.time(),
+            )
         assert isinstance(nt, JobNodeType)
         return await self._start_job(recipe, definition, name, nt, files, json_values)
 
@@ -442,10 +442,8 @@ class RecipeEngine:
                 "recipe": self._recipe_metadata(recipe),
             },
         )
-        if not self.store.set_node(
-            recipe.id, name, ("pending",), state="queued", job_id=job_id, started=time.time()
-        ):
-            return False
+        # The job first, then the node: a crash in between finds the job (its id is derived)
+        # when the node is tried again, and never creates a second one.
         if self.ctx.store.create(job):
             log.info("recipe %s: node %s queued as job %s", recipe.id, name, job_id)
             await self.ctx.publish_job(JOB_QUEUED, job)
@@ -453,7 +451,9 @@ class RecipeEngine:
                 why = f"job type {nt.job_type_name!r} is no longer configured"
                 fail_now(self.ctx.store, job_id, why)
             self._wake()
-        return True
+        return self.store.set_node(
+            recipe.id, name, ("pending",), state="queued", job_id=job_id, started=time.time()
+        )
 
     # -- retry ---------------------------------------------------------------------------------
 
