@@ -54,6 +54,7 @@ async def status_text(settings: Settings, capture: CaptureService, index: FileIn
     from indexer.query import Query
 
     jobs = capture.counts()
+    recipes = capture.recipes.counts()
     try:
         indexed = await index.count(Query(include_superseded=True))
     except Exception:  # the status line must never take the pipeline down
@@ -61,7 +62,8 @@ async def status_text(settings: Settings, capture: CaptureService, index: FileIn
     return (
         f"files ingested {ingested_count(settings)} | jobs queued {jobs['queued']} "
         f"running {jobs['running']} done {jobs['completed']} failed {jobs['failed']} | "
-        f"records indexed {indexed}"
+        f"recipes running {recipes['running']} done {recipes['completed']} "
+        f"failed {recipes['failed']} | records indexed {indexed}"
     )
 
 

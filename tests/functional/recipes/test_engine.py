@@ -406,6 +406,10 @@ async def test_starting_a_recipe_over_http_with_bad_input_is_a_400_naming_the_fi
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             resp = await client.post("/recipes", json=body)
             assert resp.status_code == 400, resp.text
+            garbled = await client.post(
+                "/recipes", content=b"{nope", headers={"content-type": "application/json"}
+            )
+            assert garbled.status_code == 400
             assert field in resp.json()["detail"]
             assert service.recipes.search() == []
             good = {"recipe_type": "chain", "inputs": {"IMAGES": ["F"]}, "json": {"LABEL": "ok"}}

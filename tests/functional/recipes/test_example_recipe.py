@@ -14,6 +14,7 @@ from indexer.query import Query
 from seedpipe.bus import open_bus
 from seedpipe.events import RECIPES_TOPIC, CloudEvent
 from seedpipe.records import FileRecord
+from seedpipe.settings import Settings
 from seedpipe.workspaces import Workspaces
 from tests.functional.pipeline.conftest import running_pipeline, wait_until, write_png
 from tests.functional.recipes.conftest import load, recipe_counts
@@ -73,6 +74,7 @@ async def test_the_example_recipe_branches_on_the_width_its_watermark_job_report
         assert body["source_meta_data"]["width"] == 96
         assert body["marked"] == "wide_watermark.png"
         store.close()
+    await check_http(settings, recipes["wide.png"].id)
     types: list[str] = []
 
     async def collect(event: CloudEvent) -> None:
@@ -155,3 +157,22 @@ def example_definition_with_problems(tmp_path: Path) -> Path:
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(raw))
     return path
+
+
+async def check_http(settings: Settings, rid: str) -> None:
+    """/files?recipe_id, recipe_node and STAC seedpipe:recipe find the recipe's products."""
+    import httpx
+
+    from indexer.api import create_app
+
+    async with open_index(settings.index) as index:
+        app = create_app(settings, index=index)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            files = (await client.get("/files", params={"recipe_id": rid})).json()
+            assert sorted(r["recipe_node"] for r in files["results"]) == ["summarize", "watermark"]
+            one = await client.get("/files", params={"recipe_id": rid, "recipe_node": "summarize"})
+            assert [r["job_output"] for r in one.json()["results"]] == ["REPORT"]
+            stac = await client.post("/search", json={"query": {"seedpipe:recipe": {"eq": rid}}})
+            assert stac.status_code == 200, stac.text
+            assert len(stac.json()["features"]) == 2
