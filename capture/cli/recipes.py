@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_start(settings, args))
     from capture.jobs import JobStore
     from capture.recipes.api import recipe_detail
-    from capture.recipes.engine import retry_recipe
+    from capture.recipes.retry import retry_recipe
     from capture.recipes.store import RecipeStore
 
     store = RecipeStore(settings.path("recipes.db"))
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _start(settings: Any, args: argparse.Namespace) -> int:
-    from capture.recipes.engine import start_with_ids
+    from capture.recipes.inputs import start_with_ids
     from capture.recipes.offline import open_engine
 
     ids, json_inputs = parse_pairs(args.input, args.json)

@@ -182,7 +182,7 @@ def offline_starter(settings: Settings) -> Starter:
     async def start(
         rtype: str, files: dict[str, list[str]], json_inputs: dict[str, Any]
     ) -> tuple[Recipe, bool]:
-        from capture.recipes.engine import start_with_ids
+        from capture.recipes.inputs import start_with_ids
         from capture.recipes.offline import open_engine
 
         async with open_engine(settings) as (engine, index):

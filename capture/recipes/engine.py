@@ -24,9 +24,9 @@ from capture.recipes.definition import (
 )
 from capture.recipes.filters import Files, is_accepted
 from capture.recipes.graph import topological
-from capture.recipes.interfaces import interface_params, media_can_match
+from capture.recipes.inputs import check_inputs, start_id
 from capture.recipes.store import Recipe, RecipeNode, RecipeStore, recipe_id_for
-from seedpipe.errors import InvalidInput, JobError
+from seedpipe.errors import InvalidInput
 from seedpipe.events import (
     JOB_QUEUED,
     RECIPE_COMPLETED,
@@ -51,43 +51,6 @@ DONE = ("completed", "skipped")
 
 def node_job_id(recipe_id: str, node: str) -> str:
     return job_id_for(f"recipe:{recipe_id}", node)
-
-
-def check_inputs(
-    definition: RecipeDefinition,
-    files: Mapping[str, list[FileRecord]],
-    json_inputs: Mapping[str, Any],
-) -> None:
-    """Refuse inputs that do not fit the recipe's interface, naming every field."""
-    from capture.outputs import json_type_ok
-
-    problems: list[str] = []
-    params = interface_params(definition.input)
-    for name, records in files.items():
-        p = params.get(name)
-        if p is None or p.kind != "file":
-            problems.append(f"inputs.{name}: the recipe has no file input {name!r}")
-            continue
-        if len(records) > 1 and not p.multiple:
-            problems.append(f"inputs.{name}: takes one file, {len(records)} given")
-        for r in records:
-            if not media_can_match([r.media_type], p.media_types):
-                problems.append(
-                    f"inputs.{name}: {r.media_type} is not one of {list(p.media_types)}"
-                )
-    for name, value in json_inputs.items():
-        p = params.get(name)
-        if p is None or p.kind != "json":
-            problems.append(f"json.{name}: the recipe has no JSON input {name!r}")
-        elif not json_type_ok(value, p.json_type):  # type: ignore[arg-type]
-            problems.append(f"json.{name}: must be of JSON type {p.json_type}")
-    for name, p in params.items():
-        given = files.get(name) if p.kind == "file" else json_inputs.get(name)
-        if p.required and (given is None or given == []):
-            kind = "inputs" if p.kind == "file" else "json"
-            problems.append(f"{kind}.{name}: required input is missing")
-    if problems:
-        raise InvalidInput("; ".join(problems), field="recipe input")
 
 
 def recipe_event(event_type: str, recipe: Recipe, **data: Any) -> CloudEvent:
@@ -188,12 +151,16 @@ class RecipeEngine:
     async def advance(self, recipe_id: str) -> None:
         lock = self._locks.setdefault(recipe_id, asyncio.Lock())
         async with lock:
-            await self._advance(recipe_id)
+            finished = await self._advance(recipe_id)
+        if finished and not lock.locked():
+            # A finished recipe only ever sees compare-and-set no-ops: its lock can go.
+            self._locks.pop(recipe_id, None)
 
-    async def _advance(self, recipe_id: str) -> None:
+    async def _advance(self, recipe_id: str) -> bool:
+        """Carry the recipe on as far as it goes now; True once it is no longer running."""
         recipe = self.store.get(recipe_id)
         if recipe is None or recipe.status == "completed":
-            return
+            return True
         definition = RecipeDefinition.model_validate(recipe.definition)
         order = topological(
             {n: [d.name for d in v.dependencies] for n, v in definition.nodes.items()}
@@ -216,6 +183,7 @@ class RecipeEngine:
             if changed:
                 recipe = self.store.require(recipe_id)
         await self._finish(recipe)
+        return self.store.require(recipe_id).status != "running"
 
     async def _finish(self, recipe: Recipe) -> None:
         nodes = self.store.nodes(recipe.id)
@@ -458,6 +426,8 @@ class RecipeEngine:
     # -- retry ---------------------------------------------------------------------------------
 
     async def retry(self, recipe_id: str) -> list[str]:
+        from capture.recipes.retry import retry_recipe
+
         names = retry_recipe(self.store, self.ctx.store, recipe_id)
         self._wake()
         await self.advance(recipe_id)
@@ -465,71 +435,3 @@ class RecipeEngine:
 
     async def _publish(self, event: CloudEvent) -> None:
         await self.ctx.bus.publish(self.ctx.settings.topic(RECIPES_TOPIC), event)
-
-
-def start_id(recipe_type: str, files: Mapping[str, list[FileRecord]], json_inputs: Any) -> str:
-    """The id of a recipe started with explicit inputs: the same inputs, the same recipe."""
-    import json
-
-    key = json.dumps(
-        {"files": {k: sorted(r.id for r in v) for k, v in files.items()}, "json": json_inputs},
-        sort_keys=True,
-    )
-    return recipe_id_for("start", recipe_type, key)
-
-
-def retry_recipe(store: RecipeStore, jobs: Any, recipe_id: str) -> list[str]:
-    """Rerun a failed recipe's failed nodes (their nodes left pending follow); names retried.
-
-    Works on the stores alone, so ``seedpipe recipes retry`` needs no running service: a
-    running capture service picks the requeued jobs up, and carries the recipe on.
-    """
-    recipe = store.require(recipe_id)
-    if recipe.status != "failed":
-        raise JobError(f"recipe {recipe_id} is {recipe.status}; only failed recipes can be retried")
-    retried = []
-    for name, node in store.nodes(recipe_id).items():
-        if node.state != "failed":
-            continue
-        if node.kind == "recipe" and node.sub_recipe:
-            child = store.get(node.sub_recipe)
-            if child is not None and child.status == "failed":
-                retry_recipe(store, jobs, child.id)
-            store.set_node(recipe_id, name, ("failed",), state="running", reason=None, ended=None)
-        elif node.job_id is not None and jobs.get(node.job_id) is not None:
-            jobs.requeue(node.job_id, reset_attempts=True)
-            store.set_node(recipe_id, name, ("failed",), state="queued", reason=None, ended=None)
-        else:
-            store.set_node(recipe_id, name, ("failed",), state="pending", reason=None, ended=None)
-        retried.append(name)
-    store.set_status(recipe_id, "running", "failed")
-    return retried
-
-
-async def start_with_ids(
-    engine: RecipeEngine,
-    index: Any,
-    recipe_type: str,
-    file_ids: Mapping[str, list[str]],
-    json_inputs: Mapping[str, Any],
-) -> tuple[Recipe, bool]:
-    """Start a recipe from catalogue file ids; InvalidInput naming the field, nothing started."""
-    if recipe_type not in engine.recipe_types:
-        known = ", ".join(sorted(engine.recipe_types)) or "none configured"
-        raise InvalidInput(
-            f"unknown recipe type {recipe_type!r} (known: {known})", field="recipe_type"
-        )
-    files: dict[str, list[FileRecord]] = {}
-    missing: list[str] = []
-    for name, ids in file_ids.items():
-        records = []
-        for fid in ids:
-            record = await index.get(fid) if index is not None else None
-            if record is None or record.is_deleted:
-                missing.append(f"inputs.{name}: no file with id {fid!r}")
-            else:
-                records.append(record)
-        files[name] = records
-    if missing:
-        raise InvalidInput("; ".join(missing), field="recipe input")
-    return await engine.start(recipe_type, files, json_inputs)

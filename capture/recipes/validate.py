@@ -147,7 +147,9 @@ def _connection_problems(
     for input_name, conn in node.input.items():
         cat = f"{at}.{input_name}"
         target = sig.inputs.get(input_name) if sig is not None else None
-        if sig is not None and target is None:
+        if sig is not None and target is None and node.kind != "condition":
+            # A condition ignores what its interface does not name (as Scale does); a job or
+            # sub-recipe would refuse the input.
             problems.append((cat, f"node {name!r} has no input {input_name!r}"))
         source: Param | None = None
         if isinstance(conn, DependencyConnection):

@@ -96,7 +96,7 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
 
     from capture.api import jobs_router
     from capture.recipes.api import recipes_router
-    from capture.recipes.engine import start_with_ids
+    from capture.recipes.inputs import start_with_ids
     from indexer.api import create_app
 
     class Server(uvicorn.Server):

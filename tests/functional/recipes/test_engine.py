@@ -380,7 +380,7 @@ async def test_starting_a_recipe_over_http_with_bad_input_is_a_400_naming_the_fi
     import httpx
 
     from capture.recipes.api import recipes_router
-    from capture.recipes.engine import start_with_ids
+    from capture.recipes.inputs import start_with_ids
     from indexer.api import create_app
 
     definition = {

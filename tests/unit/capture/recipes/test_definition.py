@@ -307,3 +307,79 @@ def test_a_condition_passes_its_inputs_on_as_outputs() -> None:
     r = job_node(SOURCE={"type": "dependency", "node": "c", "output": "IMAGE"})
     r["dependencies"] = [{"name": "c", "acceptance": False}]
     assert problems(recipe({"c": c, "r": r})) == []
+
+
+def test_the_shape_of_scales_own_v6_example_validates_on_these_job_types() -> None:
+    """Scale's recipe-type documentation example (job, job, condition, recipe node), with its
+    job types replaced by configured ones: a condition may be given inputs it does not name."""
+    sub = recipe(
+        {"inner": job_node(SOURCE=from_recipe("input_1"))},
+        files=[
+            {"name": "input_1", "media_types": ["image/png"]},
+            {"name": "input_2", "media_types": ["application/json"], "multiple": True},
+        ],
+    )
+    raw = {
+        "version": "6",
+        "input": {
+            "files": [
+                {"name": "foo", "media_types": ["image/png"], "required": True, "multiple": False},
+                {"name": "bar", "media_types": ["image/png"], "required": True, "multiple": False},
+            ],
+            "json": [],
+        },
+        "nodes": {
+            "node_a": job_node("image-watermark", INPUT_IMAGE=from_recipe("foo")),
+            "node_b": {
+                **job_node(
+                    SOURCE=from_recipe("foo"),
+                    MARKED={"type": "dependency", "node": "node_a", "output": "OUTPUT_IMAGE"},
+                ),
+                "dependencies": [{"name": "node_a", "acceptance": True}],
+            },
+            "node_c": {
+                "dependencies": [{"name": "node_b"}],
+                "input": {
+                    "input_1": from_recipe("bar"),
+                    "input_2": {"type": "dependency", "node": "node_b", "output": "REPORT"},
+                },
+                "node_type": {
+                    "node_type": "condition",
+                    "interface": {
+                        "files": [
+                            {
+                                "name": "input_2",
+                                "media_types": ["application/json"],
+                                "required": True,
+                                "multiple": True,
+                            }
+                        ],
+                        "json": [],
+                    },
+                    "data_filter": {
+                        "filters": [
+                            {
+                                "name": "input_2",
+                                "type": "media-type",
+                                "condition": "==",
+                                "values": ["application/json"],
+                            }
+                        ]
+                    },
+                },
+            },
+            "node_d": {
+                "dependencies": [{"name": "node_c", "acceptance": True}],
+                "input": {
+                    "input_1": from_recipe("bar"),
+                    "input_2": {"type": "dependency", "node": "node_c", "output": "input_2"},
+                },
+                "node_type": {
+                    "node_type": "recipe",
+                    "recipe_type_name": "recipe-type-1",
+                    "recipe_type_revision": 5,
+                },
+            },
+        },
+    }
+    assert problems(raw, {"recipe-type-1": sub}) == []
