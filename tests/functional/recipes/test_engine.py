@@ -74,6 +74,47 @@ def dep(node: str, output: str) -> dict[str, str]:
     return {"type": "dependency", "node": node, "output": output}
 
 
+# The members of a file record in INPUT_METADATA, as the Scale documentation's example shows.
+SCALE_FILE_KEYS = set(
+    [
+        "id",
+        "file_name",
+        "workspace",
+        "data_type_tags",
+        "media_type",
+        "file_type",
+        "file_size",
+        "file_path",
+        "is_deleted",
+        "url",
+        "created",
+        "deleted",
+        "data_started",
+        "data_ended",
+        "source_started",
+        "source_ended",
+        "source_sensor_class",
+        "source_sensor",
+        "source_collection",
+        "source_task",
+        "last_modified",
+        "geometry",
+        "center_point",
+        "countries",
+        "job_type",
+        "job",
+        "job_exe",
+        "job_output",
+        "recipe_type",
+        "recipe",
+        "recipe_node",
+        "batch",
+        "is_superseded",
+        "superseded",
+        "meta_data",
+    ]
+)
+
 INTERFACE = {
     "files": [{"name": "IMAGES", "media_types": ["image/png"], "multiple": True}],
     "json": [{"name": "LABEL", "type": "string"}],
@@ -150,9 +191,10 @@ async def test_json_outputs_file_outputs_and_multiple_files_flow_between_nodes(
         assert all(r["url"] and r["workspace"]["name"] == "input" for r in ctx["JOB"]["FILES"])
         assert ctx["RECIPE"]["LABEL"] == "hello"
         assert [r["file_name"] for r in ctx["RECIPE"]["IMAGES"]] == ["a.png", "b.png"]
-        for key in ("id", "file_name", "media_type", "file_type", "file_size", "file_path",
-                    "data_type_tags", "meta_data", "recipe", "recipe_node", "job"):  # fmt: skip
-            assert key in ctx["JOB"]["FILES"][0]
+        # Every member of a file in Scale's documented INPUT_METADATA example.
+        for record in [*ctx["JOB"]["FILES"], *ctx["RECIPE"]["IMAGES"]]:
+            assert set(record) >= SCALE_FILE_KEYS, SCALE_FILE_KEYS - set(record)
+            assert set(record["workspace"]) == {"id", "name"}
         second = context_of(settings, service, recipe.id, "second")
         assert second["context"]["JOB"]["N"] == 2
         assert second["context"]["JOB"]["FILES"][0]["recipe_node"] == "first"

@@ -76,9 +76,11 @@ async def test_the_example_recipe_branches_on_the_width_its_watermark_job_report
         store.close()
     await check_http(settings, recipes["wide.png"].id)
     types: list[str] = []
+    ids = {r.id for r in recipes.values()}
 
     async def collect(event: CloudEvent) -> None:
         types.append(event.type)
+        assert event.subject in ids  # keyed by recipe id: one recipe's events stay in order
 
     async with open_bus(settings.bus) as bus:
         await bus.consume(
@@ -131,6 +133,9 @@ async def test_the_recipe_commands_list_show_start_and_validate(
         run_cli, capsys, "recipes", "start", "mark-and-check", "-c", config, "-i", "IMAGE=nope"
     )
     assert code != 0 and "inputs.IMAGE: no file with id 'nope'" in out
+    argv_search = ("search", "-c", config, "--recipe", listed["id"], "--format", "json")
+    code, out = await asyncio.to_thread(run_cli, capsys, *argv_search)
+    assert sorted(r["recipe_node"] for r in json.loads(out)) == ["flag-small", "watermark"]
     code, out = await asyncio.to_thread(
         run_cli, capsys, "recipes", "retry", listed["id"], "-c", config
     )
