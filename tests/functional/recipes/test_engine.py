@@ -24,8 +24,13 @@ from tests.functional.recipes.conftest import collect_job_type
 BASE = """
 data_dir = "data"
 [bus]
-url = "sqlite:///events.db"
+url = "{bus}"
+topic_prefix = "{prefix}"
 backoff_initial_s = 0.05
+[bus.kafka]
+partitions = 2
+session_timeout_ms = 2000
+heartbeat_interval_ms = 500
 [workspaces.input]
 url = "data/input"
 [workspaces.output]
@@ -35,8 +40,13 @@ cpus = 2
 """
 
 
-def setup(root: Path, definitions: dict[str, dict[str, Any]], extra: str = "") -> Settings:
-    text = BASE + collect_job_type(root)
+def setup(
+    root: Path,
+    definitions: dict[str, dict[str, Any]],
+    extra: str = "",
+    bus: tuple[str, str] = ("sqlite:///events.db", "seedpipe"),
+) -> Settings:
+    text = BASE.format(bus=bus[0], prefix=bus[1]) + collect_job_type(root)
     for name, definition in definitions.items():
         path = root / f"{name}.json"
         path.write_text(json.dumps(definition))
@@ -151,8 +161,16 @@ def context_of(settings: Settings, service: CaptureService, recipe_id: str, node
     return json.loads(path.read_text())
 
 
+@pytest.fixture(params=["sqlite", pytest.param("kafka", marks=pytest.mark.kafka)])
+def bus(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(bus url, topic prefix): the embedded log, or tansu with topics of the test's own."""
+    if request.param == "sqlite":
+        return ("sqlite:///events.db", "seedpipe")
+    return (request.getfixturevalue("kafka_url"), f"r{request.getfixturevalue('unique')}")
+
+
 async def test_json_outputs_file_outputs_and_multiple_files_flow_between_nodes(
-    tmp_path: Path,
+    tmp_path: Path, bus: tuple[str, str]
 ) -> None:
     definition = {
         "version": "7",
@@ -167,7 +185,7 @@ async def test_json_outputs_file_outputs_and_multiple_files_flow_between_nodes(
             ),
         },
     }
-    settings = setup(tmp_path, {"chain": definition})
+    settings = setup(tmp_path, {"chain": definition}, bus=bus)
     async with capture_running(settings) as service:
         images = [source(settings, "a.png", 1), source(settings, "b.png", 2)]
         recipe, created = await service.engine.start(
@@ -203,7 +221,9 @@ async def test_json_outputs_file_outputs_and_multiple_files_flow_between_nodes(
         assert {j.recipe_type for j in jobs.values()} == {"chain"}
 
 
-async def test_a_condition_branches_and_a_skipped_node_skips_its_dependents(tmp_path: Path) -> None:
+async def test_a_condition_branches_and_a_skipped_node_skips_its_dependents(
+    tmp_path: Path, bus: tuple[str, str]
+) -> None:
     condition = {
         "dependencies": [{"name": "count"}],
         "input": {"COUNT": dep("count", "COUNT")},
@@ -237,7 +257,7 @@ async def test_a_condition_branches_and_a_skipped_node_skips_its_dependents(tmp_
             ),
         },
     }
-    settings = setup(tmp_path, {"branch": definition})
+    settings = setup(tmp_path, {"branch": definition}, bus=bus)
     async with capture_running(settings) as service:
         one = [source(settings, "one.png")]
         two = [source(settings, "x.png", 1), source(settings, "y.png", 2)]
@@ -474,3 +494,41 @@ async def test_starting_a_recipe_over_http_with_bad_input_is_a_400_naming_the_fi
             assert [t["name"] for t in types["results"]] == ["chain"]
             assert (await client.get("/recipe-types/chain")).json()["definition"]["version"] == "7"
             assert (await client.get("/recipe-types/none")).status_code == 404
+
+
+async def test_a_failed_sub_recipe_fails_its_parent_and_retry_reruns_it(tmp_path: Path) -> None:
+    inner = {
+        "version": "7",
+        "input": INTERFACE,
+        "nodes": {"work": collect(recipe_in("LABEL"), recipe_in("IMAGES"))},
+    }
+    outer = {
+        "version": "7",
+        "input": INTERFACE,
+        "nodes": {
+            "sub": {
+                "dependencies": [],
+                "input": {"IMAGES": recipe_in("IMAGES"), "LABEL": recipe_in("LABEL")},
+                "node_type": {"node_type": "recipe", "recipe_type_name": "inner"},
+            },
+        },
+    }
+    settings = setup(tmp_path, {"inner": inner, "outer": outer})
+    (tmp_path / "collect" / "fail-marker").write_text("")
+    async with capture_running(settings) as service:
+        images = {"IMAGES": [source(settings, "a.png")]}
+        recipe, _ = await service.engine.start("outer", images, {"LABEL": "fail"})
+        assert (await finished(service, recipe.id)).status == "failed"
+        child_id = service.recipes.nodes(recipe.id)["sub"].sub_recipe or ""
+        assert service.recipes.require(child_id).status == "failed"
+        job_id = service.recipes.nodes(child_id)["work"].job_id or ""
+        from seedpipe.cli import main
+
+        code = await asyncio.to_thread(
+            main, ["jobs", "retry", job_id, "-c", str(tmp_path / "seedpipe.toml")]
+        )
+        assert code != 0  # a recipe node's job is retried through its recipe
+        (tmp_path / "collect" / "fail-marker").unlink()
+        await service.engine.retry(recipe.id)
+        assert (await finished(service, recipe.id)).status == "completed"
+        assert service.recipes.require(child_id).status == "completed"
