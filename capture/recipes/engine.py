@@ -303,6 +303,10 @@ class RecipeEngine:
         files, json_values = self._resolve(recipe, node, nodes)
         nt = node.node_type
         if isinstance(nt, ConditionNodeType):
+            from capture.execute import newest_record
+
+            # Judged as the catalogue has them now, when it knows newer versions.
+            files = {k: [await newest_record(self.ctx, r) for r in v] for k, v in files.items()}
             data: dict[str, Any] = {k: Files(tuple(v)) for k, v in files.items()}
             data.update(json_values)
             accepted = is_accepted(nt.data_filter, data)

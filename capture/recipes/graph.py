@@ -47,19 +47,3 @@ def topological(edges: Mapping[str, Sequence[str]]) -> list[str]:
         placed.update(ready)
         remaining = [n for n in remaining if n not in placed]
     return done
-
-
-def descendants(edges: Mapping[str, Sequence[str]], roots: Sequence[str]) -> set[str]:
-    """Every node depending, directly or not, on one of ``roots``."""
-    children: dict[str, list[str]] = {}
-    for node, deps in edges.items():
-        for d in deps:
-            children.setdefault(d, []).append(node)
-    out: set[str] = set()
-    todo = list(roots)
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in out:
-                out.add(child)
-                todo.append(child)
-    return out
