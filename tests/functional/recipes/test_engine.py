@@ -432,6 +432,10 @@ input = "IMAGE"
         ),
         ({"recipe_type": "chain", "inputs": {"IMAGES": "F"}, "json": {"LABEL": 5}}, "json.LABEL"),
         ({"recipe_type": "chain", "inputs": {"IMAGES": 5}}, "inputs.IMAGES"),
+        (
+            {"recipe_type": "chain", "inputs": {"IMAGES": ["TXT"]}, "json": {"LABEL": "x"}},
+            "inputs.IMAGES: text/plain is not one of ['image/png']",
+        ),
         ({"recipe_type": "chain", "surprise": 1}, "surprise"),
         ([], "$"),
     ],
@@ -454,7 +458,8 @@ async def test_starting_a_recipe_over_http_with_bad_input_is_a_400_naming_the_fi
     async with capture_running(settings) as service:
         assert service.index is not None
         record = source(settings, "a.png").model_copy(update={"id": "F"})
-        await service.index.upsert([record])
+        text = record.model_copy(update={"id": "TXT", "media_type": "text/plain"})
+        await service.index.upsert([record, text])
 
         async def starter(t: str, f: Any, j: Any) -> Any:
             return await start_with_ids(service.engine, service.index, t, f, j)
