@@ -102,17 +102,37 @@ async def execute(ctx: Context, job: Job) -> None:
             failure("invalid_request", "Invalid job request", str(exc), "job"),
             None,
             [],
+            None,
         )
     except SeedpipeError as exc:
         log.warning("job %s: %s", job.id, exc)
-        outcome = ("system", None, failure("system_error", "System error", str(exc)), None, [])
+        outcome = (
+            "system",
+            None,
+            failure("system_error", "System error", str(exc)),
+            None,
+            [],
+            None,
+        )
     except Exception as exc:
         log.exception("job %s crashed", job.id)
-        outcome = ("system", None, failure("system_error", "System error", repr(exc)), None, [])
-    category, exit_code, err, duration, products = outcome
+        outcome = (
+            "system",
+            None,
+            failure("system_error", "System error", repr(exc)),
+            None,
+            [],
+            None,
+        )
+    category, exit_code, err, duration, products, results = outcome
     if category is None:
         done = ctx.store.finish(
-            job.id, "completed", exit_code=exit_code, duration_s=duration, products=products
+            job.id,
+            "completed",
+            exit_code=exit_code,
+            duration_s=duration,
+            products=products,
+            results=results,
         )
         await ctx.publish_job(JOB_COMPLETED, done)
     elif category == "system" and job.attempt < job.max_attempts:
@@ -141,31 +161,56 @@ def _clean(job_dir: Path) -> None:
         job_dir.parent.rmdir()
 
 
-Outcome = tuple[str | None, int | None, JobErrorInfo | None, float | None, list[str]]
+Outcome = tuple[
+    str | None, int | None, JobErrorInfo | None, float | None, list[str], dict[str, Any] | None
+]
+
+
+def job_files(job: Job) -> dict[str, list[FileRecord]]:
+    """The job's file inputs: every input of a recipe node's job, else the trigger's one file."""
+    if job.inputs is not None:
+        files = job.inputs.get("files") or {}
+        return {k: [FileRecord.model_validate(r) for r in v] for k, v in files.items()}
+    return {job.input_name: [FileRecord.model_validate(job.record)]}
+
+
+def _deleted(record: FileRecord) -> Outcome:
+    why = (
+        f"input {record.file_name!r} ({record.id}) no longer exists at "
+        f"{record.workspace.name}:{record.file_path}; it was deleted before the job started"
+    )
+    return "data", None, failure("input_deleted", "Input deleted", why, "data"), None, [], None
 
 
 async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
     from capture.contract.runner import JobSpec, StagedInput, run_job
 
-    record = await newest_record(ctx, FileRecord.model_validate(job.record))
-    if record.is_deleted:
-        why = f"input {record.file_name!r} ({record.id}) was deleted before the job started"
-        return "data", None, failure("input_deleted", "Input deleted", why, "data"), None, []
-    ws = ctx.workspaces[record.workspace.name]
-    try:
-        local = await asyncio.to_thread(_fetch, ws, record, job_dir / "fetch" / job.input_name)
-    except WorkspaceFileNotFound:
-        why = (
-            f"input {record.file_name!r} ({record.id}) no longer exists at "
-            f"{record.workspace.name}:{record.file_path}; it was deleted before the job started"
-        )
-        return "data", None, failure("input_deleted", "Input deleted", why, "data"), None, []
-    if record.url is None:
-        record = record.model_copy(update={"url": ws.record_url(record.file_path)})
+    staged: dict[str, list[StagedInput]] = {}
+    inputs: list[FileRecord] = []
+    for name, records in job_files(job).items():
+        items = []
+        for i, given in enumerate(records):
+            record = await newest_record(ctx, given)
+            if record.is_deleted:
+                return _deleted(record)
+            ws = ctx.workspaces[record.workspace.name]
+            fetch_dir = job_dir / "fetch" / name / str(i)
+            try:
+                local = await asyncio.to_thread(_fetch, ws, record, fetch_dir)
+            except WorkspaceFileNotFound:
+                return _deleted(record)
+            if record.url is None:
+                record = record.model_copy(update={"url": ws.record_url(record.file_path)})
+            items.append(StagedInput(path=local, record=record))
+            inputs.append(record)
+        staged[name] = items
+    extra = job.inputs or {}
     spec = JobSpec(
         manifest=jt.manifest,
         job_dir=job_dir,
-        inputs={job.input_name: [StagedInput(path=local, record=record)]},
+        inputs=staged,
+        json_inputs=dict(extra.get("json") or {}),
+        recipe_metadata=extra.get("recipe") if job.recipe else None,
         settings={k: v.get_secret_value() for k, v in jt.settings.settings.items()},
         mounts=dict(jt.settings.mounts),
         runtime=jt.settings.runtime,
@@ -183,13 +228,13 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         err = result.error or failure(
             "unknown", "Unknown error", "the job failed without an error", "job"
         )
-        return err.category, result.exit_code, err, duration, []
+        return err.category, result.exit_code, err, duration, [], None
     try:
-        products = await _publish_outputs(ctx, job, jt, record, result)
+        products, results = await _publish_outputs(ctx, job, jt, inputs, result)
     except InvalidInput as exc:
         err = failure("invalid_output", "Invalid output", str(exc), "data")
-        return "data", result.exit_code, err, duration, []
-    return None, result.exit_code, None, duration, products
+        return "data", result.exit_code, err, duration, [], None
+    return None, result.exit_code, None, duration, products, results
 
 
 def _fetch(ws: Any, record: FileRecord, dest_dir: Path) -> Path:
@@ -206,26 +251,38 @@ def _fetch(ws: Any, record: FileRecord, dest_dir: Path) -> Path:
 
 
 async def _publish_outputs(
-    ctx: Context, job: Job, jt: JobType, record: FileRecord, result: Any
-) -> list[str]:
-    """Upload products, then publish them and the input's metadata update."""
+    ctx: Context, job: Job, jt: JobType, inputs: list[FileRecord], result: Any
+) -> tuple[list[str], dict[str, Any]]:
+    """Upload products, then publish them and the inputs' metadata updates.
+
+    Returns the product ids and what a recipe needs of the run: products per output, JSON
+    outputs, and the input records as the job's input sidecars left them.
+    """
     out_ws = ctx.workspaces[jt.settings.output_workspace]
     output_dir: Path = result.output_dir
-    updated_records = (getattr(result, "input_records", None) or {}).get(job.input_name)
+    updated = getattr(result, "input_records", None) or {}
+    by_id = {r.id: r for records in updated.values() for r in records}
     # Filed under the source's data time: as the catalogue has it, else as this job found it.
-    known = updated_records[0] if updated_records else record
+    known = [by_id.get(r.id, r) for r in inputs]
+    first = known[0] if known else None
+    recipe_fields = (
+        {"recipe": job.recipe, "recipe_node": job.recipe_node, "recipe_type": job.recipe_type}
+        if job.recipe
+        else {}
+    )
     events = []
     ids = []
+    outputs: dict[str, list[dict[str, Any]]] = {}
     for output_name, captured in (result.outputs or {}).items():
         for p in captured:
             local = output_dir / p.file_path
-            when = known.data_started or p.data_started or source_time([known])
+            when = (first.data_started if first else None) or p.data_started
+            when = when or (source_time(known) if known else p.created)
             rel = product_path(jt.name, jt.version, when, job.id, p.file_path)
             info = await asyncio.to_thread(out_ws.put_file, local, rel)
-            version = 1
             product = make_product(
                 p,
-                inputs=[known],
+                inputs=known,
                 job_type=jt.name,
                 job_type_version=jt.version,
                 job_id=job.id,
@@ -235,8 +292,10 @@ async def _publish_outputs(
                 url=out_ws.record_url(info.path),
                 size=info.size,
                 checksum=info.checksum,
-                version=version,
+                version=1,
             )
+            if recipe_fields:
+                product = product.model_copy(update=recipe_fields)
             if ctx.index is not None:
                 previous = await ctx.index.get(product.id)
                 if previous is not None:
@@ -247,14 +306,23 @@ async def _publish_outputs(
                 ]
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
-    update = (result.input_metadata or {}).get(job.input_name)
-    if updated_records:
-        events.append(file_event(FILE_METADATA_UPDATED, updated_records[0], SOURCE))
-    elif update:
-        updated = apply_input_metadata(await newest_record(ctx, record), update)
-        events.append(file_event(FILE_METADATA_UPDATED, updated, SOURCE))
+            outputs.setdefault(output_name, []).append(product.to_scale())
+    if updated:
+        events += [
+            file_event(FILE_METADATA_UPDATED, r, SOURCE) for rs in updated.values() for r in rs
+        ]
+    elif job.inputs is None and first is not None:
+        update = (result.input_metadata or {}).get(job.input_name)
+        if update:
+            changed = apply_input_metadata(await newest_record(ctx, first), update)
+            events.append(file_event(FILE_METADATA_UPDATED, changed, SOURCE))
     await ctx.bus.publish_many(ctx.files_topic, events)
-    return ids
+    results = {
+        "outputs": outputs,
+        "json_outputs": dict(result.json_outputs or {}),
+        "input_records": {k: [r.model_dump(mode="json") for r in rs] for k, rs in updated.items()},
+    }
+    return ids, results
 
 
 def fail_now(store: JobStore, job_id: str, why: str) -> Job:

@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     log_path TEXT,
     products TEXT NOT NULL DEFAULT '[]',
+    recipe TEXT,
+    recipe_node TEXT,
+    recipe_type TEXT,
+    inputs TEXT,
+    results TEXT,
     UNIQUE (trigger, file_id)
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
@@ -74,7 +79,15 @@ COLUMNS = [
     "error",
     "log_path",
     "products",
+    "recipe",
+    "recipe_node",
+    "recipe_type",
+    "inputs",
+    "results",
 ]
+# Columns added after the first release: a store written before them gains them on open.
+ADDED_COLUMNS = ("recipe", "recipe_node", "recipe_type", "inputs", "results")
+JSON_COLUMNS = ("inputs", "results")
 
 
 def job_id_for(trigger: str, file_id: str) -> str:
@@ -108,11 +121,23 @@ class Job:
     error: dict[str, Any] | None = None
     log_path: str | None = None
     products: list[str] = field(default_factory=list)
+    # A job of a recipe node: the recipe, its node and type; ``inputs`` holds every input
+    # ({"files": {NAME: [record]}, "json": {NAME: value}, "recipe": INPUT_METADATA's RECIPE})
+    # and ``results`` what it made ({"outputs": {NAME: [record]}, "json_outputs", ...}).
+    recipe: str | None = None
+    recipe_node: str | None = None
+    recipe_type: str | None = None
+    inputs: dict[str, Any] | None = None
+    results: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
         data = asdict(self)
         data.pop("record")
+        data.pop("inputs")
+        results = data.pop("results") or {}
+        if self.recipe is not None:
+            data["json_outputs"] = results.get("json_outputs", {})
         return data
 
 
@@ -130,6 +155,8 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     data["record"] = json.loads(data["record"])
     data["error"] = json.loads(data["error"]) if data["error"] else None
     data["products"] = json.loads(data["products"])
+    for key in JSON_COLUMNS:
+        data[key] = json.loads(data[key]) if data[key] else None
     return Job(**data)
 
 
@@ -140,6 +167,10 @@ class JobStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
+        for col in ADDED_COLUMNS:
+            if col not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -155,6 +186,8 @@ class JobStore:
         values["record"] = json.dumps(job.record)
         values["error"] = json.dumps(job.error) if job.error else None
         values["products"] = json.dumps(job.products)
+        for key in JSON_COLUMNS:
+            values[key] = json.dumps(values[key]) if values[key] is not None else None
         # Column names come from the constant COLUMNS, never from outside.
         sql = (
             f"INSERT OR IGNORE INTO jobs ({', '.join(COLUMNS)}) "  # noqa: S608
@@ -238,10 +271,11 @@ class JobStore:
         error: JobErrorInfo | None = None,
         duration_s: float | None = None,
         products: list[str] | None = None,
+        results: dict[str, Any] | None = None,
     ) -> Job:
         self._exec(
             "UPDATE jobs SET status = ?, ended = ?, exit_code = ?, error = ?, duration_s = ?, "
-            "products = ? WHERE id = ?",
+            "products = ?, results = ? WHERE id = ?",
             (
                 status,
                 time.time(),
@@ -249,6 +283,7 @@ class JobStore:
                 error.model_dump_json() if error else None,
                 duration_s,
                 json.dumps(products or []),
+                json.dumps(results) if results is not None else None,
                 job_id,
             ),
         )

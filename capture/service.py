@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any
 from capture.attempt import Context, execute, fail_now, job_event
 from capture.jobs import Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
+from capture.recipes.engine import RecipeEngine
+from capture.recipes.store import RecipeStore, recipe_id_for
+from capture.recipes.types import RecipeType, load_recipe_types
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
     FILES_TOPIC,
@@ -80,20 +83,40 @@ class CaptureService:
         index: CatalogueReader | None = None,
         *,
         job_types: dict[str, JobType] | None = None,
+        recipe_types: dict[str, RecipeType] | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.index = index
         self.job_types = job_types if job_types is not None else load_job_types(settings)
+        self.recipe_types = (
+            recipe_types
+            if recipe_types is not None
+            else load_recipe_types(settings, self.job_types)
+        )
         accepts = {
             (jt.name, i.name): i.media_types
             for jt in self.job_types.values()
             for i in jt.inputs.values()
         }
-        self.triggers: list[Trigger] = compile_triggers(settings.triggers, accepts)
+        recipe_accepts = {
+            (rt.name, f.name): tuple(f.media_types)
+            for rt in self.recipe_types.values()
+            for f in rt.definition.input.files
+        }
+        self.triggers: list[Trigger] = compile_triggers(settings.triggers, accepts, recipe_accepts)
         self.store = JobStore(settings.path("jobs.db"))
+        self.recipes = RecipeStore(settings.path("recipes.db"))
         self.ctx = Context(settings, bus, index, self.store, Workspaces(settings), self.job_types)
         self._wake = asyncio.Event()
+        self.engine = RecipeEngine(
+            self.ctx,
+            self.recipes,
+            self.recipe_types,
+            wake=self._wake.set,
+            settled=lambda: self._job_ended(),
+        )
+        self._followers: set[asyncio.Task[None]] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._per_type: dict[str, int] = {}
         self._used_cpus = 0.0
@@ -129,6 +152,9 @@ class CaptureService:
                     w.cancel()
 
     def _terminal(self, job_id: str) -> bool:
+        if job_id.startswith("recipe:"):
+            recipe = self.recipes.get(job_id.removeprefix("recipe:"))
+            return recipe is None or recipe.status in TERMINAL
         job = self.store.get(job_id)
         return job is None or job.status in TERMINAL
 
@@ -142,7 +168,17 @@ class CaptureService:
             record = trig.match(event)
             if record is None:
                 continue
-            jt = self.job_types[trig.job_type]
+            if trig.recipe_type is not None:
+                recipe, _ = await self.engine.start(
+                    trig.recipe_type,
+                    {trig.input_name: [record]},
+                    recipe_id=recipe_id_for(trig.name, record.id),
+                    trigger=trig.name,
+                    event_id=event.id,
+                )
+                ids.append(f"recipe:{recipe.id}")
+                continue
+            jt = self.job_types[str(trig.job_type)]
             job = Job(
                 id=job_id_for(trig.name, record.id),
                 job_type=jt.name,
@@ -168,6 +204,9 @@ class CaptureService:
         recovered = self.store.recover()
         if recovered:
             log.info("capture: requeued %d jobs a previous run left running", recovered)
+        carried = await self.engine.reconcile()
+        if carried:
+            log.info("capture: carrying on %d unfinished recipes", carried)
         topics = [self.settings.topic(FILES_TOPIC)]
         if any(SUBSCRIPTION_MATCHED in t.events for t in self.triggers):
             topics.append(self.settings.topic(SUBSCRIPTIONS_TOPIC))
@@ -195,7 +234,11 @@ class CaptureService:
         finally:
             self._wake.set()
             await self._cancel_running()
+            for f in list(self._followers):
+                f.cancel()
+            await asyncio.gather(*self._followers, return_exceptions=True)
             self.store.close()
+            self.recipes.close()
 
     async def _cancel_running(self) -> None:
         """Stop jobs in hand; they are requeued, and the interrupted attempt does not count."""
@@ -217,7 +260,7 @@ class CaptureService:
                 if jt is None:
                     why = f"job type {job.job_type!r} is no longer configured"
                     await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
-                    self._job_ended()
+                    self._follow(job.id)
                     continue
                 if job.cpus > capture.cpus or job.mem_mib > capture.mem_mib:
                     why = (
@@ -225,7 +268,7 @@ class CaptureService:
                         f"{capture.cpus} cpus and {capture.mem_mib} MiB"
                     )
                     await self.ctx.publish_job(JOB_FAILED, fail_now(self.store, job.id, why))
-                    self._job_ended()
+                    self._follow(job.id)
                     continue
                 if self._fits(job, jt):
                     self._start(job)
@@ -272,9 +315,29 @@ class CaptureService:
             self._used_cpus -= job.cpus
             self._used_mem -= job.mem_mib
             self._wake.set()
-            self._job_ended()
+            self._follow(key)
 
         task.add_done_callback(done)
+
+    def _follow(self, job_id: str) -> None:
+        """After a job ends: carry its recipe on, then wake whoever waits on jobs ending."""
+
+        async def follow() -> None:
+            try:
+                job = self.store.get(job_id)
+                if job is not None and job.recipe is not None:
+                    await self.engine.job_ended(job)
+            except Exception:
+                log.exception("recipe of job %s could not be carried on", job_id)
+            finally:
+                self._job_ended()
+
+        if self._stop.is_set():
+            self._job_ended()
+            return
+        task = asyncio.ensure_future(follow())
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
 
     def counts(self) -> dict[str, int]:
         return self.store.counts()

@@ -64,13 +64,14 @@ class Trigger:
     """One compiled trigger rule."""
 
     name: str
-    job_type: str
+    job_type: str | None
     input_name: str
     events: frozenset[str]
     query: Query
     file_name_regex: re.Pattern[str] | None
     accepts: tuple[str, ...]
     subscription: str | None
+    recipe_type: str | None = None  # set instead of job_type: the trigger starts a recipe
 
     @classmethod
     def compile(cls, trig: TriggerSettings, accepts: Sequence[str] = ()) -> Trigger:
@@ -99,6 +100,7 @@ class Trigger:
             file_name_regex=regex,
             accepts=tuple(accepts),
             subscription=trig.subscription,
+            recipe_type=trig.recipe_type,
         )
 
     def match(self, event: CloudEvent) -> FileRecord | None:
@@ -145,12 +147,24 @@ def media_type_accepted(media_type: str, accepts: Sequence[str]) -> bool:
 
 
 def compile_triggers(
-    settings: Sequence[TriggerSettings], accepts: Mapping[tuple[str, str], Sequence[str]]
+    settings: Sequence[TriggerSettings],
+    accepts: Mapping[tuple[str, str], Sequence[str]],
+    recipe_accepts: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> list[Trigger]:
-    """Compile every trigger; ``accepts`` maps (job type, input) to its media types."""
+    """Compile every trigger; ``accepts`` maps (job type, input) to its media types, and
+    ``recipe_accepts`` (recipe type, file input) to the recipe input's media types."""
     out = []
     for trig in settings:
-        key = (trig.job_type, trig.input)
+        if trig.recipe_type is not None:
+            rkey = (trig.recipe_type, trig.input)
+            if recipe_accepts is None or rkey not in recipe_accepts:
+                raise ConfigError(
+                    f"triggers[{trig.name}].input: recipe type {trig.recipe_type!r} has no file "
+                    f"input {trig.input!r}"
+                )
+            out.append(Trigger.compile(trig, recipe_accepts[rkey]))
+            continue
+        key = (str(trig.job_type), trig.input)
         if key not in accepts:
             raise ConfigError(
                 f"triggers[{trig.name}].input: job type {trig.job_type!r} has no file input "

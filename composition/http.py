@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -15,7 +15,7 @@ from seedpipe import __version__
 from seedpipe.errors import CatalogError, InvalidInput
 
 if TYPE_CHECKING:
-    from capture.jobs import JobStore
+    from capture.service import CaptureService
     from indexer.backends.base import FileIndex
     from seedpipe.settings import Settings
 
@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, index: FileIndex | None = None, jobs: JobStore | None = None
+    settings: Settings, index: FileIndex | None = None, capture: CaptureService | None = None
 ) -> FastAPI:
-    """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given, and
-    reads jobs from ``jobs`` (the running capture service's store) or ``settings``' job store."""
-    from capture.api import jobs_router
+    """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given.
+
+    Jobs and recipes are those of ``capture`` (the service running beside it in ``up``), or,
+    without it, read from ``settings``' stores, recipes started through an engine of their own.
+    """
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
@@ -58,8 +60,39 @@ def create_app(
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Ready: the index answers")
     app.include_router(files_router)
     app.include_router(stac_router)
-    app.include_router(jobs_router(settings, jobs))
+    for router in _capture_routers(settings, index, capture):
+        app.include_router(router)
     return app
+
+
+def _capture_routers(
+    settings: Settings, index: FileIndex | None, capture: CaptureService | None
+) -> list[APIRouter]:
+    from capture.api import jobs_router
+    from capture.recipes.api import offline_starter, recipes_router
+
+    if capture is None:
+        return [
+            jobs_router(settings),
+            recipes_router(settings, starter=offline_starter(settings)),
+        ]
+    from capture.recipes.inputs import start_with_ids
+
+    service = capture
+
+    async def start_recipe(rtype: str, files: Any, json_inputs: Any) -> Any:
+        return await start_with_ids(service.engine, index, rtype, files, json_inputs)
+
+    return [
+        jobs_router(settings, service.store),
+        recipes_router(
+            settings,
+            recipes=service.recipes,
+            jobs=service.store,
+            recipe_types=service.recipe_types,
+            starter=start_recipe,
+        ),
+    ]
 
 
 async def _healthz(request: Request) -> dict[str, str]:

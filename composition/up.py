@@ -41,6 +41,7 @@ async def status_text(ingest: IngestService, capture: CaptureService, index: Fil
     from seedpipe.query.model import Query
 
     jobs = capture.counts()
+    recipes = capture.recipes.counts()
     try:
         indexed = await index.count(Query(include_superseded=True))
     except Exception:  # the status line must never take the pipeline down
@@ -48,7 +49,8 @@ async def status_text(ingest: IngestService, capture: CaptureService, index: Fil
     return (
         f"files ingested {ingest.counts().get('INGESTED', 0)} | jobs queued {jobs['queued']} "
         f"running {jobs['running']} done {jobs['completed']} failed {jobs['failed']} | "
-        f"records indexed {indexed}"
+        f"recipes running {recipes['running']} done {recipes['completed']} "
+        f"failed {recipes['failed']} | records indexed {indexed}"
     )
 
 
@@ -87,7 +89,7 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
             # `up` owns SIGINT/SIGTERM and stops every service together.
             yield
 
-    app = create_app(settings, index=index, jobs=capture.store)
+    app = create_app(settings, index=index, capture=capture)
     config = uvicorn.Config(
         app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
     )

@@ -21,16 +21,26 @@ JOB_STARTED: Final = "seedpipe.job.started"
 JOB_COMPLETED: Final = "seedpipe.job.completed"
 JOB_FAILED: Final = "seedpipe.job.failed"
 SUBSCRIPTION_MATCHED: Final = "seedpipe.subscription.matched"
+RECIPE_CREATED: Final = "seedpipe.recipe.created"
+RECIPE_NODE_COMPLETED: Final = "seedpipe.recipe.node_completed"
+RECIPE_COMPLETED: Final = "seedpipe.recipe.completed"
+RECIPE_FAILED: Final = "seedpipe.recipe.failed"
 
 FILE_EVENT_TYPES: Final = frozenset(
     {FILE_INGESTED, FILE_PRODUCED, FILE_METADATA_UPDATED, FILE_DELETED}
 )
 JOB_EVENT_TYPES: Final = frozenset({JOB_QUEUED, JOB_STARTED, JOB_COMPLETED, JOB_FAILED})
-EVENT_TYPES: Final = FILE_EVENT_TYPES | JOB_EVENT_TYPES | {SUBSCRIPTION_MATCHED}
+RECIPE_EVENT_TYPES: Final = frozenset(
+    {RECIPE_CREATED, RECIPE_NODE_COMPLETED, RECIPE_COMPLETED, RECIPE_FAILED}
+)
+EVENT_TYPES: Final = (
+    FILE_EVENT_TYPES | JOB_EVENT_TYPES | RECIPE_EVENT_TYPES | {SUBSCRIPTION_MATCHED}
+)
 
 # Topic names (prefixed by settings.bus.topic_prefix when not the default).
 FILES_TOPIC: Final = "seedpipe.files"
 JOBS_TOPIC: Final = "seedpipe.jobs"
+RECIPES_TOPIC: Final = "seedpipe.recipes"
 SUBSCRIPTIONS_TOPIC: Final = "seedpipe.subscriptions"
 
 MAX_EVENT_BYTES: Final = 1024 * 1024

@@ -175,11 +175,19 @@ class TriggerConditions(_Section):
     meta_data: list[MetaComparison] = Field(default_factory=list)
 
 
+class RecipeTypeSettings(_Section):
+    """A recipe type: Scale's recipe definition JSON (version 6 or 7), read as it is."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    definition: str = Field(description="path to the definition JSON (relative to the config)")
+
+
 class TriggerSettings(_Section):
     name: str
     on: list[str] = Field(default_factory=lambda: ["seedpipe.file.ingested"])
-    job_type: str
-    input: str = Field(description="the job input the file is given to")
+    job_type: str | None = Field(default=None, description="the job type the trigger starts")
+    recipe_type: str | None = Field(default=None, description="or the recipe type it starts")
+    input: str = Field(description="the job input (or recipe input) the file is given to")
     conditions: TriggerConditions = Field(default_factory=TriggerConditions)
     subscription: str | None = Field(default=None, description="for subscription.matched")
 
@@ -223,6 +231,7 @@ class Settings(BaseSettings):
     workspaces: dict[str, WorkspaceSettings] = Field(default_factory=dict)
     strikes: list[StrikeSettings] = Field(default_factory=list)
     job_types: list[JobTypeSettings] = Field(default_factory=list)
+    recipe_types: list[RecipeTypeSettings] = Field(default_factory=list)
     triggers: list[TriggerSettings] = Field(default_factory=list)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
@@ -278,10 +287,21 @@ class Settings(BaseSettings):
                     f"{jt.output_workspace!r}"
                 )
         names = {jt.name for jt in self.job_types}
+        recipe_names = {rt.name for rt in self.recipe_types}
+        for rt in self.recipe_types:
+            rt.definition = str((base / rt.definition).resolve())
         for trig in self.triggers:
-            if trig.job_type not in names:
+            if (trig.job_type is None) == (trig.recipe_type is None):
+                raise ValueError(
+                    f"triggers[{trig.name}]: give either job_type or recipe_type (exactly one)"
+                )
+            if trig.job_type is not None and trig.job_type not in names:
                 raise ValueError(
                     f"triggers[{trig.name}].job_type: unknown job type {trig.job_type!r}"
+                )
+            if trig.recipe_type is not None and trig.recipe_type not in recipe_names:
+                raise ValueError(
+                    f"triggers[{trig.name}].recipe_type: unknown recipe type {trig.recipe_type!r}"
                 )
         work = Path(self.capture.work_dir)
         self.capture.work_dir = str(work if work.is_absolute() else data_dir / work)

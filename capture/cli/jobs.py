@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
             job = store.require(args.id)
             if job.status != "failed":
                 raise JobError(f"job {job.id} is {job.status}; only failed jobs can be retried")
+            if job.recipe is not None:
+                raise JobError(
+                    f"job {job.id} is node {job.recipe_node!r} of recipe {job.recipe}: "
+                    f"retry the recipe (seedpipe recipes retry {job.recipe})"
+                )
             store.requeue(job.id, reset_attempts=True)
             print(f"job {job.id} requeued")
             return 0

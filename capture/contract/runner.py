@@ -151,12 +151,15 @@ def check_request(spec: JobSpec) -> None:
 
 
 def _write_input_metadata(
-    path: Path, records: dict[str, list[FileRecord]], recipe: dict[str, Any] | None
+    path: Path,
+    records: dict[str, list[FileRecord]],
+    json_inputs: Mapping[str, Any],
+    recipe: dict[str, Any] | None,
 ) -> None:
-    doc = {
-        "JOB": {k: [r.to_scale() for r in v] for k, v in records.items()},
-        "RECIPE": recipe or {},
-    }
+    # As Scale's pre-steps write it: each input name -> its JSON value or its file records.
+    job: dict[str, Any] = {k: [r.to_scale() for r in v] for k, v in records.items()}
+    job.update(json_inputs)
+    doc = {"JOB": job, "RECIPE": recipe or {}}
     path.unlink(missing_ok=True)  # a rerun in the same job dir finds it read-only
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     os.chmod(path, READ_ONLY)
@@ -166,7 +169,7 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
     m = spec.manifest
     input_dir = spec.job_dir / "input_data"
     metadata_path = input_dir / INPUT_METADATA_FILE
-    _write_input_metadata(metadata_path, staged.records, spec.recipe_metadata)
+    _write_input_metadata(metadata_path, staged.records, spec.json_inputs, spec.recipe_metadata)
     file_env = {}
     for name, paths in staged.paths.items():
         declared = m.input_file(name)

@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "job": ("capture.cli.job", "run one Seed job under Scale's input/output contract"),
     "job-types": ("capture.cli.job_types", "list and show configured job types"),
     "jobs": ("capture.cli.jobs", "list, show and retry jobs"),
+    "recipe-types": ("capture.cli.recipe_types", "list, show and validate recipe definitions"),
+    "recipes": ("capture.cli.recipes", "list, show, start and retry recipes"),
     "capture": ("capture.cli.capture", "run the capture service (triggers -> Seed jobs)"),
     "ingest": ("ingest.cli.ingest", "run the strikes: watch drop folders and S3 prefixes"),
     "scan": ("ingest.cli.scan", "ingest the files already in a workspace (Scale's Scan)"),

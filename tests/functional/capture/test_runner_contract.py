@@ -172,7 +172,10 @@ async def test_input_metadata_has_the_scale_shape(tmp_path: Path, run_script: Ru
     meta = seen["metadata"]
     assert set(meta) == {"JOB", "RECIPE"}
     assert meta["RECIPE"] == recipe
-    assert set(meta["JOB"]) == {"IN", "MANY"}
+    # Scale's pre-steps: every input, file inputs as records and JSON inputs as their values.
+    assert set(meta["JOB"]) == {"IN", "MANY", "TEXT", "OPTS"}
+    assert meta["JOB"]["TEXT"] == "hello world"
+    assert meta["JOB"]["OPTS"] == {"a": [1, 2]}
     record = meta["JOB"]["IN"][0]
     for key in (
         "id", "file_name", "workspace", "media_type", "file_type", "file_size", "file_path",

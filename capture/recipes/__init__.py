@@ -1,0 +1,1 @@
+"""Recipes: Scale's multi-step workflows (definitions, data filters, store, engine, API)."""
