@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from seedpipe import strictjson
 from seedpipe.errors import InvalidInput
 from seedpipe.geojson import GEOMETRY_TYPES
 from seedpipe.records import FileRecord
@@ -40,14 +41,15 @@ class Sidecar:
 
 
 def read_json_file(path: Path, label: str, limit: int = MAX_SIDECAR_BYTES) -> Any:
-    """Parse a JSON file the job wrote, refusing huge, unreadable or non-JSON files."""
+    """Parse a JSON file the job wrote, refusing huge, unreadable or non-JSON files (NaN and
+    Infinity are not JSON: refused with the property's path, never stored as null)."""
     try:
         size = path.stat().st_size
         if size > limit:
             raise InvalidInput(f"is {size} bytes, over the {limit}-byte limit", field=label)
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)
-        return json.loads(raw.decode("utf-8"))
+        return strictjson.loads(raw.decode("utf-8"), label)
     except OSError as exc:
         raise InvalidInput(f"cannot be read: {exc.strerror}", field=label) from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

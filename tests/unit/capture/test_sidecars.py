@@ -120,3 +120,39 @@ def test_an_input_update_adds_data_types_and_keeps_existing_ones() -> None:
     assert change["data_types"] == ["one", "image"]
     assert change["data_started"] == "2019-10-14T00:00:00Z"
     json.dumps(change)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "token"),
+    [
+        ('{"type": "Feature", "geometry": null, "properties": {"cloud": NaN}}', "cloud", "NaN"),
+        (
+            '{"type": "Feature", "geometry": null, "properties": {"a": 1, "big": Infinity}}',
+            "big",
+            "Infinity",
+        ),
+        (
+            '{"type": "Feature", "geometry": null, "properties": {"x": {"l": [1, -Infinity]}}}',
+            "x.l[1]",
+            "-Infinity",
+        ),
+    ],
+)
+def test_nan_and_infinity_in_sidecar_properties_are_refused_naming_the_property(
+    tmp_path: Path, text: str, where: str, token: str
+) -> None:
+    path = tmp_path / "x.png.metadata.json"
+    path.write_text(text)
+    with pytest.raises(InvalidInput) as err:
+        read_sidecar(path)
+    assert err.value.field == f"x.png.metadata.json: properties.{where}"
+    assert token in str(err.value)
+
+
+def test_an_event_carrying_nan_is_refused_naming_its_path() -> None:
+    from seedpipe.events import CloudEvent
+
+    raw = b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": {"v": NaN}}'
+    with pytest.raises(InvalidInput) as err:
+        CloudEvent.from_bytes(raw)
+    assert err.value.field == "data.v"
