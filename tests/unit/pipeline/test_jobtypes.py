@@ -54,6 +54,10 @@ def test_a_relative_entrypoint_runs_from_any_directory() -> None:
         ({"settings": {"NOPE": "x"}}, "settings"),
         ({"manifest": "/does/not/exist.json"}, "manifest"),
         ({"entrypoint": "python 'unclosed"}, "entrypoint"),
+        ({"entrypoint": "/no/such/program --flag"}, "entrypoint"),
+        ({"entrypoint": "no-such-program-on-path"}, "entrypoint"),
+        ({"entrypoint": "python no_such_script.py"}, "entrypoint"),
+        ({"entrypoint": str(EXAMPLE / "seed.manifest.json")}, "entrypoint"),
     ],
 )
 def test_a_bad_job_type_is_a_config_error_naming_the_field(
