@@ -292,3 +292,25 @@ async def test_a_name_that_is_not_utf8_is_left_in_place_and_the_rest_goes_on(env
         await env.until(lambda: env.final() == 1)
     assert [r.source for r in env.rows()] == ["good.txt"]
     assert os.path.exists(bad)
+
+
+BACKSLASHED = {
+    "back\\slash;rm -rf ~.png": b"one",
+    "\\lead.png": b"two",
+    "trail\\": b"three",
+    "sub/in\\side.dat": b"four",
+}
+
+
+async def test_a_backslash_in_a_drop_name_is_an_ordinary_character(env):
+    async with env.running(env.strike()):
+        for name, data in BACKSLASHED.items():
+            write(env.drop / name, data)
+        await env.until(lambda: env.final() == len(BACKSLASHED))
+    assert {r.source for r in env.rows("INGESTED")} == set(BACKSLASHED)
+    by_path = {e.file_record().file_path: e.file_record() for e in env.events()}
+    assert set(by_path) == set(BACKSLASHED)
+    for name, data in BACKSLASHED.items():
+        assert (env.ws / name).read_bytes() == data
+        assert by_path[name].file_name == name.rsplit("/", 1)[-1]
+    assert not (env.ws / "back").exists() and not (env.ws / "lead.png").exists()
