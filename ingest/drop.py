@@ -84,8 +84,12 @@ class Drop(ABC):
         """Remove the file; a missing file is not an error."""
 
     @abstractmethod
-    def set_aside(self, relpath: str, area: str) -> str:
-        """Move the file to ``<area>/<relpath>`` inside the drop; returns the new relpath."""
+    def set_aside(self, relpath: str, area: str, name: str | None = None) -> str:
+        """Move the file to ``<area>/<name or relpath>`` inside the drop; returns the new
+        relpath (a free one: an earlier file set aside there is never overwritten)."""
+
+    def tidy(self, relpath: str) -> None:
+        """``relpath`` has left the drop: remove the directories it leaves empty."""
 
     def close(self) -> None:
         """Release clients."""

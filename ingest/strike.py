@@ -18,11 +18,12 @@ from pathlib import Path
 
 from ingest import executor, planner
 from ingest.completeness import SettleTracker, is_hidden, transfer_suffix
-from ingest.drop import Drop
+from ingest.drop import ERRORED_AREA, Drop
 from ingest.executor import OutboxRow
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
 from ingest.transfers import Transfers
+from seedpipe.log import escape
 from seedpipe.settings import StrikeSettings
 from seedpipe.workspaces.base import Workspace
 
@@ -87,6 +88,8 @@ class Strike:
         self.rescans = 0  # completed rescans, for status and tests
         self.targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
         self.made_dirs: set[Path] = set()
+        self._undecodable: set[str] = set()  # names not UTF-8, being set aside
+        self._refusals: set[asyncio.Future[None]] = set()
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -99,9 +102,11 @@ class Strike:
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
-            if rel not in self.kept:
-                self.kept[rel] = (0, 0)
-                log.warning("strike %s: %r is not a UTF-8 name; left in place", self.name, rel)
+            if rel not in self.kept and rel not in self._undecodable:
+                self._undecodable.add(rel)
+                task = asyncio.ensure_future(asyncio.to_thread(self._refuse_undecodable, rel))
+                self._refusals.add(task)
+                task.add_done_callback(self._refusals.discard)
             return
         now = time.time()
         suffix = transfer_suffix(rel, self.settings.transfer_suffixes)
@@ -126,6 +131,30 @@ class Strike:
         self.transfers.started(rel, now)
         self.tracker.seen(rel, st.size, st.mtime_ns, now)
         self._tick.set()
+
+    def _refuse_undecodable(self, rel: str) -> None:
+        """A name that is not UTF-8 cannot be a record's name: set the file aside under its
+        escaped name (bytes as ``\\xNN``) and record that as an ERRORED ingest, so ``ingests
+        list`` shows it. Moved before it is recorded: a crash between leaves it aside."""
+        shown = escape(rel)
+        st = self.drop.stat(rel)
+        try:
+            if st is None:
+                return
+            row = Ingest(strike=self.name, source=shown, status=Status.ERRORED, mode="reject")
+            row.source_size, row.source_mtime_ns = st.size, st.mtime_ns
+            row.queued = row.ingest_started = time.time()
+            try:
+                aside = self.drop.set_aside(rel, ERRORED_AREA, shown)
+                row.reason = f"the name is not UTF-8; set aside as {aside}"
+            except OSError as exc:
+                self.kept[rel] = (st.size, st.mtime_ns)
+                row.reason = f"the name is not UTF-8; left in place ({exc.strerror or exc})"
+            row.ingest_ended = time.time()
+            self.ledger.add([row])
+            log.warning("strike %s: refused %s: %s", self.name, shown, row.reason)
+        finally:
+            self._undecodable.discard(rel)
 
     def rescan(self) -> None:
         self._rescan_wanted.set()
@@ -206,7 +235,7 @@ class Strike:
                         raise t.exception()  # type: ignore[misc]
         finally:
             stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._refusals, return_exceptions=True)
 
     async def ingest(self, batch: Sequence[Ready]) -> list[Ingest]:
         """Ingest a batch of complete files; returns their ingests with final statuses."""

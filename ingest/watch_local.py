@@ -169,9 +169,26 @@ class LocalDrop(Drop):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(relpath))
 
-    def set_aside(self, relpath: str, area: str) -> str:
-        target = f"{area}/{relpath}"
+    def set_aside(self, relpath: str, area: str, name: str | None = None) -> str:
+        target = f"{area}/{name or relpath}"
         dest = self._path(target)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        n = 1
+        while os.path.lexists(dest):  # a file set aside earlier under this name stays
+            n += 1
+            target = f"{area}/{name or relpath}~{n}"
+            dest = self._path(target)
         os.replace(self._path(relpath), dest)
+        self.tidy(relpath)
         return target
+
+    def tidy(self, relpath: str) -> None:
+        # Nested drops leave no empty directories behind; a directory a producer is still
+        # filling is not empty, so rmdir leaves it (ENOTEMPTY), and the root always stays.
+        parent = os.path.dirname(relpath)
+        while parent:
+            try:
+                os.rmdir(os.path.join(self._root, parent))
+            except OSError:
+                return
+            parent = os.path.dirname(parent)

@@ -41,6 +41,7 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
     for name, data in NAMES.items():
         assert (env.ws / name).read_bytes() == data
         assert not (env.drop / name).exists()
+    assert not (env.drop / "sub").exists()  # nested drops leave no empty directories
     events = env.events()
     assert len(events) == len(NAMES)
     workspace = open_workspaces(env.settings())["ws"]
@@ -283,15 +284,22 @@ async def test_a_kernel_queue_overflow_triggers_a_rescan(env):
         await env.until(lambda: strike.rescans == 2)
 
 
-async def test_a_name_that_is_not_utf8_is_left_in_place_and_the_rest_goes_on(env):
-    bad = os.path.join(os.fsencode(env.drop), b"bad\xff.txt")
+async def test_a_name_that_is_not_utf8_is_recorded_escaped_and_set_aside(env):
+    bad = os.path.join(os.fsencode(env.drop), b"sub", b"bad\xff\xfe.png")
+    os.makedirs(os.path.dirname(bad))
     async with env.running(env.strike()):
         with open(bad, "wb") as fh:
             fh.write(b"latin-1 name")
         write(env.drop / "good.txt", b"good")
-        await env.until(lambda: env.final() == 1)
-    assert [r.source for r in env.rows()] == ["good.txt"]
-    assert os.path.exists(bad)
+        await env.until(lambda: env.final() == 2)
+    rows = {r.source: r for r in env.rows()}
+    assert set(rows) == {"good.txt", "sub/bad\\xff\\xfe.png"}
+    refused = rows["sub/bad\\xff\\xfe.png"]
+    assert refused.status is Status.ERRORED and "not UTF-8" in (refused.reason or "")
+    assert not os.path.exists(bad)
+    aside = env.drop / ".errored" / "sub" / "bad\\xff\\xfe.png"
+    assert aside.read_bytes() == b"latin-1 name"
+    assert not (env.drop / "sub").exists()  # the nested drop left no empty directory
 
 
 BACKSLASHED = {
