@@ -142,7 +142,8 @@ def _unwrap(geo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     whether any did. Polygons follow ``polygon_crosses``; a line's edge longer than 180° goes
     the short way; points never cross. Parts are decided one by one, so a wide
     counter-clockwise polygon beside a crossing one stays as written."""
-    kind, coords = geo["type"], geo.get("coordinates")
+    kind = geo["type"]
+    coords: Any = geo.get("coordinates")
     if kind == "GeometryCollection":
         parts = [_unwrap(g) for g in geo["geometries"]]
         return {"type": kind, "geometries": [g for g, _ in parts]}, any(c for _, c in parts)
