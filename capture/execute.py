@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from capture.fit import FULL_GEOMETRY
 from capture.jobs import Job, JobStore
 from capture.jobtypes import JobType, entrypoint_command
 from capture.products import (
@@ -19,7 +20,14 @@ from capture.products import (
     source_time,
     superseded_by,
 )
-from seedpipe.errors import InvalidInput, JobError, SeedpipeError, WorkspaceFileNotFound
+from capture.sidecars import SUFFIX as SIDECAR_SUFFIX
+from seedpipe.errors import (
+    EventTooLarge,
+    InvalidInput,
+    JobError,
+    SeedpipeError,
+    WorkspaceFileNotFound,
+)
 from seedpipe.events import (
     FILE_METADATA_UPDATED,
     FILE_PRODUCED,
@@ -183,6 +191,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         job_id=job.id,
         resources={"cpus": jt.cpus, "mem": jt.mem_mib} if jt.mem_mib else {"cpus": jt.cpus},
         log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
+        max_event_bytes=ctx.settings.bus.max_event_bytes,
     )
     result = await run_job(spec)
     duration = result.duration_s
@@ -232,12 +241,14 @@ async def _publish_outputs(
     known = updated_records[0] if updated_records else record
     events = []
     ids = []
+    sidecars: dict[str, str] = {}  # product id -> its sidecar, for errors
     for output_name, captured in (result.outputs or {}).items():
         for p in captured:
             local = output_dir / p.file_path
             when = known.data_started or p.data_started or source_time([known])
             rel = product_path(jt.name, jt.version, when, job.id, p.file_path)
             info = await asyncio.to_thread(out_ws.put_file, local, rel)
+            p = await _keep_full_geometry(out_ws, output_dir, p, rel)
             version = 1
             product = make_product(
                 p,
@@ -263,14 +274,42 @@ async def _publish_outputs(
                 ]
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
+            sidecars[product.id] = p.file_path + SIDECAR_SUFFIX
     update = (result.input_metadata or {}).get(job.input_name)
+    sidecars[record.id] = job.input_name + SIDECAR_SUFFIX
     if updated_records:
         events.append(file_event(FILE_METADATA_UPDATED, updated_records[0], SOURCE))
     elif update:
         updated = apply_input_metadata(await newest_record(ctx, record), update)
         events.append(file_event(FILE_METADATA_UPDATED, updated, SOURCE))
-    await ctx.bus.publish_many(ctx.files_topic, events)
+    try:
+        await ctx.bus.publish_many(ctx.files_topic, events)
+    except EventTooLarge as exc:
+        # Never silently lost: the job fails, naming the sidecar that made the event too big.
+        raise InvalidInput(
+            f"makes a {exc.event.type} event of {exc.size} bytes, over the {exc.limit}-byte "
+            f"limit (bus.max_event_bytes), even with its geometry simplified; keep large "
+            f"properties in a product file, not in the sidecar",
+            field=sidecars.get(exc.event.subject or "", "a sidecar"),
+        ) from exc
     return ids
+
+
+async def _keep_full_geometry(ws: Any, output_dir: Path, p: FileRecord, rel: str) -> FileRecord:
+    """A product whose geometry was simplified keeps its sidecar (the full geometry) beside it
+    in the workspace; the record's meta_data names where."""
+    note = p.meta_data.get(FULL_GEOMETRY)
+    if not isinstance(note, dict) or "sidecar" not in note:
+        return p
+    info = await asyncio.to_thread(ws.put_file, output_dir / note["sidecar"], rel + SIDECAR_SUFFIX)
+    kept = {
+        "workspace": ws.name,
+        "file_path": info.path,
+        "url": ws.record_url(info.path),
+        "vertices": note["vertices"],
+        "kept_vertices": note["kept_vertices"],
+    }
+    return p.model_copy(update={"meta_data": {**p.meta_data, FULL_GEOMETRY: kept}})
 
 
 def fail_now(store: JobStore, job_id: str, why: str) -> Job:

@@ -39,12 +39,14 @@ from capture import errors_map
 from capture.collect import CaptureFailed, collect
 from capture.environment import allocated, build_env, expand_command
 from capture.errors_map import JobErrorInfo
+from capture.fit import vertex_budget
 from capture.outputs import json_type_ok
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
 from capture.seed.models import SeedManifest
 from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from seedpipe.errors import InvalidInput
+from seedpipe.events import MAX_EVENT_BYTES
 from seedpipe.records import FileRecord
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ class JobSpec:
     workspace: str = "local"
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
+    max_event_bytes: int = MAX_EVENT_BYTES  # product geometries are simplified to fit one
 
 
 @dataclass
@@ -258,7 +261,14 @@ async def run_job(spec: JobSpec) -> JobResult:
         result.error = errors_map.from_exit_code(spec.manifest, outcome.exit_code)
     else:
         try:
-            got = collect(spec.manifest, out, staged, job_id=job_id, workspace=spec.workspace)
+            got = collect(
+                spec.manifest,
+                out,
+                staged,
+                job_id=job_id,
+                workspace=spec.workspace,
+                vertex_budget=vertex_budget(spec.max_event_bytes),
+            )
         except CaptureFailed as exc:
             result.error = exc.error
         else:
