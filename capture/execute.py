@@ -20,6 +20,7 @@ from capture.products import (
     source_time,
     superseded_by,
 )
+from capture.runtimes.lifeline import processes_in
 from capture.sidecars import SUFFIX as SIDECAR_SUFFIX
 from seedpipe.errors import (
     EventTooLarge,
@@ -102,11 +103,11 @@ async def newest_record(ctx: Context, record: FileRecord) -> FileRecord:
 async def execute(ctx: Context, job: Job) -> None:
     """Run ``job`` (already marked running) to completion, failure or a scheduled retry."""
     jt = ctx.job_types[job.job_type]
-    job_dir = Path(ctx.settings.capture.work_dir) / f"job_{job.id}" / f"attempt_{job.attempt}"
+    job_dir = await asyncio.to_thread(
+        attempt_dir, Path(ctx.settings.capture.work_dir) / f"job_{job.id}", job.attempt
+    )
     await ctx.publish_job(JOB_STARTED, job)
     try:
-        # A run killed mid-way left its staged inputs and outputs: start this one clean.
-        await asyncio.to_thread(shutil.rmtree, job_dir, True)
         outcome = await _run(ctx, job, jt, job_dir)
     except asyncio.CancelledError:
         raise
@@ -126,6 +127,7 @@ async def execute(ctx: Context, job: Job) -> None:
     except Exception as exc:
         log.exception("job %s crashed", job.id)
         outcome = ("system", None, error("system_error", "System error", repr(exc)), None, [])
+    ctx.store.clear_process(job.id)
     category, exit_code, err, duration, products = outcome
     if category is None:
         done = ctx.store.finish(
@@ -143,6 +145,22 @@ async def execute(ctx: Context, job: Job) -> None:
         await ctx.publish_job(JOB_FAILED, done)
     if not ctx.settings.capture.keep_job_dirs:
         await asyncio.to_thread(_clean, job_dir)
+
+
+def attempt_dir(job_root: Path, attempt: int) -> Path:
+    """A clean directory for this attempt. A run killed mid-way left its staged inputs and
+    outputs: they are cleared, unless a process still works in there (an orphan, or someone's
+    shell), in which case the attempt gets a directory of its own: never shared, never pulled
+    from under a living process."""
+    base = job_root / f"attempt_{attempt}"
+    candidate, n = base, 1
+    while candidate.exists() and processes_in(candidate):
+        n += 1
+        candidate = base.with_name(f"{base.name}.{n}")
+    if candidate != base:
+        log.warning("%s is in use by a living process; this attempt runs in %s", base, candidate)
+    shutil.rmtree(candidate, ignore_errors=True)
+    return candidate
 
 
 def _keep_log(src: Path, dst: Path) -> None:
@@ -192,6 +210,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         resources={"cpus": jt.cpus, "mem": jt.mem_mib} if jt.mem_mib else {"cpus": jt.cpus},
         log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
         max_event_bytes=ctx.settings.bus.max_event_bytes,
+        on_start=lambda pgid, start: ctx.store.set_process(job.id, pgid, start),
     )
     result = await run_job(spec)
     duration = result.duration_s

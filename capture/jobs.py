@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     products TEXT NOT NULL DEFAULT '[]',
     UNIQUE (trigger, file_id)
 );
+CREATE TABLE IF NOT EXISTS job_processes (
+    job_id TEXT PRIMARY KEY,
+    pgid INTEGER NOT NULL,
+    start INTEGER
+);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
 """
@@ -276,6 +281,24 @@ class JobStore:
             ),
         )
         return self.require(job_id)
+
+    def set_process(self, job_id: str, pgid: int, start: int | None) -> None:
+        """Record the process group a running job's attempt runs in (found again after a crash)."""
+        self._exec(
+            "INSERT OR REPLACE INTO job_processes (job_id, pgid, start) VALUES (?, ?, ?)",
+            (job_id, pgid, start),
+        )
+
+    def clear_process(self, job_id: str) -> None:
+        self._exec("DELETE FROM job_processes WHERE job_id = ?", (job_id,))
+
+    def running_processes(self) -> list[tuple[str, int, int | None]]:
+        """(job id, process group, leader start) of every job recorded as running."""
+        rows = self._exec(
+            "SELECT p.job_id, p.pgid, p.start FROM job_processes p JOIN jobs j ON j.id = p.job_id "
+            "WHERE j.status = 'running'"
+        ).fetchall()
+        return [(r[0], int(r[1]), r[2]) for r in rows]
 
     def recover(self) -> int:
         """Requeue jobs a crash left running; the interrupted attempt does not count."""

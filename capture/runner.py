@@ -28,7 +28,7 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -79,6 +79,7 @@ class JobSpec:
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
     max_event_bytes: int = MAX_EVENT_BYTES  # product geometries are simplified to fit one
+    on_start: Callable[[int, int | None], None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -215,6 +216,7 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
         image=spec.image,
         cwd=spec.workdir,
         log_max_bytes=spec.log_max_bytes,
+        on_start=spec.on_start,
     )
 
 

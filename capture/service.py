@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from capture.execute import Context, execute, fail_now, job_event
 from capture.jobs import Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
+from capture.runtimes.lifeline import reap_group
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
     FILES_TOPIC,
@@ -164,6 +165,7 @@ class CaptureService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Recover interrupted jobs, then consume and schedule until ``stop`` is set."""
+        await asyncio.to_thread(reap_orphans, self.store)
         recovered = self.store.recover()
         if recovered:
             log.info("capture: requeued %d jobs a previous run left running", recovered)
@@ -287,3 +289,16 @@ class CaptureService:
 
 
 __all__ = ["GROUP", "CaptureService", "commit_mode", "consumer_count", "job_event"]
+
+
+def reap_orphans(store: JobStore) -> int:
+    """Kill what a killed supervisor's running jobs left alive, before they are requeued: a
+    job is never run twice at once, nor in a directory a process of its last attempt uses."""
+    killed = 0
+    for job_id, pgid, start in store.running_processes():
+        n = reap_group(pgid, start)
+        if n:
+            log.warning("job %s: killed %d processes its interrupted run left alive", job_id, n)
+            killed += n
+        store.clear_process(job_id)
+    return killed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class RunPlan:
     image: str | None = None
     cwd: Path | None = None  # process runtime only; None means the output dir
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is counted, not kept
+    # told (process group, its leader's start time) once the job runs, to find it after a crash
+    on_start: Callable[[int, int | None], None] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
