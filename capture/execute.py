@@ -211,6 +211,8 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
         max_event_bytes=ctx.settings.bus.max_event_bytes,
         on_start=lambda pgid, start: ctx.store.set_process(job.id, pgid, start),
+        sandbox=jt.settings.sandbox,
+        sandbox_hide=(Path(ctx.settings.data_dir),),
     )
     result = await run_job(spec)
     duration = result.duration_s

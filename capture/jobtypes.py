@@ -73,6 +73,7 @@ class JobType:
             },
             "settings": sorted(s.settings),
             "mounts": dict(s.mounts),
+            "sandbox": s.sandbox,
         }
 
 
@@ -127,6 +128,14 @@ def load_job_type(jt: JobTypeSettings, config_dir: str | Path = ".") -> JobType:
             problem = missing_program(jt.entrypoint, Path(config_dir))
             if problem:
                 raise ConfigError(f"{where}.entrypoint: {problem}")
+    if jt.sandbox:
+        from capture.runtimes.sandbox import unusable
+
+        if jt.runtime != "process":
+            raise ConfigError(f"{where}.sandbox: only the process runtime has a sandbox")
+        why = unusable()
+        if why:
+            raise ConfigError(f"{where}.sandbox: {why}")
     interface = job.get("interface") or {}
     inputs = {
         f["name"]: FileInput(

@@ -80,6 +80,8 @@ class JobSpec:
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
     max_event_bytes: int = MAX_EVENT_BYTES  # product geometries are simplified to fit one
     on_start: Callable[[int, int | None], None] | None = field(default=None, repr=False)
+    sandbox: bool = False  # process runtime only: run the job inside bubblewrap
+    sandbox_hide: tuple[Path, ...] = ()  # directories a sandboxed job does not see
 
 
 @dataclass
@@ -217,6 +219,8 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
         cwd=spec.workdir,
         log_max_bytes=spec.log_max_bytes,
         on_start=spec.on_start,
+        sandbox=spec.sandbox,
+        sandbox_hide=spec.sandbox_hide,
     )
 
 

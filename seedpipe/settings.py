@@ -155,6 +155,12 @@ class JobTypeSettings(_Section):
     max_attempts: int = Field(default=3, ge=1)
     settings: dict[str, SecretStr] = Field(default_factory=dict)
     mounts: dict[str, str] = Field(default_factory=dict)
+    sandbox: bool = Field(
+        default=False,
+        description="process runtime: run each job in bubblewrap (bwrap), seeing its job "
+        "directory read-write, its inputs and the rest read-only, seedpipe's data_dir not at "
+        "all, in a PID namespace it cannot leave",
+    )
 
 
 class MetaComparison(_Section):

@@ -41,6 +41,8 @@ class RunPlan:
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is counted, not kept
     # told (process group, its leader's start time) once the job runs, to find it after a crash
     on_start: Callable[[int, int | None], None] | None = field(default=None, repr=False)
+    sandbox: bool = False  # process runtime: run inside bubblewrap (see runtimes/sandbox.py)
+    sandbox_hide: tuple[Path, ...] = ()  # directories the sandboxed job does not see at all
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import subprocess
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
 from capture.runtimes.joblog import JobLog
 from capture.runtimes.lifeline import child_setup, process_start
+from capture.runtimes.sandbox import bwrap_argv, job_tmp
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ class ProcessRuntime(Runtime):
         if not argv:
             raise LaunchError("nothing to run: no entrypoint and no interface.command")
         env = {**base_env(), **plan.env}
+        if plan.sandbox:
+            tmp = job_tmp(plan)
+            tmp.mkdir(parents=True, exist_ok=True)
+            env["TMPDIR"] = str(tmp)
+            try:
+                argv = bwrap_argv(plan, argv, plan.sandbox_hide)
+            except FileNotFoundError as exc:
+                raise LaunchError(str(exc)) from exc
         job_log = JobLog(plan.log_path, plan.log_max_bytes)
         try:
             proc = await asyncio.create_subprocess_exec(
