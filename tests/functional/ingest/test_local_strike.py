@@ -20,6 +20,12 @@ NAMES = {
     "a..b.txt": b"dots",
     "sub/dir/deep.bin": b"deep",
     "empty.dat": b"",
+    "$(touch pwned).png": b"subshell",
+    "`touch pwned2`;rm -rf ~.png": b"backticks",
+    "-rf --no-preserve-root.png": b"dash",
+    "evil\n06:00:00.000 ERROR   seedpipe.auth: forged line.png": b"log line",
+    "rtl\u202egnp.exe": b"bidi",
+    "n" * 251 + ".dat": b"longest name",
 }
 
 
@@ -53,6 +59,7 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
         assert rec.url == workspace.record_url(name)
         assert rec.file_name == name.rsplit("/", 1)[-1]
     assert by_path["with space.tif"].media_type == "image/tiff"
+    assert not any(env.drop.parent.rglob("pwned*"))  # names are data, never run
 
 
 async def test_files_already_in_the_drop_are_found_by_the_start_up_rescan(env):
