@@ -92,7 +92,8 @@ def product_record(
     )
     if sidecar is None:
         return record
-    meta = sidecar.properties
+    # The key is seedpipe's: a job's own value for it is dropped, never taken for a note.
+    meta = {k: v for k, v in sidecar.properties.items() if k != FULL_GEOMETRY}
     if sidecar.full_vertices is not None:
         had, kept = sidecar.full_vertices
         meta = {

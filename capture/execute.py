@@ -322,7 +322,9 @@ async def _keep_full_geometry(ws: Any, output_dir: Path, p: FileRecord, rel: str
     note = p.meta_data.get(FULL_GEOMETRY)
     if not isinstance(note, dict) or "sidecar" not in note:
         return p
-    info = await asyncio.to_thread(ws.put_file, output_dir / note["sidecar"], rel + SIDECAR_SUFFIX)
+    # The sidecar's path is the product's own (collect set the note; a job cannot).
+    local = output_dir / (p.file_path + SIDECAR_SUFFIX)
+    info = await asyncio.to_thread(ws.put_file, local, rel + SIDECAR_SUFFIX)
     kept = {
         "workspace": ws.name,
         "file_path": info.path,

@@ -46,3 +46,20 @@ def test_a_sidecar_over_the_budget_says_how_many_vertices_it_had_and_kept() -> N
     assert abs(side.fields["center_point"]["coordinates"][1] - 1.0) < 1e-4  # the full centroid
     within = parse_sidecar({"type": "Feature", "geometry": zigzag(400)}, "y.metadata.json", 500)
     assert within.full_vertices is None and len(within.fields["geometry"]["coordinates"]) == 400
+
+
+def test_a_job_cannot_write_the_full_geometry_note_itself(tmp_path) -> None:
+    from capture.collect import product_record
+    from capture.fit import FULL_GEOMETRY
+    from capture.seed import load_manifest
+    from tests.functional.capture.conftest import manifest_dict
+
+    m = load_manifest(manifest_dict({"outputs": {"files": [{"name": "OUT", "pattern": "*.bin"}]}}))
+    (tmp_path / "a.bin").write_bytes(b"x")
+    (tmp_path / "a.bin.metadata.json").write_text(
+        '{"type": "Feature", "geometry": null, "properties": '
+        '{"seedpipe:full_geometry": {"sidecar": "../../etc/passwd"}, "ok": 1}}'
+    )
+    output = m.job.interface.outputs.files[0]
+    rec = product_record(m.job, tmp_path, "a.bin", output, [], job_id="j", workspace="w")
+    assert FULL_GEOMETRY not in rec.meta_data and rec.meta_data["ok"] == 1
