@@ -210,7 +210,7 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         resources={"cpus": jt.cpus, "mem": jt.mem_mib} if jt.mem_mib else {"cpus": jt.cpus},
         log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
         max_event_bytes=ctx.settings.bus.max_event_bytes,
-        on_start=lambda pgid, start: ctx.store.set_process(job.id, pgid, start),
+        on_start=lambda started: ctx.store.set_process(job.id, started),
         sandbox=jt.settings.sandbox,
         sandbox_hide=(Path(ctx.settings.data_dir),),
     )

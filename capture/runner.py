@@ -44,6 +44,7 @@ from capture.fit import vertex_budget
 from capture.outputs import json_type_ok
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
+from capture.runtimes.lifeline import Started
 from capture.seed.models import SeedManifest
 from capture.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from seedpipe.errors import InvalidInput
@@ -80,7 +81,7 @@ class JobSpec:
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
     max_event_bytes: int = MAX_EVENT_BYTES  # product geometries are simplified to fit one
-    on_start: Callable[[int, int | None], None] | None = field(default=None, repr=False)
+    on_start: Callable[[Started], None] | None = field(default=None, repr=False)
     sandbox: bool = False  # process runtime only: run the job inside bubblewrap
     sandbox_hide: tuple[Path, ...] = ()  # directories a sandboxed job does not see
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from capture.execute import Context, execute, fail_now, job_event
 from capture.jobs import Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
-from capture.runtimes.lifeline import reap_group
+from capture.runtimes.lifeline import reap_group, remove_container
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
     FILES_TOPIC,
@@ -295,10 +295,15 @@ def reap_orphans(store: JobStore) -> int:
     """Kill what a killed supervisor's running jobs left alive, before they are requeued: a
     job is never run twice at once, nor in a directory a process of its last attempt uses."""
     killed = 0
-    for job_id, pgid, start in store.running_processes():
-        n = reap_group(pgid, start)
+    for job_id, started in store.running_processes():
+        n = reap_group(started.pgid, started.start)
         if n:
             log.warning("job %s: killed %d processes its interrupted run left alive", job_id, n)
             killed += n
+        if started.container and remove_container(started.container):
+            log.warning(
+                "job %s: removed container %s of its interrupted run", job_id, started.container
+            )
+            killed += 1
         store.clear_process(job_id)
     return killed

@@ -12,13 +12,26 @@ import contextlib
 import ctypes
 import os
 import resource
+import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Started:
+    """Where a job's attempt runs, recorded to find it after a crash: the process group (and
+    its leader's start time, against pid reuse) and, on the docker runtime, the container."""
+
+    pgid: int
+    start: int | None
+    container: str | None = None
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -117,3 +130,17 @@ def processes_in(directory: Path) -> list[int]:
             if st is not None and st[0] not in ("Z", "X"):
                 out.append(pid)
     return out
+
+
+def remove_container(name: str, docker: str = "docker") -> bool:
+    """``docker rm -f`` a container an interrupted run left; whether docker removed one."""
+    binary = shutil.which(docker)
+    if binary is None:
+        return False
+    try:
+        done = subprocess.run(
+            [binary, "rm", "-f", name], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and bool(done.stdout.strip())

@@ -11,7 +11,7 @@ import subprocess
 
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
 from capture.runtimes.joblog import JobLog
-from capture.runtimes.lifeline import child_setup, process_start
+from capture.runtimes.lifeline import Started, child_setup, process_start
 from capture.runtimes.sandbox import bwrap_argv, job_tmp
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ProcessRuntime(Runtime):
             raise LaunchError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
         log.info("job %s started as process group %d", plan.name, proc.pid)
         if plan.on_start is not None:
-            plan.on_start(proc.pid, process_start(proc.pid))
+            plan.on_start(Started(proc.pid, process_start(proc.pid)))
         try:
             await job_log.start()
             returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)

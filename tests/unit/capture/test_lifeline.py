@@ -41,3 +41,37 @@ def test_an_attempt_directory_a_living_process_works_in_is_never_reused(tmp_path
         proc.kill()
         proc.wait()
     assert attempt_dir(root, 1) == root / "attempt_1" and not (root / "attempt_1").exists()
+
+
+def test_a_restart_kills_recorded_groups_and_removes_recorded_containers(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from capture.jobs import Job, JobStore
+    from capture.runtimes.lifeline import Started
+    from capture.service import reap_orphans
+
+    # A stand-in docker CLI that only notes what it was asked (no engine is claimed here).
+    calls = tmp_path / "docker-calls"
+    stub = tmp_path / "bin" / "docker"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {calls}\necho "$3"\n')
+    stub.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stub.parent}:/usr/bin:/bin")
+    store = JobStore(tmp_path / "jobs.db")
+    proc = subprocess.Popen(SLEEPER, start_new_session=True)
+    try:
+        for job_id in ("proc", "dock"):
+            job = Job(id=job_id, job_type="t", job_type_version="1", trigger=job_id,
+                      file_id="f", event_id="e", input_name="IN", record={})  # fmt: skip
+            store.create(job)
+            store.mark_running(job_id, None)
+        store.set_process("proc", Started(proc.pid, process_start(proc.pid)))
+        store.set_process("dock", Started(proc.pid + 10**6, None, container="seedpipe-t-dock"))
+        assert reap_orphans(store) == 2
+        assert proc.wait(timeout=10) < 0
+        assert calls.read_text().split() == ["rm", "-f", "seedpipe-t-dock"]
+        assert store.running_processes() == []
+    finally:
+        proc.kill()
+        proc.wait()
+        store.close()
