@@ -88,8 +88,10 @@ class Drop(ABC):
         """Move the file to ``<area>/<name or relpath>`` inside the drop; returns the new
         relpath (a free one: an earlier file set aside there is never overwritten)."""
 
-    def tidy(self, relpath: str) -> None:
-        """``relpath`` has left the drop: remove the directories it leaves empty."""
+    def prune_dir(self, reldir: str, min_age_s: float) -> bool:
+        """Remove the directory ``reldir`` if it is empty and unchanged for ``min_age_s``
+        (as a file must settle, so must a directory a producer may still be filling)."""
+        return False
 
     def close(self) -> None:
         """Release clients."""

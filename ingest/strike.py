@@ -89,6 +89,7 @@ class Strike:
         self.targets: dict[tuple[str, str], Path | None] = {}  # confined paths, per batch
         self.made_dirs: set[Path] = set()
         self._undecodable: set[str] = set()  # names not UTF-8, being set aside
+        self._emptied: dict[str, float] = {}  # drop directories files left, and since when
         self._refusals: set[asyncio.Future[None]] = set()
 
     # --- noticing files -------------------------------------------------------------------
@@ -147,6 +148,7 @@ class Strike:
             try:
                 aside = self.drop.set_aside(rel, ERRORED_AREA, shown)
                 row.reason = f"the name is not UTF-8; set aside as {aside}"
+                self.left(rel)
             except OSError as exc:
                 self.kept[rel] = (st.size, st.mtime_ns)
                 row.reason = f"the name is not UTF-8; left in place ({exc.strerror or exc})"
@@ -155,6 +157,24 @@ class Strike:
             log.warning("strike %s: refused %s: %s", self.name, shown, row.reason)
         finally:
             self._undecodable.discard(rel)
+
+    def left(self, rel: str) -> None:
+        """``rel`` has left the drop (placed, set aside or deleted); its directory, and theirs,
+        are removed once empty and settled: nested drops leave no empty directories."""
+        parent = os.path.dirname(rel)
+        if parent:
+            self._emptied.setdefault(parent, time.time())
+
+    def _prune(self, now: float) -> None:
+        settle = self.settings.settle_s
+        for reldir, since in list(self._emptied.items()):
+            if now - since < settle:
+                continue
+            del self._emptied[reldir]
+            if self.drop.prune_dir(reldir, settle):
+                parent = os.path.dirname(reldir)
+                if parent:
+                    self._emptied.setdefault(parent, since)
 
     def rescan(self) -> None:
         self._rescan_wanted.set()
@@ -179,6 +199,8 @@ class Strike:
         while not stop.is_set():
             await self.transfers.flush()
             now = time.time()
+            if self._emptied:
+                self._prune(now)
             for rel in self.tracker.due(now):
                 st = self.drop.stat(rel)
                 if st is None:

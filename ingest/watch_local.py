@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -179,16 +180,17 @@ class LocalDrop(Drop):
             target = f"{area}/{name or relpath}~{n}"
             dest = self._path(target)
         os.replace(self._path(relpath), dest)
-        self.tidy(relpath)
         return target
 
-    def tidy(self, relpath: str) -> None:
-        # Nested drops leave no empty directories behind; a directory a producer is still
-        # filling is not empty, so rmdir leaves it (ENOTEMPTY), and the root always stays.
-        parent = os.path.dirname(relpath)
-        while parent:
-            try:
-                os.rmdir(os.path.join(self._root, parent))
-            except OSError:
-                return
-            parent = os.path.dirname(parent)
+    def prune_dir(self, reldir: str, min_age_s: float) -> bool:
+        if not reldir or is_hidden(reldir):
+            return False  # the root and the set-aside areas stay
+        path = self._path(reldir)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or time.time() - st.st_mtime < min_age_s:
+                return False
+            os.rmdir(path)  # ENOTEMPTY when a producer put something in it meanwhile
+        except OSError:
+            return False
+        return True

@@ -43,11 +43,12 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
         for name, data in NAMES.items():
             write(env.drop / name, data)
         await env.until(lambda: env.final() == len(NAMES))
+        # nested drops leave no empty directories (once they settled, as files must)
+        await env.until(lambda: not (env.drop / "sub").exists())
     assert {r.source for r in env.rows("INGESTED")} == set(NAMES)
     for name, data in NAMES.items():
         assert (env.ws / name).read_bytes() == data
         assert not (env.drop / name).exists()
-    assert not (env.drop / "sub").exists()  # nested drops leave no empty directories
     events = env.events()
     assert len(events) == len(NAMES)
     workspace = open_workspaces(env.settings())["ws"]
@@ -299,6 +300,7 @@ async def test_a_name_that_is_not_utf8_is_recorded_escaped_and_set_aside(env):
             fh.write(b"latin-1 name")
         write(env.drop / "good.txt", b"good")
         await env.until(lambda: env.final() == 2)
+        await env.until(lambda: not (env.drop / "sub").exists())
     rows = {r.source: r for r in env.rows()}
     assert set(rows) == {"good.txt", "sub/bad\\xff\\xfe.png"}
     refused = rows["sub/bad\\xff\\xfe.png"]
@@ -306,7 +308,7 @@ async def test_a_name_that_is_not_utf8_is_recorded_escaped_and_set_aside(env):
     assert not os.path.exists(bad)
     aside = env.drop / ".errored" / "sub" / "bad\\xff\\xfe.png"
     assert aside.read_bytes() == b"latin-1 name"
-    assert not (env.drop / "sub").exists()  # the nested drop left no empty directory
+    assert (env.drop / ".errored").is_dir()
 
 
 BACKSLASHED = {
@@ -329,3 +331,14 @@ async def test_a_backslash_in_a_drop_name_is_an_ordinary_character(env):
         assert (env.ws / name).read_bytes() == data
         assert by_path[name].file_name == name.rsplit("/", 1)[-1]
     assert not (env.ws / "back").exists() and not (env.ws / "lead.png").exists()
+
+
+async def test_a_directory_a_producer_is_still_filling_is_not_removed(env):
+    async with env.running(env.strike()):
+        write(env.drop / "batch" / "one.dat", b"1")
+        await env.until(lambda: env.final() == 1)
+        # the producer goes on writing into the directory the first file left
+        write(env.drop / "batch" / "two.dat", b"2")
+        await env.until(lambda: env.final() == 2)
+        await env.until(lambda: not (env.drop / "batch").exists())
+    assert {r.source for r in env.rows("INGESTED")} == {"batch/one.dat", "batch/two.dat"}
