@@ -97,3 +97,25 @@ def test_a_bad_value_in_the_file_still_names_the_file(
     code, err = _run(capsys, "jobs", "list", "--config", str(cfg))
     assert code == 2
     assert "base.toml" in err and "api.port" in err and "environment" not in err
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("SEEDPIPE_API__PORT", "hunter2-secret"),
+        ("SEEDPIPE_API", '{"port": "hunter2-secret"}'),
+        ("SEEDPIPE_API", "{hunter2-secret"),
+        ("SEEDPIPE_WORKSPACES", '{"w": {"url": "s3://b", "secret_access_key": 7, "x": "hunter2"}}'),
+    ],
+)
+def test_a_bad_environment_value_is_never_echoed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    var: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(var, value)
+    code, err = _run(capsys, "jobs", "list", "--config", str(_config(tmp_path)))
+    assert code == 2 and var in err
+    assert "hunter2" not in err
