@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from capture.contract.fit import FULL_GEOMETRY
 from capture.contract.job_errors import JobErrorInfo, failure
+from capture.contract.sidecars import SUFFIX as SIDECAR_SUFFIX
 from capture.jobs import Job, JobStore
 from capture.jobtypes import JobType, entrypoint_command
 from capture.products import (
@@ -20,7 +22,14 @@ from capture.products import (
     source_time,
     superseded_by,
 )
-from seedpipe.errors import InvalidInput, JobError, SeedpipeError, WorkspaceFileNotFound
+from capture.runtimes.lifeline import processes_in
+from seedpipe.errors import (
+    EventTooLarge,
+    InvalidInput,
+    JobError,
+    SeedpipeError,
+    WorkspaceFileNotFound,
+)
 from seedpipe.events import (
     FILE_METADATA_UPDATED,
     FILE_PRODUCED,
@@ -85,11 +94,11 @@ async def newest_record(ctx: Context, record: FileRecord) -> FileRecord:
 async def execute(ctx: Context, job: Job) -> None:
     """Run ``job`` (already marked running) to completion, failure or a scheduled retry."""
     jt = ctx.job_types[job.job_type]
-    job_dir = Path(ctx.settings.capture.work_dir) / f"job_{job.id}" / f"attempt_{job.attempt}"
+    job_dir = await asyncio.to_thread(
+        attempt_dir, Path(ctx.settings.capture.work_dir) / f"job_{job.id}", job.attempt
+    )
     await ctx.publish_job(JOB_STARTED, job)
     try:
-        # A run killed mid-way left its staged inputs and outputs: start this one clean.
-        await asyncio.to_thread(shutil.rmtree, job_dir, True)
         outcome = await _run(ctx, job, jt, job_dir)
     except asyncio.CancelledError:
         raise
@@ -124,6 +133,7 @@ async def execute(ctx: Context, job: Job) -> None:
             [],
             None,
         )
+    ctx.store.clear_process(job.id)
     category, exit_code, err, duration, products, results = outcome
     if category is None:
         done = ctx.store.finish(
@@ -146,6 +156,22 @@ async def execute(ctx: Context, job: Job) -> None:
         await ctx.publish_job(JOB_FAILED, done)
     if not ctx.settings.capture.keep_job_dirs:
         await asyncio.to_thread(_clean, job_dir)
+
+
+def attempt_dir(job_root: Path, attempt: int) -> Path:
+    """A clean directory for this attempt. A run killed mid-way left its staged inputs and
+    outputs: they are cleared, unless a process still works in there (an orphan, or someone's
+    shell), in which case the attempt gets a directory of its own: never shared, never pulled
+    from under a living process."""
+    base = job_root / f"attempt_{attempt}"
+    candidate, n = base, 1
+    while candidate.exists() and processes_in(candidate):
+        n += 1
+        candidate = base.with_name(f"{base.name}.{n}")
+    if candidate != base:
+        log.warning("%s is in use by a living process; this attempt runs in %s", base, candidate)
+    shutil.rmtree(candidate, ignore_errors=True)
+    return candidate
 
 
 def _keep_log(src: Path, dst: Path) -> None:
@@ -219,6 +245,10 @@ async def _run(ctx: Context, job: Job, jt: JobType, job_dir: Path) -> Outcome:
         job_id=job.id,
         resources={"cpus": jt.cpus, "mem": jt.mem_mib} if jt.mem_mib else {"cpus": jt.cpus},
         log_max_bytes=int(ctx.settings.capture.job_log_max_mib * 1024 * 1024),
+        max_event_bytes=ctx.settings.bus.max_event_bytes,
+        on_start=lambda started: ctx.store.set_process(job.id, started),
+        sandbox=jt.settings.sandbox,
+        sandbox_hide=(Path(ctx.settings.data_dir),),
     )
     result = await run_job(spec)
     duration = result.duration_s
@@ -273,6 +303,7 @@ async def _publish_outputs(
     events = []
     ids = []
     outputs: dict[str, list[dict[str, Any]]] = {}
+    sidecars: dict[str, str] = {}  # record id -> its sidecar, for errors
     for output_name, captured in (result.outputs or {}).items():
         for p in captured:
             local = output_dir / p.file_path
@@ -280,6 +311,7 @@ async def _publish_outputs(
             when = when or (source_time(known) if known else p.created)
             rel = product_path(jt.name, jt.version, when, job.id, p.file_path)
             info = await asyncio.to_thread(out_ws.put_file, local, rel)
+            p = await _keep_full_geometry(out_ws, output_dir, p, rel)
             product = make_product(
                 p,
                 inputs=known,
@@ -307,6 +339,10 @@ async def _publish_outputs(
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
             outputs.setdefault(output_name, []).append(product.to_scale())
+            sidecars[product.id] = p.file_path + SIDECAR_SUFFIX
+    for name, records in job_files(job).items():
+        for r in records:
+            sidecars[r.id] = name + SIDECAR_SUFFIX
     if updated:
         events += [
             file_event(FILE_METADATA_UPDATED, r, SOURCE) for rs in updated.values() for r in rs
@@ -316,13 +352,41 @@ async def _publish_outputs(
         if update:
             changed = apply_input_metadata(await newest_record(ctx, first), update)
             events.append(file_event(FILE_METADATA_UPDATED, changed, SOURCE))
-    await ctx.bus.publish_many(ctx.files_topic, events)
+    try:
+        await ctx.bus.publish_many(ctx.files_topic, events)
+    except EventTooLarge as exc:
+        # Never silently lost: the job fails, naming the sidecar that made the event too big.
+        raise InvalidInput(
+            f"makes a {exc.event.type} event of {exc.size} bytes, over the {exc.limit}-byte "
+            f"limit (bus.max_event_bytes), even with its geometry simplified; keep large "
+            f"properties in a product file, not in the sidecar",
+            field=sidecars.get(exc.event.subject or "", "a sidecar"),
+        ) from exc
     results = {
         "outputs": outputs,
         "json_outputs": dict(result.json_outputs or {}),
         "input_records": {k: [r.model_dump(mode="json") for r in rs] for k, rs in updated.items()},
     }
     return ids, results
+
+
+async def _keep_full_geometry(ws: Any, output_dir: Path, p: FileRecord, rel: str) -> FileRecord:
+    """A product whose geometry was simplified keeps its sidecar (the full geometry) beside it
+    in the workspace; the record's meta_data names where."""
+    note = p.meta_data.get(FULL_GEOMETRY)
+    if not isinstance(note, dict) or "sidecar" not in note:
+        return p
+    # The sidecar's path is the product's own (collect set the note; a job cannot).
+    local = output_dir / (p.file_path + SIDECAR_SUFFIX)
+    info = await asyncio.to_thread(ws.put_file, local, rel + SIDECAR_SUFFIX)
+    kept = {
+        "workspace": ws.name,
+        "file_path": info.path,
+        "url": ws.record_url(info.path),
+        "vertices": note["vertices"],
+        "kept_vertices": note["kept_vertices"],
+    }
+    return p.model_copy(update={"meta_data": {**p.meta_data, FULL_GEOMETRY: kept}})
 
 
 def fail_now(store: JobStore, job_id: str, why: str) -> Job:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from capture.contract.job_errors import JobErrorInfo
+from capture.runtimes.lifeline import Started
 from seedpipe.errors import InvalidInput, JobError
 from seedpipe.sqlite import open_store
 
@@ -51,6 +52,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     inputs TEXT,
     results TEXT,
     UNIQUE (trigger, file_id)
+);
+CREATE TABLE IF NOT EXISTS job_processes (
+    job_id TEXT PRIMARY KEY,
+    pgid INTEGER NOT NULL,
+    start INTEGER,
+    container TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
@@ -312,6 +319,25 @@ class JobStore:
             ),
         )
         return self.require(job_id)
+
+    def set_process(self, job_id: str, started: Started) -> None:
+        """Record where a running job's attempt runs (found again after a crash)."""
+        self._exec(
+            "INSERT OR REPLACE INTO job_processes (job_id, pgid, start, container) "
+            "VALUES (?, ?, ?, ?)",
+            (job_id, started.pgid, started.start, started.container),
+        )
+
+    def clear_process(self, job_id: str) -> None:
+        self._exec("DELETE FROM job_processes WHERE job_id = ?", (job_id,))
+
+    def running_processes(self) -> list[tuple[str, Started]]:
+        """(job id, where it runs) of every job recorded as running."""
+        rows = self._exec(
+            "SELECT p.job_id, p.pgid, p.start, p.container FROM job_processes p "
+            "JOIN jobs j ON j.id = p.job_id WHERE j.status = 'running'"
+        ).fetchall()
+        return [(r[0], Started(int(r[1]), r[2], r[3])) for r in rows]
 
     def recover(self) -> int:
         """Requeue jobs a crash left running; the interrupted attempt does not count."""

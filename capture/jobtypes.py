@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,7 @@ class JobType:
             },
             "settings": sorted(s.settings),
             "mounts": dict(s.mounts),
+            "sandbox": s.sandbox,
         }
 
 
@@ -121,6 +124,18 @@ def load_job_type(jt: JobTypeSettings, config_dir: str | Path = ".") -> JobType:
             shlex.split(jt.entrypoint)
         except ValueError as exc:
             raise ConfigError(f"{where}.entrypoint: {exc}") from exc
+        if jt.runtime == "process":
+            problem = missing_program(jt.entrypoint, Path(config_dir))
+            if problem:
+                raise ConfigError(f"{where}.entrypoint: {problem}")
+    if jt.sandbox:
+        from capture.runtimes.sandbox import unusable
+
+        if jt.runtime != "process":
+            raise ConfigError(f"{where}.sandbox: only the process runtime has a sandbox")
+        why = unusable()
+        if why:
+            raise ConfigError(f"{where}.sandbox: {why}")
     interface = job.get("interface") or {}
     inputs = {
         f["name"]: FileInput(
@@ -164,6 +179,30 @@ def load_job_types(settings: Settings) -> dict[str, JobType]:
 def entrypoint_command(jt: JobTypeSettings, config_dir: str | Path) -> str | None:
     """The job type's entrypoint resolved against the config directory (see resolve_entrypoint)."""
     return resolve_entrypoint(jt.entrypoint, Path(config_dir)) if jt.entrypoint else None
+
+
+def missing_program(entrypoint: str, base: Path) -> str | None:
+    """Why the entrypoint cannot start (its program, or the script given to an interpreter, does
+    not exist or cannot be executed), or None; checked at start-up, not at the first job."""
+    argv = shlex.split(resolve_entrypoint(entrypoint, base))
+    if not argv or argv[0].startswith("$"):
+        return None
+    program = argv[0]
+    if "/" in program:
+        if not Path(program).is_file():
+            return f"the program {program!r} does not exist"
+        if not os.access(program, os.X_OK):
+            return f"the program {program!r} is not executable"
+    elif shutil.which(program) is None:
+        return f"the program {program!r} is not on PATH"
+    interpreter = Path(program).name
+    if interpreter.startswith(("python", "bash", "sh")) and len(argv) > 1:
+        script = argv[1]
+        if not script.startswith(("-", "$")) and not Path(script).is_absolute():
+            return f"the script {script!r} does not exist (relative to {base})"
+        if not script.startswith(("-", "$")) and not Path(script).is_file():
+            return f"the script {script!r} does not exist"
+    return None
 
 
 def resolve_entrypoint(entrypoint: str, base: Path) -> str:

@@ -33,6 +33,7 @@ from capture.jobtypes import JobType, load_job_types
 from capture.recipes.engine import RecipeEngine
 from capture.recipes.store import RecipeStore, recipe_id_for
 from capture.recipes.types import RecipeType, load_recipe_types
+from capture.runtimes.lifeline import reap_group, remove_container
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
     FILES_TOPIC,
@@ -201,6 +202,7 @@ class CaptureService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Recover interrupted jobs, then consume and schedule until ``stop`` is set."""
+        await asyncio.to_thread(reap_orphans, self.store)
         recovered = self.store.recover()
         if recovered:
             log.info("capture: requeued %d jobs a previous run left running", recovered)
@@ -344,3 +346,21 @@ class CaptureService:
 
 
 __all__ = ["GROUP", "CaptureService", "commit_mode", "consumer_count", "job_event"]
+
+
+def reap_orphans(store: JobStore) -> int:
+    """Kill what a killed supervisor's running jobs left alive, before they are requeued: a
+    job is never run twice at once, nor in a directory a process of its last attempt uses."""
+    killed = 0
+    for job_id, started in store.running_processes():
+        n = reap_group(started.pgid, started.start)
+        if n:
+            log.warning("job %s: killed %d processes its interrupted run left alive", job_id, n)
+            killed += n
+        if started.container and remove_container(started.container):
+            log.warning(
+                "job %s: removed container %s of its interrupted run", job_id, started.container
+            )
+            killed += 1
+        store.clear_process(job_id)
+    return killed

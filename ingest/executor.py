@@ -63,6 +63,7 @@ def execute(strike: StrikeParts, row: Ingest) -> None:
         ws = strike.workspaces[row.workspace]
         if present:
             _place(strike, row, ws, row.file_path)
+            strike.left(row.source)
         elif not strike.targets.exists(ws, row.file_path):
             row.status, row.reason = Status.ERRORED, "the file disappeared during ingest"
             return
@@ -77,9 +78,11 @@ def execute(strike: StrikeParts, row: Ingest) -> None:
     status, area = final[mode or "reject"]
     if present and area is None:
         strike.drop.delete(row.source)
+        strike.left(row.source)
     elif present and area is not None:
         try:
             strike.drop.set_aside(row.source, area)
+            strike.left(row.source)
         except OSError as exc:
             st = strike.drop.stat(row.source)
             if st is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from datetime import UTC, datetime
 
 from ingest import executor, planner
 from ingest.completeness import SettleTracker, is_hidden, transfer_suffix
-from ingest.drops.base import Drop
+from ingest.drops.base import ERRORED_AREA, Drop
 from ingest.executor import OutboxRow
 from ingest.ledger import Ingest, Ledger, Status
 from ingest.rules import compile_rules
 from ingest.targets import Targets
 from ingest.transfers import Transfers
+from seedpipe.log import escape
 from seedpipe.settings import StrikeSettings
 from seedpipe.supervisor import supervise
 from seedpipe.workspaces.base import Workspace
@@ -86,6 +88,9 @@ class Strike:
         self._rescan_wanted = asyncio.Event()
         self.rescans = 0  # completed rescans, for status and tests
         self.targets = Targets()  # confined paths, per batch
+        self._undecodable: set[str] = set()  # names not UTF-8, being set aside
+        self._emptied: dict[str, float] = {}  # drop directories files left, and since when
+        self._refusals: set[asyncio.Future[None]] = set()
 
     # --- noticing files -------------------------------------------------------------------
     def touched(self, rel: str) -> None:
@@ -98,9 +103,11 @@ class Strike:
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
-            if rel not in self.kept:
-                self.kept[rel] = (0, 0)
-                log.warning("strike %s: %r is not a UTF-8 name; left in place", self.name, rel)
+            if rel not in self.kept and rel not in self._undecodable:
+                self._undecodable.add(rel)
+                task = asyncio.ensure_future(asyncio.to_thread(self._refuse_undecodable, rel))
+                self._refusals.add(task)
+                task.add_done_callback(self._refusals.discard)
             return
         now = time.time()
         suffix = transfer_suffix(rel, self.settings.transfer_suffixes)
@@ -126,6 +133,49 @@ class Strike:
         self.tracker.seen(rel, st.size, st.mtime_ns, now)
         self._tick.set()
 
+    def _refuse_undecodable(self, rel: str) -> None:
+        """A name that is not UTF-8 cannot be a record's name: set the file aside under its
+        escaped name (bytes as ``\\xNN``) and record that as an ERRORED ingest, so ``ingests
+        list`` shows it. Moved before it is recorded: a crash between leaves it aside."""
+        shown = escape(rel)
+        st = self.drop.stat(rel)
+        try:
+            if st is None:
+                return
+            row = Ingest(strike=self.name, source=shown, status=Status.ERRORED, mode="reject")
+            row.source_size, row.source_mtime_ns = st.size, st.mtime_ns
+            row.queued = row.ingest_started = time.time()
+            try:
+                aside = self.drop.set_aside(rel, ERRORED_AREA, shown)
+                row.reason = f"the name is not UTF-8; set aside as {aside}"
+                self.left(rel)
+            except OSError as exc:
+                self.kept[rel] = (st.size, st.mtime_ns)
+                row.reason = f"the name is not UTF-8; left in place ({exc.strerror or exc})"
+            row.ingest_ended = time.time()
+            self.ledger.add([row])
+            log.warning("strike %s: refused %s: %s", self.name, shown, row.reason)
+        finally:
+            self._undecodable.discard(rel)
+
+    def left(self, rel: str) -> None:
+        """``rel`` has left the drop (placed, set aside or deleted); its directory, and theirs,
+        are removed once empty and settled: nested drops leave no empty directories."""
+        parent = os.path.dirname(rel)
+        if parent:
+            self._emptied.setdefault(parent, time.time())
+
+    def _prune(self, now: float) -> None:
+        settle = self.settings.settle_s
+        for reldir, since in list(self._emptied.items()):
+            if now - since < settle:
+                continue
+            del self._emptied[reldir]
+            if self.drop.prune_dir(reldir, settle):
+                parent = os.path.dirname(reldir)
+                if parent:
+                    self._emptied.setdefault(parent, since)
+
     def rescan(self) -> None:
         self._rescan_wanted.set()
 
@@ -138,6 +188,8 @@ class Strike:
         while not stop.is_set():
             await self.transfers.flush()
             now = time.time()
+            if self._emptied:
+                self._prune(now)
             for rel in self.tracker.due(now):
                 st = self.drop.stat(rel)
                 if st is None:
@@ -176,16 +228,19 @@ class Strike:
     async def run(self, stop: asyncio.Event) -> None:
         """Recover half-done ingests, then watch and ingest until ``stop`` is set."""
         await self.recover()
-        await supervise(
-            {
-                "watch": self.drop.watch(self.touched, self.rescan, stop),
-                "settle": self._settle_loop(stop),
-                "rescan": self._rescan_loop(stop),
-                "ingest": self._ingest_loop(stop),
-            },
-            stop,
-            any_end_stops=False,
-        )
+        try:
+            await supervise(
+                {
+                    "watch": self.drop.watch(self.touched, self.rescan, stop),
+                    "settle": self._settle_loop(stop),
+                    "rescan": self._rescan_loop(stop),
+                    "ingest": self._ingest_loop(stop),
+                },
+                stop,
+                any_end_stops=False,
+            )
+        finally:
+            await asyncio.gather(*self._refusals, return_exceptions=True)
 
     async def _ingest_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

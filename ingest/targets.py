@@ -61,3 +61,6 @@ class StrikeParts(Protocol):
     kept: dict[str, tuple[int, int]]
     source_uri: str
     topic: str
+
+    def left(self, rel: str) -> None:
+        """``rel`` has left the drop (placed, set aside or deleted)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SeedpipeError(Exception):
     """Root of every error seedpipe raises on purpose."""
@@ -39,6 +41,18 @@ class UnknownBackend(ConfigError):
 
 class BusError(SeedpipeError):
     """The event bus failed to publish, consume or commit."""
+
+
+class EventTooLarge(BusError, ValueError):
+    """An event is over ``bus.max_event_bytes``: refused when published, so no consumer has to
+    send it to the DLQ. ``event`` is the refused CloudEvent, ``size`` its bytes."""
+
+    def __init__(self, event: Any, size: int, limit: int) -> None:
+        self.event, self.size, self.limit = event, size, limit
+        super().__init__(
+            f"event {event.type} of {event.subject or event.id} is {size} bytes, over the "
+            f"{limit}-byte limit (bus.max_event_bytes); nothing of the batch was published"
+        )
 
 
 class WorkspaceError(SeedpipeError):

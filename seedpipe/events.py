@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from seedpipe import strictjson
 from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord, utcnow
 
@@ -94,7 +95,7 @@ class CloudEvent(BaseModel):
                 f"payload is not UTF-8 ({exc.reason} at {exc.start})", field="$"
             ) from exc
         try:
-            payload = json.loads(text)
+            payload = strictjson.loads(text, "")
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"payload is not JSON: {exc.msg} at {exc.pos}", field="$") from exc
         return cls.from_dict(payload)

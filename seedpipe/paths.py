@@ -18,9 +18,13 @@ def safe_relpath(path: str, *, field: str = "path") -> str:
         raise InvalidInput(f"is longer than {MAX_PATH_LEN} characters", field=field)
     if "\x00" in path:
         raise InvalidInput("contains a NUL character", field=field)
-    if path.startswith("/") or path.startswith("\\"):
+    # On POSIX a backslash is an ordinary character of a name (kept in paths and file names);
+    # only where it separates directories (Windows) is it read as one.
+    if os.sep == "\\":
+        path = path.replace("\\", "/")
+    if path.startswith("/"):
         raise PathEscapeError(f"{path!r} is absolute; a relative path is required", field=field)
-    parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("", ".")]
+    parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise PathEscapeError(f"{path!r} climbs out of its root with '..'", field=field)
     if not parts:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -18,9 +20,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from seedpipe.errors import ConfigError
-from seedpipe.events import describe_validation_error
 
 
 class _Section(BaseModel):
@@ -153,6 +155,12 @@ class JobTypeSettings(_Section):
     max_attempts: int = Field(default=3, ge=1)
     settings: dict[str, SecretStr] = Field(default_factory=dict)
     mounts: dict[str, str] = Field(default_factory=dict)
+    sandbox: bool = Field(
+        default=False,
+        description="process runtime: run each job in bubblewrap (bwrap), seeing its job "
+        "directory read-write, its inputs and the rest read-only, seedpipe's data_dir not at "
+        "all, in a PID namespace it cannot leave",
+    )
 
 
 class MetaComparison(_Section):
@@ -305,7 +313,41 @@ class Settings(BaseSettings):
                 )
         work = Path(self.capture.work_dir)
         self.capture.work_dir = str(work if work.is_absolute() else data_dir / work)
+        for setting, path in self.local_dirs():
+            problem = _not_a_directory(path)
+            if problem:
+                raise ValueError(f"{setting}: {path} {problem}")
         return self
+
+    def local_dirs(self) -> list[tuple[str, Path]]:
+        """(dotted setting, directory) for every local directory the services create and use."""
+        dirs = [
+            ("data_dir", Path(self.data_dir)),
+            ("capture.work_dir", Path(self.capture.work_dir)),
+        ]
+        for key, url in (("bus.url", self.bus.url), ("index.url", self.index.url)):
+            if url.startswith("sqlite:///"):
+                dirs.append((key, sqlite_path(url).parent))
+        for name, ws in self.workspaces.items():
+            if ws.url.startswith("file:"):
+                dirs.append((f"workspaces.{name}.url", file_path(ws.url)))
+        for strike in self.strikes:
+            if strike.drop.startswith("file:"):
+                dirs.append((f"strikes[{strike.name}].drop", file_path(strike.drop)))
+        return dirs
+
+    def make_dirs(self) -> None:
+        """Create the local directories the settings name; ConfigError naming the setting when
+        one cannot be (a pseudo-filesystem, no permission, a full or read-only disk)."""
+        for setting, path in self.local_dirs():
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                where = (
+                    f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+                )
+                raise ConfigError(f"{setting}: cannot create {path}: {reason}{where}") from exc
 
     def path(self, *parts: str) -> Path:
         """A path under data_dir."""
@@ -328,7 +370,11 @@ class Settings(BaseSettings):
                 with p.open("rb") as fh:
                     data = tomllib.load(fh)
             except FileNotFoundError as exc:
-                raise ConfigError(f"config file {p} does not exist") from exc
+                raise ConfigError(f"--config: config file {p} does not exist") from exc
+            except IsADirectoryError as exc:
+                raise ConfigError(f"--config: {p} is a directory, not a config file") from exc
+            except OSError as exc:
+                raise ConfigError(f"--config: cannot read {p}: {exc.strerror or exc}") from exc
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
             config_dir = p.resolve().parent
@@ -337,8 +383,85 @@ class Settings(BaseSettings):
         try:
             return cls(**data)
         except ValidationError as exc:
-            where = f" in {path}" if path else ""
-            raise ConfigError(f"invalid settings{where}: {describe_validation_error(exc)}") from exc
+            raise ConfigError(_describe(exc, path)) from exc
+        except SettingsError as exc:  # an environment value that is not the JSON it must be
+            field = re.search(r'field "([^"]+)"', str(exc))
+            source = _env_source((field.group(1),)) if field else None
+            raise ConfigError(
+                f"invalid setting from environment variable {source or ENV_PREFIX + '*'}: "
+                f"{field.group(1) if field else '$'}: not valid JSON"
+            ) from exc
+
+
+ENV_PREFIX = "SEEDPIPE_"
+
+
+def _env_source(loc: tuple[Any, ...]) -> str | None:
+    """The SEEDPIPE_* variable a value at ``loc`` came from: the variable for ``loc`` or one
+    of its parents (a JSON value), or the variables below it (``__`` levels), else None."""
+    names = {k.upper(): k for k in os.environ if k.upper().startswith(ENV_PREFIX)}
+    if not names:
+        return None
+    parts = [str(p).upper() for p in loc]
+    for i in range(len(parts), 0, -1):
+        name = ENV_PREFIX + "__".join(parts[:i])
+        if name in names:
+            return names[name]
+    if parts:
+        below = sorted(
+            v for k, v in names.items() if k.startswith(ENV_PREFIX + "__".join(parts) + "__")
+        )
+        if below:
+            return ", ".join(below)
+    return None
+
+
+def _describe(exc: ValidationError, path: str | os.PathLike[str] | None) -> str:
+    """One line per problem, naming the setting and where its value came from: the environment
+    variable that set it, else the config file. Input values are never echoed."""
+    file_problems, env_problems = [], []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        text = f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
+        loc = loc if err["loc"] else ()
+        if not loc:  # a model check: its message starts with the dotted setting it is about
+            head = msg.split(":", 1)[0]
+            loc = tuple(head.split(".")) if re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", head) else ()
+        source = _env_source(loc) if loc else None
+        if source:
+            hint = ""
+            if err["type"] == "list_type" and "__" in source:
+                hint = f" (a list is set whole, as JSON: {ENV_PREFIX}{str(loc[0]).upper()}='[…]')"
+            env_problems.append(f"invalid setting from environment variable {source}: {text}{hint}")
+        else:
+            file_problems.append(text)
+    out = env_problems
+    if file_problems:
+        where = f" in {path}" if path else ""
+        out.append(f"invalid settings{where}: {'; '.join(file_problems)}")
+    return "; ".join(out)
+
+
+def _not_a_directory(path: Path) -> str | None:
+    """Why ``path`` can never be a directory (it, or an ancestor, is something else), or None."""
+    probe = path
+    while True:
+        try:
+            st = probe.stat()
+        except FileNotFoundError:
+            if probe.parent == probe:
+                return None
+            probe = probe.parent
+            continue
+        except NotADirectoryError:
+            probe = probe.parent
+            continue
+        except OSError as exc:
+            return f"cannot be checked: {exc.strerror or exc}"
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        return "is a file, not a directory" if probe == path else f"is under a file ({probe})"
 
 
 def resolve_url(url: str, base: Path) -> str:

@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="put before the command; a bare 'python' is the interpreter running seedpipe",
     )
     p.add_argument("--runtime", choices=["process", "docker"], default="process")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="process runtime: run the job in bubblewrap (job dir read-write, the rest read-only)",
+    )
     p.add_argument("--image", metavar="IMAGE", help="the Seed image (docker runtime)")
     p.add_argument(
         "--job-dir",
@@ -133,8 +138,16 @@ def run(args: argparse.Namespace) -> int:
             runtime=args.runtime,
             entrypoint=_entrypoint(args.entrypoint),
             image=args.image,
+            sandbox=args.sandbox,
             **spec_kwargs,
         )
+        if args.sandbox:
+            from capture.runtimes.sandbox import unusable
+
+            why = "only the process runtime has one" if args.runtime != "process" else unusable()
+            if why:
+                print(f"seedpipe job: --sandbox: {why}", file=sys.stderr)
+                return EXIT_USAGE
         try:
             result = asyncio.run(run_job(spec))
         except InvalidInput as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.contract import job_errors
+from capture.contract.fit import FULL_GEOMETRY
 from capture.contract.job_errors import JobErrorInfo
 from capture.contract.outputs import json_outputs, match_output
 from capture.contract.sidecars import SUFFIX, Sidecar, input_update, read_sidecar
@@ -36,7 +37,7 @@ class Collected:
     input_records: dict[str, list[FileRecord]] = field(default_factory=dict)
 
 
-def sidecar_of(out: Path, rel: str) -> Sidecar | None:
+def sidecar_of(out: Path, rel: str, vertex_budget: int | None = None) -> Sidecar | None:
     side = out / (rel + SUFFIX)
     if not side.exists() and not side.is_symlink():
         return None
@@ -44,7 +45,7 @@ def sidecar_of(out: Path, rel: str) -> Sidecar | None:
     if side.is_symlink() or not side.is_file():
         raise CaptureFailed(_bad_sidecar(InvalidInput("must be a regular file", field=label)))
     try:
-        return read_sidecar(side, label)
+        return read_sidecar(side, label, vertex_budget)
     except InvalidInput as exc:
         raise CaptureFailed(_bad_sidecar(exc)) from exc
 
@@ -62,8 +63,10 @@ def product_record(
     *,
     job_id: str | None,
     workspace: str,
+    vertex_budget: int | None = None,
 ) -> FileRecord:
-    """The PRODUCT record of ``out/rel``, with its sidecar applied when it has one."""
+    """The PRODUCT record of ``out/rel``, with its sidecar applied when it has one (its
+    geometry simplified to ``vertex_budget``, the record saying where the full one is)."""
     from seedpipe.media import SNIFF_BYTES, sniff
 
     media = output.mediaType
@@ -71,7 +74,7 @@ def product_record(
     if media is None:
         with path.open("rb") as fh:
             media = sniff(fh.read(SNIFF_BYTES), path.name)
-    sidecar = sidecar_of(out, rel)
+    sidecar = sidecar_of(out, rel, vertex_budget)
     record = FileRecord(
         id=product_file_id(job.name, job.jobVersion, rel, inputs),
         file_name=path.name,
@@ -89,17 +92,31 @@ def product_record(
     )
     if sidecar is None:
         return record
+    # The key is seedpipe's: a job's own value for it is dropped, never taken for a note.
+    meta = {k: v for k, v in sidecar.properties.items() if k != FULL_GEOMETRY}
+    if sidecar.full_vertices is not None:
+        had, kept = sidecar.full_vertices
+        meta = {
+            **meta,
+            FULL_GEOMETRY: {"sidecar": rel + SUFFIX, "vertices": had, "kept_vertices": kept},
+        }
     return record.model_copy(
         update={
             **sidecar.fields,
             "data_type_tags": list(dict.fromkeys(sidecar.data_types)),
-            "meta_data": sidecar.properties,
+            "meta_data": meta,
         }
     )
 
 
 def collect(
-    m: SeedManifest, out: Path, staged: Staged, *, job_id: str | None, workspace: str
+    m: SeedManifest,
+    out: Path,
+    staged: Staged,
+    *,
+    job_id: str | None,
+    workspace: str,
+    vertex_budget: int | None = None,
 ) -> Collected:
     """Everything the finished job left that the manifest asks for; CaptureFailed if broken."""
     result = Collected()
@@ -129,7 +146,16 @@ def collect(
                 )
             )
         result.outputs[output.name] = [
-            product_record(m.job, out, rel, output, input_ids, job_id=job_id, workspace=workspace)
+            product_record(
+                m.job,
+                out,
+                rel,
+                output,
+                input_ids,
+                job_id=job_id,
+                workspace=workspace,
+                vertex_budget=vertex_budget,
+            )
             for rel in found
         ]
     try:

@@ -21,6 +21,7 @@ after that is reported in the result, never raised; nothing the job wrote is del
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -28,7 +29,7 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,14 +39,17 @@ from pydantic import SecretStr
 from capture.contract import job_errors
 from capture.contract.collect import CaptureFailed, collect
 from capture.contract.environment import allocated, build_env
+from capture.contract.fit import vertex_budget
 from capture.contract.job_errors import JobErrorInfo
 from capture.contract.outputs import json_type_ok
 from capture.contract.staging import READ_ONLY, Staged, StagedInput, stage_inputs
 from capture.runtimes import LaunchError, MountSpec, RunPlan, Runtime, get_runtime
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
+from capture.runtimes.lifeline import Started
 from capture.seed.command import expand_command
 from capture.seed.models import SeedManifest
 from seedpipe.errors import InvalidInput
+from seedpipe.events import MAX_EVENT_BYTES
 from seedpipe.records import FileRecord
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,10 @@ class JobSpec:
     workspace: str = "local"
     workdir: Path | None = None  # process runtime's working directory (default: output dir)
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is left out
+    max_event_bytes: int = MAX_EVENT_BYTES  # product geometries are simplified to fit one
+    on_start: Callable[[Started], None] | None = field(default=None, repr=False)
+    sandbox: bool = False  # process runtime only: run the job inside bubblewrap
+    sandbox_hide: tuple[Path, ...] = ()  # directories a sandboxed job does not see
 
 
 @dataclass
@@ -216,6 +224,9 @@ def _plan(spec: JobSpec, runtime: Runtime, staged: Staged, job_id: str, out: Pat
         image=spec.image,
         cwd=spec.workdir,
         log_max_bytes=spec.log_max_bytes,
+        on_start=spec.on_start,
+        sandbox=spec.sandbox,
+        sandbox_hide=spec.sandbox_hide,
     )
 
 
@@ -262,7 +273,16 @@ async def run_job(spec: JobSpec) -> JobResult:
         result.error = job_errors.from_exit_code(spec.manifest, outcome.exit_code)
     else:
         try:
-            got = collect(spec.manifest, out, staged, job_id=job_id, workspace=spec.workspace)
+            # In a thread: a 16 MiB sidecar takes seconds to parse, the loop has others to serve.
+            got = await asyncio.to_thread(
+                collect,
+                spec.manifest,
+                out,
+                staged,
+                job_id=job_id,
+                workspace=spec.workspace,
+                vertex_budget=vertex_budget(spec.max_event_bytes),
+            )
         except CaptureFailed as exc:
             result.error = exc.error
         else:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from capture.contract.fit import count_vertices, simplify
+from seedpipe import strictjson
 from seedpipe.errors import InvalidInput
 from seedpipe.geojson import GEOMETRY_TYPES
 from seedpipe.records import FileRecord
@@ -37,17 +38,19 @@ class Sidecar:
     fields: dict[str, Any] = field(default_factory=dict)
     data_types: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    full_vertices: tuple[int, int] | None = None  # (had, kept) when the geometry was simplified
 
 
 def read_json_file(path: Path, label: str, limit: int = MAX_SIDECAR_BYTES) -> Any:
-    """Parse a JSON file the job wrote, refusing huge, unreadable or non-JSON files."""
+    """Parse a JSON file the job wrote, refusing huge, unreadable or non-JSON files (NaN and
+    Infinity are not JSON: refused with the property's path, never stored as null)."""
     try:
         size = path.stat().st_size
         if size > limit:
             raise InvalidInput(f"is {size} bytes, over the {limit}-byte limit", field=label)
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)
-        return json.loads(raw.decode("utf-8"))
+        return strictjson.loads(raw.decode("utf-8"), label)
     except OSError as exc:
         raise InvalidInput(f"cannot be read: {exc.strerror}", field=label) from exc
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -64,38 +67,85 @@ def _time(value: Any, where: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _positions(coords: Any) -> list[tuple[float, float]]:
-    if isinstance(coords, list) and coords and all(isinstance(c, int | float) for c in coords):
-        return [(float(coords[0]), float(coords[1]))] if len(coords) >= 2 else [(math.nan, 0.0)]
-    if isinstance(coords, list):
-        return [p for c in coords for p in _positions(c)]
-    return [(math.nan, 0.0)]
+def _in_bounds(coords: Any) -> bool:
+    """Every position is [lon, lat] within WGS84 bounds (walked in place: a sidecar may hold
+    millions of positions, and a copy of them all would cost more than the sidecar)."""
+    stack = [coords]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, list) or not node:
+            return False
+        if isinstance(node[0], list):
+            stack.extend(node)
+            continue
+        if len(node) < 2 or not all(isinstance(c, int | float) for c in node):
+            return False
+        x, y = node[0], node[1]
+        if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
+            return False
+    return True
 
 
 def check_geometry(geom: Any, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A valid WGS84 GeoJSON geometry and its center point (centroid), or InvalidInput."""
-    from shapely.geometry import mapping, shape
+    geom, center, _ = _check_shape(geom, where)
+    return geom, center
+
+
+def _check_shape(geom: Any, where: str) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    from shapely.geometry import mapping
 
     if not isinstance(geom, dict) or geom.get("type") not in GEOMETRY_TYPES:
         raise InvalidInput(
             f"must be a GeoJSON geometry ({', '.join(sorted(GEOMETRY_TYPES))})", field=where
         )
-    if geom["type"] != "GeometryCollection":
-        for x, y in _positions(geom.get("coordinates")):
-            if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
-                raise InvalidInput("has a coordinate outside WGS84 lon/lat bounds", field=where)
+    if geom["type"] != "GeometryCollection" and not _in_bounds(geom.get("coordinates")):
+        raise InvalidInput("has a coordinate outside WGS84 lon/lat bounds", field=where)
     try:
-        shp = shape(geom)
+        shp = _shape(geom)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise InvalidInput(f"is not a valid {geom['type']}: {exc}", field=where) from exc
     if shp.is_empty:
         raise InvalidInput("is empty", field=where)
     center = mapping(shp.centroid if not shp.centroid.is_empty else shp.representative_point())
-    return geom, {"type": "Point", "coordinates": list(center["coordinates"])}
+    return geom, {"type": "Point", "coordinates": list(center["coordinates"])}, shp
 
 
-def parse_sidecar(data: Any, label: str) -> Sidecar:
-    """Interpret sidecar JSON (``label`` names the file in errors)."""
+def _shape(geom: dict[str, Any]) -> Any:
+    """The shapely geometry, built through numpy arrays: for a million positions shapely's
+    ``shape`` needs ~150 MB more at its peak, this ~20 MB (the positions' own size)."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
+    kind = geom["type"]
+    c: Any = geom.get("coordinates")
+
+    def ring(r: Any) -> Any:
+        return shapely.linearrings(np.array(r, dtype=float))
+
+    def polygon(rings: Any) -> Any:
+        return shapely.polygons(ring(rings[0]), holes=[ring(r) for r in rings[1:]] or None)
+
+    if kind == "LineString":
+        return shapely.linestrings(np.array(c, dtype=float))
+    if kind == "MultiPoint":
+        return shapely.multipoints(np.array(c, dtype=float))
+    if kind == "MultiLineString":
+        return shapely.multilinestrings([shapely.linestrings(np.array(x, dtype=float)) for x in c])
+    if kind == "Polygon":
+        return polygon(c)
+    if kind == "MultiPolygon":
+        return shapely.multipolygons([polygon(p) for p in c])
+    return shape(geom)
+
+
+def parse_sidecar(data: Any, label: str, vertex_budget: int | None = None) -> Sidecar:
+    """Interpret sidecar JSON (``label`` names the file in errors).
+
+    With ``vertex_budget`` a geometry of more vertices is simplified to fit it (the center is
+    the full geometry's); ``full_vertices`` then says how many it had and how many are kept.
+    """
     if not isinstance(data, dict) or "type" not in data:
         raise InvalidInput("must be a GeoJSON Feature or geometry object", field=label)
     kind = data["type"]
@@ -113,7 +163,11 @@ def parse_sidecar(data: Any, label: str) -> Sidecar:
     else:
         raise InvalidInput(f"unknown GeoJSON type {kind!r}", field=f"{label}: type")
     if geom is not None:
-        geometry, center = check_geometry(geom, f"{label}: geometry")
+        geometry, center, shp = _check_shape(geom, f"{label}: geometry")
+        if vertex_budget is not None and (n := count_vertices(geometry)) > vertex_budget:
+            geometry, kept = simplify(geometry, vertex_budget)
+            sidecar.full_vertices = (n, kept)
+        del shp
         sidecar.fields.update(geometry=geometry, center_point=center)
     for prop, column in TIME_PROPERTIES.items():
         if props.get(prop) is not None:
@@ -135,9 +189,9 @@ def parse_sidecar(data: Any, label: str) -> Sidecar:
     return sidecar
 
 
-def read_sidecar(path: Path, label: str | None = None) -> Sidecar:
+def read_sidecar(path: Path, label: str | None = None, vertex_budget: int | None = None) -> Sidecar:
     label = label or path.name
-    return parse_sidecar(read_json_file(path, label), label)
+    return parse_sidecar(read_json_file(path, label), label, vertex_budget)
 
 
 def input_update(record: FileRecord, sidecar: Sidecar) -> tuple[FileRecord, dict[str, Any]]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.runtimes.joblog import DEFAULT_MAX_BYTES
+from capture.runtimes.lifeline import Started
 
 # Host variables a process job keeps; everything else (credentials included) is left behind.
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
@@ -38,6 +40,10 @@ class RunPlan:
     image: str | None = None
     cwd: Path | None = None  # process runtime only; None means the output dir
     log_max_bytes: int = DEFAULT_MAX_BYTES  # of job.log per run; the rest is counted, not kept
+    # told where the job runs once it does, to find it after a crash
+    on_start: Callable[[Started], None] | None = field(default=None, repr=False)
+    sandbox: bool = False  # process runtime: run inside bubblewrap (see runtimes/sandbox.py)
+    sandbox_hide: tuple[Path, ...] = ()  # directories the sandboxed job does not see at all
 
 
 @dataclass(frozen=True)

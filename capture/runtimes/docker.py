@@ -11,6 +11,7 @@ from pathlib import Path
 
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
 from capture.runtimes.joblog import JobLog
+from capture.runtimes.lifeline import Started, child_setup, process_start
 from capture.runtimes.process import kill_group
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,13 @@ class DockerRuntime(Runtime):
                 stdout=job_log.write_fd,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=child_setup(),  # the client dies with us; a restart removes the rest
             )
         except OSError as exc:
             job_log.abandon()
             raise LaunchError(f"cannot run {self.docker!r}: {exc.strerror or exc}") from exc
+        if plan.on_start is not None:
+            plan.on_start(Started(proc.pid, process_start(proc.pid), container=plan.name))
         try:
             await job_log.start()
             returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)

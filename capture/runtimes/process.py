@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
-import resource
 import signal
 import subprocess
-from collections.abc import Callable
 
 from capture.runtimes.base import LaunchError, RunOutcome, RunPlan, Runtime, base_env, exit_status
 from capture.runtimes.joblog import JobLog
+from capture.runtimes.lifeline import Started, child_setup, process_start
+from capture.runtimes.sandbox import bwrap_argv, job_tmp
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +22,8 @@ MIB = 1024 * 1024
 MIN_MEMORY_MIB = 1024
 
 
-def _limit_memory(mem_mib: float | None) -> Callable[[], None] | None:
-    if not mem_mib:
-        return None
-    limit = int(max(mem_mib, MIN_MEMORY_MIB) * MIB)
-
-    def apply() -> None:
-        # Runs in the forked child before exec: nothing here may import or take locks.
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
+def _memory_limit(mem_mib: float | None) -> int | None:
+    return int(max(mem_mib, MIN_MEMORY_MIB) * MIB) if mem_mib else None
 
 
 def kill_group(pid: int) -> None:
@@ -48,6 +40,14 @@ class ProcessRuntime(Runtime):
         if not argv:
             raise LaunchError("nothing to run: no entrypoint and no interface.command")
         env = {**base_env(), **plan.env}
+        if plan.sandbox:
+            tmp = job_tmp(plan)
+            tmp.mkdir(parents=True, exist_ok=True)
+            env["TMPDIR"] = str(tmp)
+            try:
+                argv = bwrap_argv(plan, argv, plan.sandbox_hide)
+            except FileNotFoundError as exc:
+                raise LaunchError(str(exc)) from exc
         job_log = JobLog(plan.log_path, plan.log_max_bytes)
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -58,12 +58,15 @@ class ProcessRuntime(Runtime):
                 stdout=job_log.write_fd,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so a timeout kills all
-                preexec_fn=_limit_memory(plan.resources.get("mem")),
+                # dies with this process (kill -9 included), within its memory limit
+                preexec_fn=child_setup(_memory_limit(plan.resources.get("mem"))),
             )
         except OSError as exc:
             job_log.abandon()
             raise LaunchError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
         log.info("job %s started as process group %d", plan.name, proc.pid)
+        if plan.on_start is not None:
+            plan.on_start(Started(proc.pid, process_start(proc.pid)))
         try:
             await job_log.start()
             returncode = await asyncio.wait_for(proc.wait(), plan.timeout_s)

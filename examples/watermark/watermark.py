@@ -40,8 +40,13 @@ def main(argv: list[str]) -> int:
             info = dict(img.info)
             marked = watermark(img)
             size = img.size
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, SyntaxError) as exc:
         print(f"{source.name}: not a valid PNG: {exc}", file=sys.stderr)
+        return EXIT_NOT_PNG
+    except OSError as exc:
+        if exc.errno is not None:  # the system failed (missing, unreadable), not the data
+            raise
+        print(f"{source.name}: not a valid PNG: {exc}", file=sys.stderr)  # truncated, bad CRC
         return EXIT_NOT_PNG
     target = out_dir / f"{source.stem}_watermark.png"
     marked.save(target, format="PNG")
@@ -73,5 +78,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def run(argv: list[str]) -> int:
+    """``main``, with every failure that is not "not a PNG" reported as the algorithm failure:
+    Python's own exit code for an uncaught exception is 1, the never-retried data error."""
+    try:
+        return main(argv)
+    except Exception as exc:
+        print(f"watermark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:]))

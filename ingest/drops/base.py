@@ -82,8 +82,14 @@ class Drop(ABC):
         """Remove the file; a missing file is not an error."""
 
     @abstractmethod
-    def set_aside(self, relpath: str, area: str) -> str:
-        """Move the file to ``<area>/<relpath>`` inside the drop; returns the new relpath."""
+    def set_aside(self, relpath: str, area: str, name: str | None = None) -> str:
+        """Move the file to ``<area>/<name or relpath>`` inside the drop; returns the new
+        relpath (a free one: an earlier file set aside there is never overwritten)."""
+
+    def prune_dir(self, reldir: str, min_age_s: float) -> bool:
+        """Remove the directory ``reldir`` if it is empty and unchanged for ``min_age_s``
+        (as a file must settle, so must a directory a producer may still be filling)."""
+        return False
 
     def close(self) -> None:
         """Release clients."""

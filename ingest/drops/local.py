@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -179,9 +180,27 @@ class LocalDrop(Drop):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(relpath))
 
-    def set_aside(self, relpath: str, area: str) -> str:
-        target = f"{area}/{relpath}"
+    def set_aside(self, relpath: str, area: str, name: str | None = None) -> str:
+        target = f"{area}/{name or relpath}"
         dest = self._path(target)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        n = 1
+        while os.path.lexists(dest):  # a file set aside earlier under this name stays
+            n += 1
+            target = f"{area}/{name or relpath}~{n}"
+            dest = self._path(target)
         os.replace(self._path(relpath), dest)
         return target
+
+    def prune_dir(self, reldir: str, min_age_s: float) -> bool:
+        if not reldir or is_hidden(reldir):
+            return False  # the root and the set-aside areas stay
+        path = self._path(reldir)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or time.time() - st.st_mtime < min_age_s:
+                return False
+            os.rmdir(path)  # ENOTEMPTY when a producer put something in it meanwhile
+        except OSError:
+            return False
+        return True

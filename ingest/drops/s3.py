@@ -162,8 +162,8 @@ class S3Drop(Drop):
     def delete(self, relpath: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + relpath)
 
-    def set_aside(self, relpath: str, area: str) -> str:
-        target = f"{area}/{relpath}"
+    def set_aside(self, relpath: str, area: str, name: str | None = None) -> str:
+        target = f"{area}/{name or relpath}"
         src = {"Bucket": self.bucket, "Key": self.prefix + relpath}
         try:
             self.s3.copy_object(Bucket=self.bucket, Key=self.prefix + target, CopySource=src)

@@ -21,7 +21,7 @@ from seedpipe.bus.source import (
     check_name,
     dlq_topic,
 )
-from seedpipe.errors import InvalidInput
+from seedpipe.errors import EventTooLarge, InvalidInput
 from seedpipe.events import CloudEvent
 from seedpipe.settings import BusSettings
 
@@ -85,7 +85,14 @@ class EventBus(ABC):
     async def publish_many(self, topic: str, events: Iterable[CloudEvent]) -> None:
         """Append several events in one acknowledged batch, in order."""
         check_name(topic, "topic")
-        records = [(e.key.encode("utf-8"), e.to_bytes()) for e in events]
+        batch = list(events)
+        records = [(e.key.encode("utf-8"), e.to_bytes()) for e in batch]
+        # Checked where events are published, by every publisher on every bus: an event no
+        # consumer would accept must never be appended (it would only reach the DLQ).
+        limit = self.settings.max_event_bytes
+        for e, (_, value) in zip(batch, records, strict=True):
+            if len(value) > limit:
+                raise EventTooLarge(e, len(value), limit)
         if records:
             await self._publish_raw(topic, records, CLOUDEVENTS_CONTENT_TYPE)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import importlib
 import os
@@ -83,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     module_name, help_ = COMMANDS[name]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"seedpipe {name}", description=help_)
+    from seedpipe.cli.parser import CliParser
+
+    parser = CliParser(prog=f"seedpipe {name}", description=help_)
     module.add_arguments(parser)
     ns = parser.parse_args(args)
 

@@ -18,4 +18,8 @@ def add_config(parser: argparse.ArgumentParser, *, required: bool = False) -> No
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    return Settings.load(getattr(args, "config", None))
+    """The settings, checked, with their local directories made (a bad one fails here, exit 2,
+    naming the setting, rather than as a traceback in whichever service touches it first)."""
+    settings = Settings.load(getattr(args, "config", None))
+    settings.make_dirs()
+    return settings

@@ -35,7 +35,7 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--bbox",
         metavar="MINX,MINY,MAXX,MAXY",
-        help="degrees; minx > maxx wraps; write --bbox=-10,40,10,60 when it starts with -",
+        help="degrees, minx,miny,maxx,maxy (e.g. --bbox -10,40,10,60); minx > maxx wraps",
     )
     g.add_argument("--intersects", metavar="FILE|JSON", help="a GeoJSON geometry, inline or file")
     g.add_argument("--datetime", metavar="A/B", help="RFC 3339 instant or interval, '..' open")

@@ -1,4 +1,8 @@
-"""Geometry hygiene for outside GeoJSON: validate, repair, orient, split at the antimeridian."""
+"""Geometry hygiene for outside GeoJSON: validate, repair, orient, split at the antimeridian.
+
+One rule decides what crosses the antimeridian, for every index backend and ``Query.matches``
+alike (they all clean through here): see ``polygon_crosses`` and ``_unwrap``.
+"""
 
 from __future__ import annotations
 
@@ -102,43 +106,67 @@ def _checked(obj: Any, field: str, count: list[int], depth: int = 0) -> dict[str
     return {"type": kind, "coordinates": coords}
 
 
-def _lines(geo: dict[str, Any]) -> list[list[list[float]]]:
+def _jumps(line: list[list[float]]) -> bool:
+    # -180 to +180 exactly is a seam along the antimeridian (polar caps), not a jump.
+    return any(180 < abs(a[0] - b[0]) < 360 for a, b in itertools.pairwise(line))
+
+
+def _clockwise(ring: list[list[float]]) -> bool:
+    """Whether a closed ring runs clockwise in plain lon/lat (shoelace sign)."""
+    return sum((b[0] - a[0]) * (b[1] + a[1]) for a, b in itertools.pairwise(ring)) > 0
+
+
+def polygon_crosses(rings: list[list[list[float]]]) -> bool:
+    """THE rule for polygons, Elasticsearch's: a polygon whose longitudes span 180° or more
+    crosses the antimeridian only when its exterior ring is clockwise (RFC 7946 asks for
+    counter-clockwise exteriors, so a crossing polygon written as RFC 7946 says, going east
+    over ±180, reads clockwise in plain lon/lat); its edges longer than 180° then go the short
+    way, across ±180. A counter-clockwise exterior means what it says: -170° to 170° is a
+    polygon 340° wide, not the 20° around the antimeridian."""
+    exterior = rings[0]
+    if not any(_jumps(r) for r in rings):
+        return False
+    xs = [p[0] for p in exterior]
+    return max(xs) - min(xs) >= 180 and _clockwise(exterior)
+
+
+def _shift(c: Any) -> Any:
+    # Negative longitudes +360: a crossing part is continuous in [0, 360].
+    if c and isinstance(c[0], float):
+        return [c[0] + 360 if c[0] < 0 else c[0], c[1]]
+    return [_shift(x) for x in c]
+
+
+def _unwrap(geo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``geo`` with each part that crosses the antimeridian made continuous east of 180, and
+    whether any did. Polygons follow ``polygon_crosses``; a line's edge longer than 180° goes
+    the short way; points never cross. Parts are decided one by one, so a wide
+    counter-clockwise polygon beside a crossing one stays as written."""
     kind = geo["type"]
     coords: Any = geo.get("coordinates")
     if kind == "GeometryCollection":
-        return [line for g in geo["geometries"] for line in _lines(g)]
-    if kind in ("LineString", "MultiPoint"):
-        return [coords]
-    if kind in ("MultiLineString", "Polygon"):
-        return list(coords)
+        parts = [_unwrap(g) for g in geo["geometries"]]
+        return {"type": kind, "geometries": [g for g, _ in parts]}, any(c for _, c in parts)
+    if kind == "Polygon":
+        crossing = polygon_crosses(coords)
+        return ({"type": kind, "coordinates": _shift(coords)} if crossing else geo), crossing
     if kind == "MultiPolygon":
-        return [ring for poly in coords for ring in poly]
-    return []
+        flags = [polygon_crosses(poly) for poly in coords]
+        shifted = [_shift(poly) if f else poly for poly, f in zip(coords, flags, strict=True)]
+        return {"type": kind, "coordinates": shifted}, any(flags)
+    if kind == "LineString":
+        crossing = _jumps(coords)
+        return ({"type": kind, "coordinates": _shift(coords)} if crossing else geo), crossing
+    if kind == "MultiLineString":
+        flags = [_jumps(line) for line in coords]
+        shifted = [_shift(line) if f else line for line, f in zip(coords, flags, strict=True)]
+        return {"type": kind, "coordinates": shifted}, any(flags)
+    return geo, False
 
 
 def crosses_antimeridian(geo: dict[str, Any]) -> bool:
-    """An edge jumping more than 180° of longitude goes the short way, across ±180.
-
-    An edge from -180 to +180 exactly is a seam along the antimeridian (polar caps), not a jump.
-    """
-    for line in _lines(geo):
-        for a, b in itertools.pairwise(line):
-            if 180 < abs(a[0] - b[0]) < 360:
-                return True
-    return False
-
-
-def _shift_east(geo: dict[str, Any]) -> dict[str, Any]:
-    """Move negative longitudes by +360 so a crossing geometry is continuous in [0, 360]."""
-
-    def walk(c: Any) -> Any:
-        if c and isinstance(c[0], float):
-            return [c[0] + 360 if c[0] < 0 else c[0], c[1]]
-        return [walk(x) for x in c]
-
-    if geo["type"] == "GeometryCollection":
-        return {"type": geo["type"], "geometries": [_shift_east(g) for g in geo["geometries"]]}
-    return {"type": geo["type"], "coordinates": walk(geo["coordinates"])}
+    """Whether any part of a checked geometry crosses ±180 (see ``_unwrap`` for the rule)."""
+    return _unwrap(geo)[1]
 
 
 def _repair(geom: BaseGeometry) -> BaseGeometry:
@@ -168,9 +196,9 @@ def part_boxes(geom: BaseGeometry, max_parts: int = 8) -> list[Bounds]:
 def clean_geometry(obj: Any, *, field: str = "geometry") -> CleanGeometry:
     """Validate and repair one GeoJSON geometry; InvalidInput with the reason if unusable."""
     geo = _checked(obj, field, [0])
-    crossing = crosses_antimeridian(geo)
+    unwrapped, crossing = _unwrap(geo)
     try:
-        geom = shape(_shift_east(geo) if crossing else geo)
+        geom = shape(unwrapped)
     except (ValueError, TypeError, shapely.errors.GEOSException) as exc:
         raise InvalidInput(f"is not a usable geometry ({exc})", field=field) from exc
     geom = _repair(geom)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from seedpipe import strictjson
 from seedpipe.errors import InvalidInput
 from seedpipe.query.model import MAX_LIST, Query, parse_bbox, parse_datetime
 
@@ -114,11 +114,10 @@ def _bool(text: str | None, name: str) -> bool:
 def parse_json(text: str, name: str) -> Any:
     """JSON from a parameter; NaN and Infinity are refused (they are not JSON)."""
 
-    def refuse(token: str) -> Any:
-        raise ValueError(f"{token} is not a number JSON allows")
-
     try:
-        return json.loads(text, parse_constant=refuse)
+        return strictjson.loads(text, name)
+    except InvalidInput as exc:  # NaN or Infinity, at exc.field inside the parameter
+        raise InvalidInput(f"is not valid JSON ({exc})", field=name) from exc
     except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"is not valid JSON ({str(exc)[:120]})", field=name) from exc
 

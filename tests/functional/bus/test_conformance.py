@@ -12,6 +12,7 @@ import pytest
 
 from seedpipe.bus.base import EventBus
 from seedpipe.bus.deadletter import DeadLetter
+from seedpipe.errors import EventTooLarge
 from seedpipe.events import CloudEvent
 from tests.functional.bus.helpers import Collector, event, make_bus, numbers
 
@@ -69,6 +70,21 @@ async def test_events_with_the_same_key_arrive_in_publish_order(bus, topic):
         per_key[e.key].append(e.data["n"])
     for key, ns in per_key.items():
         assert ns == sorted(ns), key
+
+
+async def test_an_event_over_the_size_limit_is_refused_when_published_and_nothing_of_its_batch(
+    bus, topic
+):
+    big = event("big", 1, blob="x" * 5000)  # over the 4096-byte max_event_bytes of the tests
+    with pytest.raises(EventTooLarge) as err:
+        await bus.publish_many(topic, [event("small", 0), big])
+    assert err.value.event is big and err.value.limit == 4096 and err.value.size > 4096
+    with pytest.raises(EventTooLarge):
+        await bus.publish(topic, big)
+    await bus.publish(topic, event("after", 2))
+    got = await drain(bus, topic, "sizes")
+    assert numbers(got.events) == [2]
+    assert await bus.dead_letters(topic) == []
 
 
 async def test_a_handler_that_fails_twice_is_retried_until_it_succeeds(bus, topic):

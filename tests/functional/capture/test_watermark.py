@@ -206,3 +206,34 @@ def test_manifest_validate_lists_every_problem_with_its_json_path(tmp_path: Path
         "$.job.interface.mounts[0].path",
     ):
         assert path in proc.stdout
+
+
+def _watermark(*args: str) -> subprocess.CompletedProcess[str]:
+    script = str(EXAMPLE / "watermark.py")
+    return subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_crash_of_the_example_job_is_the_algorithm_failure_not_a_data_error(tmp_path: Path):
+    # A valid PNG whose product name is too long to write (ENAMETOOLONG) is no corrupt image.
+    source = png(tmp_path / ("n" * 245 + ".png"))
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = _watermark(str(source), str(out))
+    assert proc.returncode == 2, proc.stderr
+    assert "not a valid PNG" not in proc.stderr and "File name too long" in proc.stderr
+    missing = _watermark(str(tmp_path / "gone.png"), str(out))
+    assert missing.returncode == 2, missing.stderr
+
+
+def test_only_an_input_that_is_not_a_png_exits_with_the_data_error(tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "text.png").write_text("nope")
+    good = png(tmp_path / "cut.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(good[: len(good) // 2])
+    for name in ("text.png", "cut.png"):
+        proc = _watermark(str(tmp_path / name), str(out))
+        assert proc.returncode == 1, (name, proc.stderr)
+        assert "not a valid PNG" in proc.stderr

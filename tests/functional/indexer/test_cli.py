@@ -56,6 +56,22 @@ def test_search_prints_a_json_array_of_the_matching_file_records(
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["doc"]
 
 
+@pytest.mark.parametrize(
+    ("argv", "ids"),
+    [
+        (["--bbox", "-10,40,10,60"], ["paris"]),
+        (["--bbox", "-180,-90,180,90", "--data-type", "landsat"], ["ny", "paris"]),
+        (["--bbox", "-101.5,39,-99.5,41"], ["ny"]),
+    ],
+)
+def test_a_bbox_starting_with_a_minus_is_taken_as_written(
+    seeded: Path, capsys: pytest.CaptureFixture[str], argv: list[str], ids: list[str]
+) -> None:
+    code = main(["search", "--config", str(seeded), *argv])
+    assert code == 0, capsys.readouterr().err
+    assert sorted(r["id"] for r in json.loads(capsys.readouterr().out)) == ids
+
+
 async def _seed_product(settings: Settings) -> None:
     product = record(
         "ndvi", file_type="PRODUCT", ancestors=["paris"], job="j-1", recipe="r-1", batch="b-1"

@@ -20,6 +20,12 @@ NAMES = {
     "a..b.txt": b"dots",
     "sub/dir/deep.bin": b"deep",
     "empty.dat": b"",
+    "$(touch pwned).png": b"subshell",
+    "`touch pwned2`;rm -rf ~.png": b"backticks",
+    "-rf --no-preserve-root.png": b"dash",
+    "evil\n06:00:00.000 ERROR   seedpipe.auth: forged line.png": b"log line",
+    "rtl\u202egnp.exe": b"bidi",
+    "n" * 251 + ".dat": b"longest name",
 }
 
 
@@ -37,6 +43,8 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
         for name, data in NAMES.items():
             write(env.drop / name, data)
         await env.until(lambda: env.final() == len(NAMES))
+        # nested drops leave no empty directories (once they settled, as files must)
+        await env.until(lambda: not (env.drop / "sub").exists())
     assert {r.source for r in env.rows("INGESTED")} == set(NAMES)
     for name, data in NAMES.items():
         assert (env.ws / name).read_bytes() == data
@@ -52,6 +60,7 @@ async def test_dropped_files_are_moved_into_the_workspace_with_one_event_each(en
         assert rec.url == workspace.record_url(name)
         assert rec.file_name == name.rsplit("/", 1)[-1]
     assert by_path["with space.tif"].media_type == "image/tiff"
+    assert not any(env.drop.parent.rglob("pwned*"))  # names are data, never run
 
 
 async def test_files_already_in_the_drop_are_found_by_the_start_up_rescan(env):
@@ -283,12 +292,53 @@ async def test_a_kernel_queue_overflow_triggers_a_rescan(env):
         await env.until(lambda: strike.rescans == 2)
 
 
-async def test_a_name_that_is_not_utf8_is_left_in_place_and_the_rest_goes_on(env):
-    bad = os.path.join(os.fsencode(env.drop), b"bad\xff.txt")
+async def test_a_name_that_is_not_utf8_is_recorded_escaped_and_set_aside(env):
+    bad = os.path.join(os.fsencode(env.drop), b"sub", b"bad\xff\xfe.png")
+    os.makedirs(os.path.dirname(bad))
     async with env.running(env.strike()):
         with open(bad, "wb") as fh:
             fh.write(b"latin-1 name")
         write(env.drop / "good.txt", b"good")
+        await env.until(lambda: env.final() == 2)
+        await env.until(lambda: not (env.drop / "sub").exists())
+    rows = {r.source: r for r in env.rows()}
+    assert set(rows) == {"good.txt", "sub/bad\\xff\\xfe.png"}
+    refused = rows["sub/bad\\xff\\xfe.png"]
+    assert refused.status is Status.ERRORED and "not UTF-8" in (refused.reason or "")
+    assert not os.path.exists(bad)
+    aside = env.drop / ".errored" / "sub" / "bad\\xff\\xfe.png"
+    assert aside.read_bytes() == b"latin-1 name"
+    assert (env.drop / ".errored").is_dir()
+
+
+BACKSLASHED = {
+    "back\\slash;rm -rf ~.png": b"one",
+    "\\lead.png": b"two",
+    "trail\\": b"three",
+    "sub/in\\side.dat": b"four",
+}
+
+
+async def test_a_backslash_in_a_drop_name_is_an_ordinary_character(env):
+    async with env.running(env.strike()):
+        for name, data in BACKSLASHED.items():
+            write(env.drop / name, data)
+        await env.until(lambda: env.final() == len(BACKSLASHED))
+    assert {r.source for r in env.rows("INGESTED")} == set(BACKSLASHED)
+    by_path = {e.file_record().file_path: e.file_record() for e in env.events()}
+    assert set(by_path) == set(BACKSLASHED)
+    for name, data in BACKSLASHED.items():
+        assert (env.ws / name).read_bytes() == data
+        assert by_path[name].file_name == name.rsplit("/", 1)[-1]
+    assert not (env.ws / "back").exists() and not (env.ws / "lead.png").exists()
+
+
+async def test_a_directory_a_producer_is_still_filling_is_not_removed(env):
+    async with env.running(env.strike()):
+        write(env.drop / "batch" / "one.dat", b"1")
         await env.until(lambda: env.final() == 1)
-    assert [r.source for r in env.rows()] == ["good.txt"]
-    assert os.path.exists(bad)
+        # the producer goes on writing into the directory the first file left
+        write(env.drop / "batch" / "two.dat", b"2")
+        await env.until(lambda: env.final() == 2)
+        await env.until(lambda: not (env.drop / "batch").exists())
+    assert {r.source for r in env.rows("INGESTED")} == {"batch/one.dat", "batch/two.dat"}

@@ -156,3 +156,48 @@ async def test_a_job_asking_more_than_the_worker_offers_fails_with_the_reason(
     assert job.status == "failed" and job.error is not None
     assert job.error["name"] == "insufficient_resources"
     assert "32.0 MiB" in job.error["description"]
+
+
+@pytest.mark.slow
+async def test_a_product_geometry_too_big_for_an_event_is_simplified_and_reaches_the_index(
+    tmp_path: Path,
+) -> None:
+    from capture.contract.fit import FULL_GEOMETRY
+    from tests.functional.indexer.conftest import index_all
+
+    settings = fault_settings(tmp_path)
+    n = 1_000_000  # ~15 MB of sidecar: under the 16 MiB sidecar limit, over an event's 1 MiB
+    coords = ",".join(f"[{-170 + 340 * i / n:.3f},{i % 3}]" for i in range(n))
+    sidecars = {
+        "hugeline_1.bin": '{"type": "Feature", "properties": {"cloud": 3}, "geometry": '
+        f'{{"type": "LineString", "coordinates": [{coords}]}}}}',
+        "hugeprops_1.bin": '{"type": "Feature", "properties": {"notes": "%s"}}' % ("x" * 2**21),
+    }
+    del coords
+    ws = get_workspace(settings, "input")
+    records = []
+    for name, text in sidecars.items():
+        info = ws.put_bytes(text.encode(), name)
+        records.append(FileRecord(file_name=name, workspace=WorkspaceRef(name="input"),
+                                  file_path=info.path))  # fmt: skip
+    jobs = await run_jobs(settings, records)
+    line, props = jobs["hugeline_1.bin"], jobs["hugeprops_1.bin"]
+    assert line.status == "completed" and len(line.products) == 1, line.error
+    # An event no consumer would take is never published: the job fails naming sidecar + limit.
+    assert props.status == "failed" and props.error is not None
+    assert props.error["category"] == "data"
+    assert "hugeprops_1.out.metadata.json" in props.error["description"]
+    assert "bus.max_event_bytes" in props.error["description"]
+    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+        await index_all(settings, bus, index)
+        product = await index.get(line.products[0])
+        assert await bus.dead_letters(settings.topic(FILES_TOPIC)) == []
+    assert product is not None and product.geometry is not None
+    assert product.geometry["type"] == "LineString"
+    kept = len(product.geometry["coordinates"])
+    note = product.meta_data[FULL_GEOMETRY]
+    assert note["vertices"] == 1_000_000 and note["kept_vertices"] == kept <= 16_384
+    assert product.meta_data["cloud"] == 3
+    full = get_workspace(settings, "output").local_path(note["file_path"])
+    assert full is not None and full.stat().st_size > 10_000_000
+    assert note["file_path"] == product.file_path + ".metadata.json"

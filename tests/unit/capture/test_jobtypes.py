@@ -54,6 +54,10 @@ def test_a_relative_entrypoint_runs_from_any_directory() -> None:
         ({"settings": {"NOPE": "x"}}, "settings"),
         ({"manifest": "/does/not/exist.json"}, "manifest"),
         ({"entrypoint": "python 'unclosed"}, "entrypoint"),
+        ({"entrypoint": "/no/such/program --flag"}, "entrypoint"),
+        ({"entrypoint": "no-such-program-on-path"}, "entrypoint"),
+        ({"entrypoint": "python no_such_script.py"}, "entrypoint"),
+        ({"entrypoint": str(EXAMPLE / "seed.manifest.json")}, "entrypoint"),
     ],
 )
 def test_a_bad_job_type_is_a_config_error_naming_the_field(
@@ -68,3 +72,19 @@ def test_an_invalid_manifest_lists_its_problems(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"seedVersion": "1.0.0", "job": {"name": "image-watermark"}}))
     with pytest.raises(ConfigError, match="not a valid Seed manifest"):
         load_job_type(job_type(manifest=str(bad)), tmp_path)
+
+
+def test_a_sandbox_is_refused_at_start_up_for_docker_and_where_bwrap_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from capture.runtimes import sandbox
+
+    with pytest.raises(ConfigError, match=r"sandbox: only the process runtime"):
+        load_job_type(job_type(runtime="docker", image="img", sandbox=True), EXAMPLE)
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    sandbox.unusable.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"sandbox: bwrap is not on PATH.*apt-get install"):
+            load_job_type(job_type(sandbox=True), EXAMPLE)
+    finally:
+        sandbox.unusable.cache_clear()

@@ -120,3 +120,68 @@ def test_an_input_update_adds_data_types_and_keeps_existing_ones() -> None:
     assert change["data_types"] == ["one", "image"]
     assert change["data_started"] == "2019-10-14T00:00:00Z"
     json.dumps(change)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "token"),
+    [
+        ('{"type": "Feature", "geometry": null, "properties": {"cloud": NaN}}', "cloud", "NaN"),
+        (
+            '{"type": "Feature", "geometry": null, "properties": {"a": 1, "big": Infinity}}',
+            "big",
+            "Infinity",
+        ),
+        (
+            '{"type": "Feature", "geometry": null, "properties": {"x": {"l": [1, -Infinity]}}}',
+            "x.l[1]",
+            "-Infinity",
+        ),
+        ('{"type": "Feature", "geometry": null, "properties": {"huge": 1e400}}', "huge", "1e400"),
+    ],
+)
+def test_nan_and_infinity_in_sidecar_properties_are_refused_naming_the_property(
+    tmp_path: Path, text: str, where: str, token: str
+) -> None:
+    path = tmp_path / "x.png.metadata.json"
+    path.write_text(text)
+    with pytest.raises(InvalidInput) as err:
+        read_sidecar(path)
+    assert err.value.field == f"x.png.metadata.json: properties.{where}"
+    assert token in str(err.value)
+
+
+def test_an_event_carrying_nan_is_refused_naming_its_path() -> None:
+    from seedpipe.events import CloudEvent
+
+    raw = b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": {"v": NaN}}'
+    with pytest.raises(InvalidInput) as err:
+        CloudEvent.from_bytes(raw)
+    assert err.value.field == "data.v"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ('{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e400, 0]}}', "finite"),
+        ('{"type": "FeatureCollection", "features": []}', "FeatureCollection"),
+        ('"just a string"', "GeoJSON Feature"),
+        ('{"type": "Feature", "properties": []}', "must be an object"),
+        ('{"type": "Feature", "geometry": {"type": "Point", "coordinates": [200, 0]}}', "WGS84"),
+        (
+            '{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[0, 0]]]}}',
+            "valid",
+        ),
+        ('{"type": "Feature", "properties": {"dataStarted": "yesterday"}}', "ISO 8601"),
+        ('{"type": "Feature", "properties": {"dataTypes": "png"}}', "array of strings"),
+        (b"\xff\xfe{}", "not valid JSON"),
+    ],
+)
+def test_hostile_sidecars_are_refused_with_a_reason(
+    tmp_path: Path, text: str | bytes, reason: str
+) -> None:
+    path = tmp_path / "x.png.metadata.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InvalidInput, match=reason) as err:
+        read_sidecar(path)
+    assert (err.value.field or "").startswith("x.png.metadata.json")

@@ -116,3 +116,11 @@ def test_cli_help_lists_commands(capsys):
 def test_cli_unknown_command_suggests(capsys):
     assert main(["serch"]) == 2
     assert "Did you mean 'search'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["back\\slash;rm -rf ~.png", "\\lead.png", "a\\..\\b", "trail\\"])
+def test_a_backslash_is_an_ordinary_character_of_a_posix_name(name):
+    from seedpipe.paths import safe_relpath
+
+    assert safe_relpath(name) == name
+    assert safe_relpath(f"dir/{name}") == f"dir/{name}"

@@ -141,6 +141,34 @@ async def test_geometry_crossing_the_antimeridian_is_split_and_found_on_both_sid
     assert await found(index, rs, bbox=[178, 4, -178, 6]) == {"crossing", "east", "west"}
 
 
+async def test_a_polygon_wider_than_180_degrees_crosses_only_when_clockwise(
+    index: FileIndex,
+) -> None:
+    # The shared rule (Elasticsearch's): counter-clockwise -170..170 is 340° wide, as written;
+    # the same ring clockwise is the 20° around the antimeridian.
+    ccw = [(-170, 0), (170, 0), (170, 10), (-170, 10), (-170, 0)]
+    rs = await load(
+        index,
+        rec("wide", geometry=polygon(ccw)),
+        rec("narrow", geometry=polygon(list(reversed(ccw)))),
+    )
+    wide, narrow = await index.get("wide"), await index.get("narrow")
+    assert wide is not None and wide.geometry is not None and narrow is not None
+    assert wide.geometry["type"] == "Polygon"
+    assert narrow.geometry is not None and narrow.geometry["type"] == "MultiPolygon"
+    assert await found(index, rs, bbox=[0, 1, 5, 2]) == {"wide"}
+    assert await found(index, rs, bbox=[-100, 1, -99, 2]) == {"wide"}
+    assert await found(index, rs, bbox=[175, 1, 176, 2]) == {"narrow"}
+    assert await found(index, rs, bbox=[-176, 1, -175, 2]) == {"narrow"}
+    assert await found(index, rs, intersects=point(0, 5)) == {"wide"}
+    assert await found(index, rs, bbox=[169, 1, 171, 2]) == {"wide", "narrow"}
+    for query, ids in (
+        ({"bbox": [0, 1, 5, 2]}, {"wide"}),
+        ({"bbox": [175, 1, 176, 2]}, {"narrow"}),
+    ):
+        assert {r.id for r in rs if Query.parse(query).matches(r)} == ids  # as given, uncleaned
+
+
 async def test_polar_caps_and_poles_are_searchable(index: FileIndex) -> None:
     cap = square(-180, 80, 180, 90)
     rs = await load(

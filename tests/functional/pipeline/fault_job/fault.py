@@ -1,5 +1,6 @@
 """A Seed entrypoint that misbehaves as its input's name says (for the pipeline fault tests)."""
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,4 +20,6 @@ target = out / (source.stem + ".out")
 target.write_bytes(source.read_bytes())
 if kind == "badsidecar":
     Path(f"{target}.metadata.json").write_text('{"type": "Feature", "geometry": 42')
+if kind.startswith("huge"):  # the input is the sidecar to leave (made by the test)
+    shutil.copyfile(source, f"{target}.metadata.json")
 sys.exit(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -51,6 +52,30 @@ def test_a_polygon_across_the_antimeridian_is_split_in_two() -> None:
     assert clean.geojson["type"] == "MultiPolygon"
     assert sorted(clean.boxes) == [(-180.0, -5.0, -170.0, 5.0), (170.0, -5.0, 180.0, 5.0)]
     assert clean.center["coordinates"] in ([180.0, 0.0], [-180.0, 0.0])
+
+
+def test_a_counter_clockwise_polygon_wider_than_180_degrees_means_what_it_says() -> None:
+    clean = clean_geometry(ring((-170, -5), (170, -5), (170, 5), (-170, 5), (-170, -5)))
+    assert clean.geojson["type"] == "Polygon"
+    assert clean.boxes == [(-170.0, -5.0, 170.0, 5.0)] and clean.shape.area == 3400
+    assert clean.center["coordinates"] == [0.0, 0.0]
+
+
+def test_the_same_polygon_clockwise_crosses_the_antimeridian() -> None:
+    clean = clean_geometry(ring((-170, -5), (-170, 5), (170, 5), (170, -5), (-170, -5)))
+    assert clean.geojson["type"] == "MultiPolygon" and clean.shape.area == 200
+    assert sorted(clean.boxes) == [(-180.0, -5.0, -170.0, 5.0), (170.0, -5.0, 180.0, 5.0)]
+
+
+def test_each_polygon_of_a_multipolygon_is_decided_on_its_own() -> None:
+    wide = [[[-170, 20], [170, 20], [170, 30], [-170, 30], [-170, 20]]]
+    crossing = [[[170, -5], [-170, -5], [-170, 5], [170, 5], [170, -5]]]
+    clean = clean_geometry({"type": "MultiPolygon", "coordinates": [wide, crossing]})
+    assert math.isclose(clean.shape.area, 3400 + 200)
+    assert clean.shape.contains(shapely.Point(0, 25))
+    assert clean.shape.contains(shapely.Point(179, 0)) and not clean.shape.contains(
+        shapely.Point(0, 0)
+    )
 
 
 def test_a_polar_cap_along_the_antimeridian_is_not_split() -> None:
