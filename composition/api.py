@@ -29,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
         host=args.host or settings.api.host,
         port=settings.api.port if args.port is None else args.port,
         log_config=None,  # keep the handlers the CLI configured
+        timeout_graceful_shutdown=3,  # the page's live-update streams never end by themselves
     )
     return 0

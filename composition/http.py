@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -28,20 +28,27 @@ def create_app(
     """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given, and
     reads jobs from ``jobs`` (the running capture service's store) or ``settings``' job store."""
     from capture.api import jobs_router
+    from composition import metrics
+    from composition.web.live import LiveFeed
+    from composition.web.routes import BrowserLanding
+    from composition.web.routes import router as web_router
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if index is not None:
-            app.state.index = index
-            yield
-            return
-        from indexer.backends import open_index
+        try:
+            if index is not None:
+                app.state.index = index
+                yield
+                return
+            from indexer.backends import open_index
 
-        async with open_index(settings.index) as opened:
-            app.state.index = opened
-            yield
+            async with open_index(settings.index) as opened:
+                app.state.index = opened
+                yield
+        finally:
+            await app.state.live.close()
 
     app = FastAPI(
         title="seedpipe",
@@ -59,7 +66,30 @@ def create_app(
     app.include_router(files_router)
     app.include_router(stac_router)
     app.include_router(jobs_router(settings, jobs))
+    # Composition-level: the page (files, jobs and recipes together) and operators' metrics.
+    app.state.live = LiveFeed(settings)
+    app.include_router(web_router)
+    app.include_router(metrics.router)
+    metrics.watch_jobs(_jobs_for_metrics(settings, jobs))
+    app.add_middleware(BrowserLanding)
+    app.add_middleware(metrics.SearchTimer)
     return app
+
+
+def _jobs_for_metrics(settings: Settings, jobs: JobStore | None) -> Callable[[], JobStore | None]:
+    opened: list[JobStore] = [jobs] if jobs is not None else []
+
+    def store() -> JobStore | None:
+        if not opened:
+            from capture.jobs import JobStore
+
+            path = settings.path("jobs.db")
+            if not path.exists():  # no capture service has run here: no jobs to count
+                return None
+            opened.append(JobStore(path))
+        return opened[0]
+
+    return store
 
 
 async def _healthz(request: Request) -> dict[str, str]:

@@ -76,6 +76,9 @@ async def show_status(
         view.update(await status_text(ingest, capture, index))
 
 
+SHUTDOWN_GRACE_S = 3
+
+
 def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, port: int) -> Any:
     import uvicorn
 
@@ -89,7 +92,14 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
 
     app = create_app(settings, index=index, jobs=capture.store)
     config = uvicorn.Config(
-        app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=settings.api.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # Open live-update streams (the page's server-sent events) never end by themselves.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return Server(config)
 
