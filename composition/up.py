@@ -149,7 +149,12 @@ async def _serve_all(args: argparse.Namespace, settings: Settings, stop: asyncio
 async def _until_stopped(server: Any, stop: asyncio.Event) -> None:
     """Serve until ``stop``; uvicorn has no stop event of its own, only ``should_exit``."""
     watcher = asyncio.create_task(stop.wait())
-    watcher.add_done_callback(lambda _: setattr(server, "should_exit", True))
+
+    def stopping(_: object) -> None:
+        server.should_exit = True
+        server.config.app.state.live.end_streams()  # the page's open streams end too
+
+    watcher.add_done_callback(stopping)
     try:
         await server.serve()
     finally:

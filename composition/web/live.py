@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
 HEARTBEAT_S = 15.0
+POLL_S = 0.5
 MAX_SUBSCRIBERS = 1000
 
 
@@ -93,6 +94,8 @@ class LiveFeed:
         self.subscribers: set[Subscriber] = set()
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        # Set when the server is asked to stop: open streams end, so the server can drain.
+        self.ending = asyncio.Event()
         self.group = f"seedpipe-web-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def subscribe(self) -> Subscriber | None:
@@ -137,6 +140,9 @@ class LiveFeed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), 5.0)
 
+    def end_streams(self) -> None:
+        self.ending.set()
+
     async def close(self) -> None:
         self.stop.set()
         if self.task is not None:
@@ -153,10 +159,18 @@ def _host() -> str:
     return name[:40] or "host"
 
 
-async def stream(sub: Subscriber, disconnected: Any) -> AsyncIterator[str]:
+async def stream(feed: LiveFeed, sub: Subscriber, disconnected: Any) -> AsyncIterator[str]:
     yield "retry: 3000\n\n"
-    while True:
-        message = await sub.next(HEARTBEAT_S)
+    quiet = 0.0
+    while not feed.ending.is_set():
+        message = await sub.next(POLL_S)
         if await disconnected():
             return
-        yield message if message is not None else ": keep-alive\n\n"
+        if message is not None:
+            quiet = 0.0
+            yield message
+            continue
+        quiet += POLL_S
+        if quiet >= HEARTBEAT_S:  # a comment line keeps proxies from closing an idle stream
+            quiet = 0.0
+            yield ": keep-alive\n\n"

@@ -99,7 +99,7 @@ async def live_events(request: Request) -> Response:
 
     async def body() -> Any:
         try:
-            async for chunk in stream(sub, request.is_disconnected):
+            async for chunk in stream(feed, sub, request.is_disconnected):
                 yield chunk
         finally:
             feed.unsubscribe(sub)

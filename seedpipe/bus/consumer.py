@@ -74,7 +74,7 @@ class ConsumerLoop:
         # Metrics for event consumers only: raw readers (tail, DLQ readers) use throw-away
         # group names that would each become a series.
         self.measure = True
-        self.last_lag = 0.0
+        self.last_lag = -LAG_INTERVAL_S
         self.seen: dict[TopicPartition, int] = {}
 
     async def run(
@@ -312,7 +312,7 @@ class ConsumerLoop:
             for topic, n in by_topic.items():
                 EVENTS_CONSUMED.labels(topic=topic, group=group).inc(n)
         now = time.monotonic()
-        if now - self.last_lag < LAG_INTERVAL_S:
+        if not self.seen or now - self.last_lag < LAG_INTERVAL_S:
             return
         self.last_lag = now
         lag: dict[str, int] = {}
