@@ -177,11 +177,11 @@ async function search({ keepPage = false } = {}) {
     list.set("page", String(state.page));
   }
   history.replaceState(null, "", `?${params}`);
+  if (!keepPage) map.showFootprints(params);
   try {
     const page = await getJson(`/files?${list}`);
     if (serial !== searchSerial) return;
     renderList(page);
-    if (!keepPage) map.showFootprints(params, page.count);
   } catch (err) {
     if (serial !== searchSerial) return;
     $("count").textContent = "no answer";

@@ -4,7 +4,8 @@ import { getJson } from "./api.js";
 
 const FOOTPRINT_PAGE = 1000; // records per request while loading footprints
 export const MAX_DRAWN = 10000; // more than this are counted, not drawn: the page stays quick
-const SVG_LIMIT = 2000; // up to this many as SVG (crisp, one element each), above on one canvas
+const SVG_LIMIT = 2000;
+const DRAW_CHUNK = 250; // footprints drawn between two frames // up to this many as SVG (crisp, one element each), above on one canvas
 
 const STYLE = { color: "#d9480f", weight: 1.5, fillOpacity: 0.15, fillColor: "#f76707" };
 const HOT = { color: "#1864ab", weight: 3, fillOpacity: 0.35, fillColor: "#339af0" };
@@ -43,6 +44,7 @@ export class CatalogueMap {
     this.map.attributionControl.addAttribution("Borders: Natural Earth");
     try {
       const countries = await getJson(config.basemap_url);
+      const started = performance.now();
       L.geoJSON(countries, {
         renderer: L.canvas({ padding: 0.2 }),
         interactive: false,
@@ -50,14 +52,16 @@ export class CatalogueMap {
       })
         .addTo(this.map)
         .bringToBack();
+      performance.measure("seedpipe:basemap-drawn", { start: started, end: performance.now() });
       this.container.dataset.basemap = "countries";
     } catch (err) {
       this.container.dataset.basemap = `failed: ${err.message}`;
     }
   }
 
-  // Load and draw the footprints of every result (up to MAX_DRAWN), page after page.
-  async showFootprints(params, count) {
+  // Load and draw the footprints of every result (up to MAX_DRAWN), page after page; the list
+  // is fetched at the same time, so the first page's count picks SVG or canvas.
+  async showFootprints(params) {
     if (this.loading) this.loading.abort();
     const controller = new AbortController();
     this.loading = controller;
@@ -65,15 +69,26 @@ export class CatalogueMap {
     this.layers.clear();
     this.container.dataset.drawn = "0";
     this.container.dataset.done = "false";
-    const renderer = count > SVG_LIMIT ? L.canvas({ padding: 0.3 }) : L.svg({ padding: 0.3 });
+    let renderer = null;
+    let count = 0;
     let url = `/files?${params}&page_size=${FOOTPRINT_PAGE}`;
     let drawn = 0;
     let first = true;
     try {
       while (url && drawn < MAX_DRAWN) {
         const page = await getJson(url, { signal: controller.signal });
-        for (const record of page.results.slice(0, MAX_DRAWN - drawn)) {
-          if (this.draw(record, renderer)) drawn += 1;
+        if (renderer === null) {
+          count = page.count;
+          renderer = count > SVG_LIMIT ? L.canvas({ padding: 0.3 }) : L.svg({ padding: 0.3 });
+        }
+        const batch = page.results.slice(0, MAX_DRAWN - drawn);
+        for (let i = 0; i < batch.length; i += DRAW_CHUNK) {
+          // A few hundred at a time, then let the browser breathe: the page never freezes.
+          if (i > 0) await nextFrame();
+          if (controller.signal.aborted) return;
+          for (const record of batch.slice(i, i + DRAW_CHUNK)) {
+            if (this.draw(record, renderer)) drawn += 1;
+          }
         }
         this.container.dataset.drawn = String(drawn);
         if (first && drawn) {
@@ -200,6 +215,10 @@ export class CatalogueMap {
     if (this.boxLayer) this.boxLayer.remove();
     this.boxLayer = null;
   }
+}
+
+function nextFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => resolve()));
 }
 
 function boxOf(a, b) {
