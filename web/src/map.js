@@ -45,13 +45,16 @@ export class CatalogueMap {
     try {
       const countries = await getJson(config.basemap_url);
       const started = performance.now();
+      // A pane of its own below the overlays: footprints are always drawn over the land.
+      const pane = this.map.createPane("basemap");
+      pane.style.zIndex = "250";
       L.geoJSON(countries, {
-        renderer: L.canvas({ padding: 0.2 }),
+        pane: "basemap",
+        renderer: L.canvas({ padding: 0.2, pane: "basemap" }),
         interactive: false,
         style: { color: "#868e96", weight: 0.7, fillColor: "#f1f3f5", fillOpacity: 1 },
       })
-        .addTo(this.map)
-        .bringToBack();
+        .addTo(this.map);
       performance.measure("seedpipe:basemap-drawn", { start: started, end: performance.now() });
       this.container.dataset.basemap = "countries";
     } catch (err) {
