@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seedpipe.metrics import REGISTRY, SEARCH_SECONDS
+from seedpipe.metrics import SEARCH_SECONDS, registry
 
 if TYPE_CHECKING:
     from capture.jobs import JobStore
@@ -34,7 +34,7 @@ SEARCH_ROUTES: tuple[tuple[str, Callable[[str], bool]], ...] = (
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 class JobsCollector(Collector):
@@ -68,7 +68,7 @@ def watch_jobs(store: Callable[[], JobStore | None]) -> None:
         _collectors[0].store = store
         return
     collector = JobsCollector(store)
-    REGISTRY.register(collector)
+    registry().register(collector)
     _collectors.append(collector)
 
 

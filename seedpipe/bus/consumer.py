@@ -315,8 +315,13 @@ class ConsumerLoop:
         if not self.seen or now - self.last_lag < LAG_INTERVAL_S:
             return
         self.last_lag = now
+        try:
+            ends = await source.known_ends()
+        except Exception as exc:  # a metric never stops a consumer
+            log.debug("bus: no lag for %s: %s", group, exc)
+            return
         lag: dict[str, int] = {}
-        for tp, end in (await source.end_offsets()).items():
+        for tp, end in (ends or {}).items():
             seen = self.seen.get(tp)
             if seen is None or not source.owns(tp):
                 continue  # where the group stands on a partition it has not read from is unknown

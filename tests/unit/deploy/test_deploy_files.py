@@ -247,10 +247,10 @@ def test_env_names_are_checked_against_the_settings_schema() -> None:
 
 def _metric_names() -> set[str]:
     """Every series name the process exports (counters as *_total, histograms' parts)."""
-    from seedpipe.metrics import REGISTRY
+    from seedpipe.metrics import registry
 
     names = {"seedpipe_jobs"}  # the job store's gauge, collected at scrape time
-    for family in REGISTRY.collect():
+    for family in registry().collect():
         names.add(family.name)
         for sample in family.samples:
             names.add(sample.name)
