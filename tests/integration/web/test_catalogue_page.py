@@ -114,7 +114,19 @@ async def test_a_person_finds_files_on_the_map_follows_lineage_downloads_and_rea
             # hover a result: its footprint lights up
             await page.locator("#results li", has_text="watermark").hover()
             await expect(page.locator('#map path.footprint[stroke="#1864ab"]')).to_have_count(1)
+            await page.mouse.move(0, 0)
+            await expect(page.locator('#map path.footprint[stroke="#1864ab"]')).to_have_count(0)
+            # and the other way round: a footprint under the pointer lights its list entry up
+            await page.locator("#map path.footprint").last.hover()  # the one on top
+            await expect(page.locator("#results li.hot")).to_have_count(1)
             await page.screenshot(path=shots / "search.png")
+
+            # a box typed wrong is refused, naming what is wrong; the results stay
+            await page.get_by_label("Box (W,S,E,N)").fill("1,2,3")
+            await page.get_by_role("button", name="Search", exact=True).click()
+            await expect(page.get_by_role("alert")).to_contain_text("four numbers")
+            await _expect_text(page, "#count", "2 files")
+            await page.get_by_label("Box (W,S,E,N)").fill(bbox)
 
             # the product's record: fields, meta_data, download, lineage, its job and log
             await page.locator("#results li .name", has_text="watermark").click()
