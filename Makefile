@@ -5,7 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= examples/watermark/seedpipe.toml
 
-.PHONY: setup run test check lint format bench clean
+.PHONY: setup run test check lint format bench clean web
+
+# The web page: web/ bundled (npm ci + esbuild) into the package's static folder when missing
+# or older than its sources. Built output only: nothing minified is committed.
+WEB_BUILT := composition/web/static/manifest.json
+WEB_SOURCES := web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+
+$(WEB_BUILT): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+web: $(WEB_BUILT)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,12 +23,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_BUILT)
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_BUILT)
 	$(BIN)/seedpipe up --config $(CONFIG)
 
-check: $(STAMP)
+check: $(STAMP) $(WEB_BUILT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy seedpipe ingest capture indexer composition tests
@@ -34,4 +44,4 @@ bench: $(STAMP)
 	@echo "see bench/README.md"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache web/node_modules composition/web/static

@@ -40,6 +40,7 @@ from seedpipe.events import (
     CloudEvent,
     file_event,
 )
+from seedpipe.metrics import count_job
 from seedpipe.records import FileRecord
 from seedpipe.settings import Settings
 
@@ -144,6 +145,7 @@ async def execute(ctx: Context, job: Job) -> None:
             products=products,
             results=results,
         )
+        count_job(job.job_type, "completed", duration)
         await ctx.publish_job(JOB_COMPLETED, done)
     elif category == "system" and job.attempt < job.max_attempts:
         delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2 ** (job.attempt - 1))
@@ -153,6 +155,7 @@ async def execute(ctx: Context, job: Job) -> None:
         done = ctx.store.finish(
             job.id, "failed", exit_code=exit_code, error=err, duration_s=duration
         )
+        count_job(job.job_type, "failed", duration)
         await ctx.publish_job(JOB_FAILED, done)
     if not ctx.settings.capture.keep_job_dirs:
         await asyncio.to_thread(_clean, job_dir)

@@ -244,6 +244,13 @@ class JobStore:
         out.update({r[0]: r[1] for r in rows})
         return out
 
+    def counts_by_type(self) -> dict[tuple[str, str], int]:
+        """Jobs per (job type, status), for the operators' metrics."""
+        rows = self._exec(
+            "SELECT job_type, status, COUNT(*) FROM jobs GROUP BY job_type, status"
+        ).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}
+
     def runnable(self, now: float, limit: int = 100) -> list[Pending]:
         """Queued jobs whose backoff has passed, oldest first (only what scheduling needs)."""
         rows = self._exec(

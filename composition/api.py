@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from seedpipe.cli.common import add_config, load_settings
 
 if TYPE_CHECKING:
-    pass
+    from types import FrameType
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,10 +24,18 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     app = create_app(settings)
-    uvicorn.run(
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.state.live.end_streams()  # the page's live streams would keep it open
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
         app,
         host=args.host or settings.api.host,
         port=settings.api.port if args.port is None else args.port,
         log_config=None,  # keep the handlers the CLI configured
+        timeout_graceful_shutdown=3,
     )
+    Server(config).run()
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from seedpipe import __version__
 from seedpipe.errors import CatalogError, InvalidInput
 
 if TYPE_CHECKING:
+    from capture.jobs import JobStore
     from capture.service import CaptureService
     from indexer.backends.base import FileIndex
     from seedpipe.settings import Settings
@@ -30,20 +31,27 @@ def create_app(
     Jobs and recipes are those of ``capture`` (the service running beside it in ``up``), or,
     without it, read from ``settings``' stores, recipes started through an engine of their own.
     """
+    from composition import metrics
+    from composition.web.live import LiveFeed
+    from composition.web.routes import BrowserLanding
+    from composition.web.routes import router as web_router
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if index is not None:
-            app.state.index = index
-            yield
-            return
-        from indexer.backends import open_index
+        try:
+            if index is not None:
+                app.state.index = index
+                yield
+                return
+            from indexer.backends import open_index
 
-        async with open_index(settings.index) as opened:
-            app.state.index = opened
-            yield
+            async with open_index(settings.index) as opened:
+                app.state.index = opened
+                yield
+        finally:
+            await app.state.live.close()
 
     app = FastAPI(
         title="seedpipe",
@@ -62,6 +70,13 @@ def create_app(
     app.include_router(stac_router)
     for router in _capture_routers(settings, index, capture):
         app.include_router(router)
+    # Composition-level: the page (files, jobs and recipes together) and operators' metrics.
+    app.state.live = LiveFeed(settings)
+    app.include_router(web_router)
+    app.include_router(metrics.router)
+    metrics.watch_jobs(_jobs_for_metrics(settings, capture.store if capture else None))
+    app.add_middleware(BrowserLanding)
+    app.add_middleware(metrics.SearchTimer)
     return app
 
 
@@ -93,6 +108,22 @@ def _capture_routers(
             starter=start_recipe,
         ),
     ]
+
+
+def _jobs_for_metrics(settings: Settings, jobs: JobStore | None) -> Callable[[], JobStore | None]:
+    opened: list[JobStore] = [jobs] if jobs is not None else []
+
+    def store() -> JobStore | None:
+        if not opened:
+            from capture.jobs import JobStore
+
+            path = settings.path("jobs.db")
+            if not path.exists():  # no capture service has run here: no jobs to count
+                return None
+            opened.append(JobStore(path))
+        return opened[0]
+
+    return store
 
 
 async def _healthz(request: Request) -> dict[str, str]:

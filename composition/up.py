@@ -78,6 +78,9 @@ async def show_status(
         view.update(await status_text(ingest, capture, index))
 
 
+SHUTDOWN_GRACE_S = 3
+
+
 def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, port: int) -> Any:
     import uvicorn
 
@@ -91,7 +94,14 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
 
     app = create_app(settings, index=index, capture=capture)
     config = uvicorn.Config(
-        app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=settings.api.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # Open live-update streams (the page's server-sent events) never end by themselves.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     return Server(config)
 
@@ -141,7 +151,12 @@ async def _serve_all(args: argparse.Namespace, settings: Settings, stop: asyncio
 async def _until_stopped(server: Any, stop: asyncio.Event) -> None:
     """Serve until ``stop``; uvicorn has no stop event of its own, only ``should_exit``."""
     watcher = asyncio.create_task(stop.wait())
-    watcher.add_done_callback(lambda _: setattr(server, "should_exit", True))
+
+    def stopping(_: object) -> None:
+        server.should_exit = True
+        server.config.app.state.live.end_streams()  # the page's open streams end too
+
+    watcher.add_done_callback(stopping)
     try:
         await server.serve()
     finally:

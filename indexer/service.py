@@ -12,6 +12,7 @@ from indexer.countries import countries_for_many
 from seedpipe import events
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
+from seedpipe.metrics import INDEX_BATCH_SECONDS, INDEX_RECORDS
 from seedpipe.query.geometry import RecordPlace, clean_records
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ class IndexerService:
         places = self._clean(items)
         written: list[FileRecord] = []
         if items:
-            results = await self.index.upsert([i.record for i in items], places)
+            with INDEX_BATCH_SECONDS.time():
+                results = await self.index.upsert([i.record for i in items], places)
             for item, result in zip(items, results, strict=True):
                 self._count(result)
                 if result.status == "error":
@@ -199,6 +201,7 @@ class IndexerService:
         return places
 
     def _count(self, result: UpsertResult) -> None:
+        INDEX_RECORDS.labels(status=result.status).inc()
         by = self.stats.by_status
         by[result.status] = by.get(result.status, 0) + 1
         if result.status == "written":

@@ -24,6 +24,7 @@ from ingest.rules import compile_rules
 from ingest.targets import Targets
 from ingest.transfers import Transfers
 from seedpipe.log import escape
+from seedpipe.metrics import count_ingest
 from seedpipe.settings import StrikeSettings
 from seedpipe.supervisor import supervise
 from seedpipe.workspaces.base import Workspace
@@ -283,6 +284,8 @@ class Strike:
         self.ledger.update(rows)
         events = self._execute_all(rows)
         self.ledger.update(rows, events)
+        for row in rows:
+            count_ingest(row.strike, str(row.status))
         return rows, events
 
     async def recover(self) -> None:
@@ -295,6 +298,8 @@ class Strike:
             log.info("strike %s: finishing %d interrupted ingests", self.name, len(planned))
             events = await asyncio.to_thread(self._execute_all, planned)
             await asyncio.to_thread(self.ledger.update, planned, events)
+            for row in planned:
+                count_ingest(row.strike, str(row.status))
             if events:
                 self.on_events()
 

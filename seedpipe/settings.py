@@ -222,6 +222,30 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    tile_url: str | None = Field(
+        default=None,
+        description="XYZ tiles for the web map, https://host/{z}/{x}/{y}.png; else the offline "
+        "country outlines",
+        max_length=2048,
+    )
+    tile_attribution: str = Field(default="", max_length=512)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _xyz(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in value]
+        if missing:
+            raise ValueError(f"must contain {', '.join(missing)} (an XYZ tile template)")
+        if any(c in value for c in "\"'<>\\ ") or any(ord(c) < 32 for c in value):
+            raise ValueError(
+                "must not contain quotes, angle brackets, spaces or control characters"
+            )
+        return value
 
 
 class Settings(BaseSettings):

@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
         "properties": {"dataStarted": started, "dataEnded": ended, "watermark": "seedpipe"},
     }
     Path(f"{target}.metadata.json").write_text(json.dumps(feature), encoding="utf-8")
+    print(f"watermarked {source.name} ({size[0]}x{size[1]}) into {target.name} at {point}")
     input_meta = {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": point},

@@ -23,6 +23,7 @@ from seedpipe.bus.source import (
 )
 from seedpipe.errors import EventTooLarge, InvalidInput
 from seedpipe.events import CloudEvent
+from seedpipe.metrics import EVENTS_DEAD_LETTERED, EVENTS_PUBLISHED
 from seedpipe.settings import BusSettings
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class EventBus(ABC):
                 raise EventTooLarge(e, len(value), limit)
         if records:
             await self._publish_raw(topic, records, CLOUDEVENTS_CONTENT_TYPE)
+            EVENTS_PUBLISHED.labels(topic=topic).inc(len(records))
 
     async def consume(
         self,
@@ -169,6 +171,9 @@ class EventBus(ABC):
         if records:
             target = dlq_topic(check_name(topic, "topic"))
             await self._publish_raw(target, records, DEAD_LETTER_CONTENT_TYPE)
+            EVENTS_PUBLISHED.labels(topic=target).inc(len(records))
+            for letter in letters:
+                EVENTS_DEAD_LETTERED.labels(topic=topic, stage=letter.stage).inc()
 
     async def dead_letters(self, topic: str) -> list[DeadLetter]:
         """Everything in ``<topic>.dlq`` now, oldest first per partition (read by a fresh group)."""

@@ -12,14 +12,30 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import ValidationError
 
 from seedpipe.bus.deadletter import DEAD_LETTER_CONTENT_TYPE, DeadLetter
-from seedpipe.bus.source import RawHandler, RawRecord, Source, Transport, dlq_topic
+from seedpipe.bus.source import (
+    RawHandler,
+    RawRecord,
+    Source,
+    TopicPartition,
+    Transport,
+    dlq_topic,
+)
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
+from seedpipe.metrics import (
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_PUBLISHED,
+)
 
 if TYPE_CHECKING:
     from seedpipe.bus.source import BatchHandler, Handler
 
 log = logging.getLogger(__name__)
+
+# How often a consumer asks how far behind its group is (one end-offsets call).
+LAG_INTERVAL_S = 5.0
 
 # Commit at least this often while a long batch is being handled, so a crash redoes little.
 COMMIT_INTERVAL_S = 1.0
@@ -55,6 +71,11 @@ class ConsumerLoop:
         self.until_caught_up = until_caught_up
         self.max_batch = max_batch or self.settings.batch_size
         self.last_commit = time.monotonic()
+        # Metrics for event consumers only: raw readers (tail, DLQ readers) use throw-away
+        # group names that would each become a series.
+        self.measure = True
+        self.last_lag = -LAG_INTERVAL_S
+        self.seen: dict[TopicPartition, int] = {}
 
     async def run(
         self, topics: Sequence[str], group: str, from_beginning: bool, handler: Handler
@@ -128,6 +149,8 @@ class ConsumerLoop:
     async def run_raw(
         self, topics: Sequence[str], group: str, from_beginning: bool, handler: RawHandler
     ) -> None:
+        self.measure = False
+
         async def body(source: Source, group: str, records: list[RawRecord]) -> bool:
             for record in records:
                 if self.stop.is_set():
@@ -149,6 +172,8 @@ class ConsumerLoop:
                 records = await source.fetch(self.max_batch, self.stop)
                 if records and not await body(source, group, records):
                     break
+                if self.measure:
+                    await self._measure(source, group, records)
                 await self._commit(source)
                 if target is not None and await source.caught_up(target):
                     break
@@ -274,6 +299,35 @@ class ConsumerLoop:
         await self.bus._publish_raw(
             dlq_topic(record.topic), [(record.key, letter.to_bytes())], DEAD_LETTER_CONTENT_TYPE
         )
+        EVENTS_PUBLISHED.labels(topic=dlq_topic(record.topic)).inc()
+        EVENTS_DEAD_LETTERED.labels(topic=record.topic, stage=stage).inc()
+
+    async def _measure(self, source: Source, group: str, records: list[RawRecord]) -> None:
+        """Count what the batch handled; every few seconds, how far the group is behind."""
+        if records:
+            by_topic: dict[str, int] = {}
+            for record in records:
+                by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
+                self.seen[record.tp] = record.offset
+            for topic, n in by_topic.items():
+                EVENTS_CONSUMED.labels(topic=topic, group=group).inc(n)
+        now = time.monotonic()
+        if not self.seen or now - self.last_lag < LAG_INTERVAL_S:
+            return
+        self.last_lag = now
+        try:
+            ends = await source.known_ends()
+        except Exception as exc:  # a metric never stops a consumer
+            log.debug("bus: no lag for %s: %s", group, exc)
+            return
+        lag: dict[str, int] = {}
+        for tp, end in (ends or {}).items():
+            seen = self.seen.get(tp)
+            if seen is None or not source.owns(tp):
+                continue  # where the group stands on a partition it has not read from is unknown
+            lag[tp[0]] = lag.get(tp[0], 0) + max(0, end - seen)
+        for topic, n in lag.items():
+            CONSUMER_LAG.labels(group=group, topic=topic).set(n)
 
     async def _maybe_commit(self, source: Source) -> None:
         if time.monotonic() - self.last_commit >= COMMIT_INTERVAL_S:

@@ -95,6 +95,11 @@ class Source(ABC):
     async def end_offsets(self) -> dict[TopicPartition, int]:
         """The last offset of every partition of the topics now (-1 when a partition is empty)."""
 
+    async def known_ends(self) -> dict[TopicPartition, int] | None:
+        """The last offset of each partition as far as this consumer knows without a round trip
+        to the broker (for the lag metric); None when it cannot tell cheaply."""
+        return None
+
     @abstractmethod
     async def caught_up(self, target: Mapping[TopicPartition, int]) -> bool:
         """Whether the group has handled every partition up to ``target``."""

@@ -152,6 +152,15 @@ class KafkaSource(Source):
         ends = await _true_ends(self.bus, partitions)
         return {(tp.topic, tp.partition): end - 1 for tp, end in ends.items()}
 
+    async def known_ends(self) -> dict[TP, int] | None:
+        # The high watermarks the last fetches brought: no request of their own.
+        ends = {}
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is not None:
+                ends[(tp.topic, tp.partition)] = high - 1
+        return ends
+
     async def caught_up(self, target: Mapping[TP, int]) -> bool:
         mine = self.consumer.assignment()
         for (topic, p), last in target.items():

@@ -188,6 +188,9 @@ class GroupMember(Source):
     async def end_offsets(self) -> dict[TopicPartition, int]:
         return await self._conn().run(self._ends_sql)
 
+    async def known_ends(self) -> dict[TopicPartition, int] | None:
+        return await self.end_offsets()  # one query of the local log
+
     def _ends_sql(self, conn: sqlite3.Connection) -> dict[TopicPartition, int]:
         return {
             (topic, p): last_seq(conn, tid, p, empty=-1)

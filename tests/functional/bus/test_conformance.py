@@ -354,3 +354,36 @@ async def test_when_a_member_leaves_the_others_take_over_its_partitions_losing_n
             stop_b.set()
             await asyncio.gather(task_a, task_b)
     assert set(numbers(b.events)) >= set(range(sent - 40, sent))
+
+
+async def test_the_bus_counts_what_it_published_consumed_and_dead_lettered_and_the_lag(
+    bus, topic, unique
+):
+    from seedpipe.metrics import registry
+
+    def sample(name: str, **labels: str) -> float:
+        return registry().get_sample_value(name, labels) or 0.0
+
+    group = f"metrics-{unique}"
+    await bus.publish_many(topic, [event(f"file-{i}", i) for i in range(12)])
+
+    async def refuse_five(e: CloudEvent) -> None:
+        if e.data["n"] == 5:
+            raise RuntimeError("five is refused")
+
+    await drain(bus, topic, group, refuse_five)
+    assert sample("seedpipe_events_published_total", topic=topic) == 12
+    assert sample("seedpipe_events_published_total", topic=f"{topic}.dlq") == 1
+    assert sample("seedpipe_events_consumed_total", topic=topic, group=group) == 12
+    assert sample("seedpipe_events_dead_lettered_total", topic=topic, stage="handler") == 1
+    lag = registry().get_sample_value("seedpipe_consumer_lag", {"group": group, "topic": topic})
+    assert lag is not None and 0 <= lag < 12
+    # a reader of dead letters (a throw-away group) adds no series
+    await bus.dead_letters(topic)
+    names = {
+        s.labels.get("group", "")
+        for family in registry().collect()
+        for s in family.samples
+        if family.name == "seedpipe_events_consumed"
+    }
+    assert not any(n.startswith("seedpipe-dlq-reader") for n in names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -27,6 +28,8 @@ KNOWN_IMAGES = {
     "docker.elastic.co/elasticsearch/elasticsearch",
     "minio/minio",
     "minio/mc",
+    "prom/prometheus",
+    "grafana/grafana",
 }
 OUR_IMAGE = f"seedpipe:{__version__}"
 DOCKERFILE_INSTRUCTIONS = {
@@ -108,10 +111,18 @@ def test_the_dockerfile_parses_and_copies_only_what_exists() -> None:
     assert instructions[0][0] == "FROM"
     for keyword, rest in instructions:
         assert keyword in DOCKERFILE_INSTRUCTIONS, keyword
-        if keyword == "COPY":
+        if keyword == "COPY" and not rest.startswith("--from="):
             *sources, _dest = rest.split()
             for src in sources:
                 assert (ROOT / src).exists(), f"COPY {src}: no such file in the repository"
+    copied = {rest.split()[0] for keyword, rest in instructions if keyword == "COPY"}
+    for package in ("seedpipe", "ingest", "capture", "indexer", "composition"):
+        assert package in copied, f"the image lacks the {package} package"
+    # The page's assets are built in the image (they are never committed)
+    assert any(
+        k == "COPY" and r.startswith("--from=web") and "composition/web/static" in r
+        for k, r in instructions
+    )
     entry = dict(instructions)["ENTRYPOINT"]
     assert entry == '["seedpipe"]'
     assert 'seedpipe = "seedpipe.cli:main"' in (ROOT / "pyproject.toml").read_text()
@@ -232,3 +243,81 @@ def test_env_names_are_checked_against_the_settings_schema() -> None:
     assert not env_setting_exists("SEEDPIPE_BUS__URLL")
     assert not env_setting_exists("SEEDPIPE_NOPE")
     assert re.fullmatch(r"seedpipe:\d+\.\d+\.\d+.*", OUR_IMAGE)
+
+
+def _metric_names() -> set[str]:
+    """Every series name the process exports (counters as *_total, histograms' parts)."""
+    from seedpipe.metrics import registry
+
+    names = {"seedpipe_jobs"}  # the job store's gauge, collected at scrape time
+    for family in registry().collect():
+        names.add(family.name)
+        for sample in family.samples:
+            names.add(sample.name)
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        if family.type == "histogram":
+            names.update(family.name + s for s in ("_bucket", "_count", "_sum"))
+    return names
+
+
+def test_prometheus_scrapes_the_api_metrics_route_compose_and_kubernetes_serve() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert all(j["metrics_path"] == "/metrics" for j in jobs.values())
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    (target,) = jobs["seedpipe-api"]["static_configs"][0]["targets"]
+    host, port = target.split(":")
+    assert host in compose and f"--port {port}" in " ".join(compose[host]["command"])
+    mounted = [v.split(":")[0] for v in compose["prometheus"]["volumes"]]
+    assert "./prometheus/prometheus.yml" in mounted
+    (api,) = [
+        d for d in k8s_documents()
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "seedpipe-api"
+    ]  # fmt: skip
+    component = api["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+    keep = jobs["seedpipe-api-k8s"]["relabel_configs"][0]
+    assert keep["action"] == "keep" and keep["regex"] == component
+
+
+async def test_the_metrics_route_serves_the_names_prometheus_is_told_about(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from composition.http import create_app
+    from indexer.backends.sqlite.index import SqliteIndex
+
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        app = create_app(Settings.load(None, data_dir=str(tmp_path)), index=index)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scrape") as client:
+            found = await client.get("/metrics")
+    assert found.status_code == 200
+    assert found.headers["content-type"].startswith("text/plain; version=")
+    assert "# TYPE seedpipe_search_seconds histogram" in found.text
+
+
+def test_the_grafana_dashboard_queries_only_metrics_seedpipe_exports() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "seedpipe.json").read_text())
+    source = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text()
+    )
+    (uid,) = [d["uid"] for d in source["datasources"]]
+    exported = _metric_names()
+    used: set[str] = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == uid, panel["title"]
+        for target in panel["targets"]:
+            used.update(re.findall(r"\bseedpipe_[a-z_]+", target["expr"]))
+    assert used and used <= exported, used - exported
+    # every family the issue names has a panel
+    for family in ("files_ingested", "events_published", "events_dead_lettered", "consumer_lag",
+                   "jobs", "job_duration", "index_records", "search_seconds"):  # fmt: skip
+        assert any(name.startswith(f"seedpipe_{family}") for name in used), family
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "dashboards" / "seedpipe.yaml").read_text()
+    )
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["grafana"]
+    mounts = dict(v.split(":")[:2] for v in compose["volumes"])
+    assert mounts["./grafana/dashboards"] == provider["providers"][0]["options"]["path"]
