@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.params import Params, build, integer, many, one, parse_json
+from indexer.params import Params, build, many, one, parse_json
 from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox
 from indexer.stac_query import query_fields
 from seedpipe.errors import InvalidInput
@@ -15,6 +15,7 @@ STAC_GET_PARAMS = frozenset(
     {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby", "query"}
 )
 STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
+DEFAULT_LIMIT = 10
 # STAC sortby names that differ from FileRecord's.
 STAC_SORT_NAMES = {
     "datetime": "data_started",
@@ -84,12 +85,7 @@ def stac_query(body: Mapping[str, Any]) -> Query:
         raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
     if "intersects" in fields and not isinstance(fields["intersects"], dict):
         raise InvalidInput("must be a GeoJSON geometry object", field="intersects")
-    limit = body.get("limit", 10)
-    if isinstance(limit, str):
-        limit = integer(limit, "limit", 1, MAX_LIMIT, 10)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
-    fields["limit"] = limit
+    fields["limit"] = clamp_limit(body.get("limit", DEFAULT_LIMIT))
     token = body.get("token", body.get("next"))
     if token is not None:
         if not isinstance(token, str):
@@ -127,5 +123,20 @@ def stac_get_body(params: Params) -> dict[str, Any]:
         body["query"] = parse_json(query, "query")
     limit = one(params, "limit")
     if limit is not None:
-        body["limit"] = integer(limit, "limit", 1, MAX_LIMIT, 10)
+        body["limit"] = clamp_limit(limit)
     return body
+
+
+def clamp_limit(value: Any) -> int:
+    """A page size of at least 1; above the maximum it is the maximum (OGC API Features: an
+    over-maximum limit is not an error)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or not text.lstrip("+-").isdigit() or len(text) > 20:
+            raise InvalidInput(f"{value[:40]!r} is not an integer", field="limit")
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
+    if value < 1:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
+    return min(value, MAX_LIMIT)

@@ -206,6 +206,16 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='origins allowed to call the API from a browser ("*" for any); none: no CORS',
+    )
+    license: str = Field(
+        default="proprietary",
+        min_length=1,
+        max_length=128,
+        description="the STAC license of every collection (an SPDX id, or proprietary)",
+    )
 
 
 class Settings(BaseSettings):

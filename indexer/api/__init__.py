@@ -27,6 +27,7 @@ def create_app(
     extra_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
     """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given."""
+    from indexer.api import http
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(stac_router)
     for router in extra_routers:
         app.include_router(router)
+    http.install(app, settings)
     return app
 
 
@@ -104,7 +106,8 @@ def link(request: Request, **params: str | int | None) -> str:
     url = request.url.remove_query_params(gone).include_query_params(
         **{name: value for name, value in params.items() if value is not None}
     )
-    return f"{base_url(request)}{url.path}?{url.query}"
+    query = f"?{url.query}" if url.query else ""
+    return f"{base_url(request)}{url.path}{query}"
 
 
 def get_index(request: Request) -> FileIndex:

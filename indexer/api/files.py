@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import get_index, link
+from indexer.api.http import with_etag
 from indexer.backends.base import FileIndex, JsonPage
 from indexer.params import MAX_OFFSET, SCALE_PARAMS, files_query
 from indexer.query import MAX_LIMIT, Query
@@ -67,11 +68,10 @@ async def list_files(request: Request) -> Response:
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/files/{file_id}", summary="One file record")
-async def get_file(
-    request: Request, file_id: str = Path(min_length=1, max_length=128)
-) -> dict[str, Any]:
+@router.get("/files/{file_id}", summary="One file record", response_class=Response)
+async def get_file(request: Request, file_id: str = Path(min_length=1, max_length=128)) -> Response:
     record = await get_index(request).get(file_id)
     if record is None:
         raise HTTPException(status_code=404, detail=f"no file {file_id!r}")
-    return record.to_scale()
+    body = json.dumps(record.to_scale(), separators=(",", ":")).encode()
+    return with_etag(request, body, "application/json")

@@ -171,7 +171,6 @@ async def test_bad_stac_search_parameters_are_400s_naming_the_parameter(
         ({"ids": [1, 2]}, "ids"),
         ({"collections": [{"$ne": 1}]}, "collections"),
         ({"limit": -5}, "limit"),
-        ({"limit": 10_001}, "limit"),
         ({"limit": True}, "limit"),
         ({"token": 12}, "token"),
         ({"ids": [str(i) for i in range(10_001)]}, "ids"),
