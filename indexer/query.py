@@ -63,7 +63,25 @@ MAX_LIMIT = 10_000
 MAX_SORT_KEYS = 5
 MAX_TOKEN_CHARS = 4096
 
-TimeField = Literal["data", "source", "created", "last_modified"]
+# "data_or_created": the data interval, else (a record without data time) its created time; the
+# time a STAC item shows as its datetime.
+TimeField = Literal["data", "source", "created", "last_modified", "data_or_created"]
+# Query list fields that ``not_in`` may exclude values of (a record with no value is kept).
+ExcludableField = Literal[
+    "ids",
+    "media_types",
+    "workspaces",
+    "job_types",
+    "job_outputs",
+    "jobs",
+    "recipes",
+    "recipe_nodes",
+    "batches",
+    "source_sensor_class",
+    "source_sensor",
+    "source_collection",
+    "source_task",
+]
 TimeRelation = Literal["intersects", "within", "contains"]
 SortField = Literal[
     "id",
@@ -156,6 +174,12 @@ class Query(BaseModel):
         default_factory=list, description="any of these file ids is among the record's ancestors"
     )
     file_name_contains: Text | None = Field(default=None, description="case-insensitive")
+    file_name_starts: Text | None = Field(default=None, description="case-insensitive prefix")
+    file_name_ends: Text | None = Field(default=None, description="case-insensitive suffix")
+    file_names: TextList = Field(default_factory=list, description="exactly one of these names")
+    not_in: dict[ExcludableField, TextList] = Field(
+        default_factory=dict, description="values the field must not hold (missing is kept)"
+    )
     countries: TextList = Field(default_factory=list, description="any of (ISO alpha-3)")
     source_sensor_class: TextList = Field(default_factory=list)
     source_sensor: TextList = Field(default_factory=list)
@@ -351,6 +375,17 @@ class Query(BaseModel):
         for wanted, actual in pairs:
             if wanted and actual not in wanted:
                 return False
+        for name, unwanted in self.not_in.items():
+            value = r.id if name == "ids" else _excludable(r, name)
+            if value is not None and value in unwanted:
+                return False
+        if self.file_names and r.file_name not in self.file_names:
+            return False
+        folded = r.file_name.casefold()
+        if self.file_name_starts and not folded.startswith(self.file_name_starts.casefold()):
+            return False
+        if self.file_name_ends and not folded.endswith(self.file_name_ends.casefold()):
+            return False
         if self.countries and set(r.countries).isdisjoint(self.countries):
             return False
         if self.derived_from and set(r.ancestors).isdisjoint(self.derived_from):
@@ -383,8 +418,33 @@ class Query(BaseModel):
         return shape is not None and bool(geom.intersects(shape))
 
 
+_EXCLUDABLE_ATTRS = {
+    "media_types": "media_type",
+    "workspaces": "workspace",
+    "job_types": "job_type",
+    "job_outputs": "job_output",
+    "jobs": "job",
+    "recipes": "recipe",
+    "recipe_nodes": "recipe_node",
+    "batches": "batch",
+    "source_sensor_class": "source_sensor_class",
+    "source_sensor": "source_sensor",
+    "source_collection": "source_collection",
+    "source_task": "source_task",
+}
+
+
+def _excludable(r: FileRecord, name: str) -> str | None:
+    value = getattr(r, _EXCLUDABLE_ATTRS[name])
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.name)  # workspace and job type references
+
+
 def record_interval(r: FileRecord, time_field: TimeField) -> tuple[int, int] | None:
     """The record's closed interval (epoch µs) for a time field; one end alone is an instant."""
+    if time_field == "data_or_created":
+        return record_interval(r, "data") or record_interval(r, "created")
     if time_field == "created":
         t = to_micros(r.created)
         return t, t

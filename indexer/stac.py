@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from indexer.stac_query import is_meta_name
 from seedpipe.records import FileRecord
 
 STAC_VERSION = "1.0.0"
@@ -26,15 +27,9 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
+def _xy(node: Any, xs: list[float], ys: list[float]) -> None:
     # A walk over the coordinates: ~20x cheaper than building a shapely shape per item.
-    if not geometry:
-        return None
-    xs: list[float] = []
-    ys: list[float] = []
-    stack: list[Any] = [geometry.get("coordinates")]
-    for g in geometry.get("geometries") or []:
-        stack.append(g.get("coordinates") if isinstance(g, dict) else None)
+    stack: list[Any] = [node]
     while stack:
         node = stack.pop()
         if not isinstance(node, list) or not node:
@@ -45,9 +40,52 @@ def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
                 ys.append(node[1])
         else:
             stack.extend(node)
-    if not xs:
+
+
+def _parts(geometry: dict[str, Any]) -> list[Any]:
+    """The coordinates of each part (a Multi* member, a collection's geometries)."""
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        return [
+            p for g in geometry.get("geometries") or [] if isinstance(g, dict) for p in _parts(g)
+        ]
+    coords = geometry.get("coordinates")
+    if kind in ("MultiPolygon", "MultiLineString", "MultiPoint") and isinstance(coords, list):
+        return list(coords)
+    return [coords]
+
+
+def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
+    """The bbox; a shape split at the antimeridian gets RFC 7946's west > east form."""
+    if not geometry:
         return None
-    return [float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))]
+    spans: list[tuple[float, float]] = []
+    ys: list[float] = []
+    for part in _parts(geometry):
+        px: list[float] = []
+        _xy(part, px, ys)
+        if px:
+            spans.append((float(min(px)), float(max(px))))
+    if not spans:
+        return None
+    west, east = min(s[0] for s in spans), max(s[1] for s in spans)
+    if west == -180.0 and east == 180.0 and len(spans) > 1:
+        gap = _widest_gap(spans)
+        if gap is not None:
+            west, east = gap[1], gap[0]
+    return [west, float(min(ys)), east, float(max(ys))]
+
+
+def _widest_gap(spans: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """The widest stretch of longitude between the parts, as (east end, west end) of the gap."""
+    merged: list[list[float]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    gaps = [(merged[i][1], merged[i + 1][0]) for i in range(len(merged) - 1)]
+    return max(gaps, key=lambda g: g[1] - g[0]) if gaps else None
 
 
 def item_geometry(record: FileRecord) -> dict[str, Any] | None:
@@ -96,6 +134,10 @@ def properties(record: FileRecord) -> dict[str, Any]:
         "seedpipe:meta_data": record.meta_data or None,
     }
     props.update({k: v for k, v in optional.items() if v is not None})
+    for key, value in (record.meta_data or {}).items():
+        # Namespaced keys (eo:cloud_cover, …) are STAC extension fields: shown as properties.
+        if is_meta_name(key) and key not in props:
+            props[key] = value
     return props
 
 

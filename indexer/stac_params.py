@@ -7,8 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from indexer.params import Params, build, many, one, parse_json
-from indexer.query import MAX_LIMIT, MAX_LIST, Query, parse_bbox
+from indexer.query import (
+    MAX_LIMIT,
+    MAX_LIST,
+    Query,
+    TimeInterval,
+    parse_bbox,
+    parse_datetime_interval,
+)
 from indexer.stac_query import query_fields
+from indexer.stac_time import rfc3339_interval
 from seedpipe.errors import InvalidInput
 
 STAC_GET_PARAMS = frozenset(
@@ -65,6 +73,8 @@ def stac_query(body: Mapping[str, Any]) -> Query:
         value = body.get(name)
         if value is None:
             continue
+        if name == "collections" and isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]  # what some clients send
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InvalidInput("must be a list of strings", field=name)
         if len(value) > MAX_LIST:
@@ -75,14 +85,18 @@ def stac_query(body: Mapping[str, Any]) -> Query:
             fields[name] = body[name]
     if "bbox" in fields and "intersects" in fields:
         raise InvalidInput("give bbox or intersects, not both", field="intersects")
-    if fields.get("bbox") is not None and not isinstance(fields["bbox"], list | str):
-        raise InvalidInput("must be 4 numbers: minx,miny,maxx,maxy", field="bbox")
+    if fields.get("bbox") is not None and not isinstance(fields["bbox"], list):
+        raise InvalidInput("must be an array of 4 (or 6) numbers", field="bbox")
     if isinstance(fields.get("bbox"), list) and any(
         isinstance(v, float) and not math.isfinite(v) for v in fields["bbox"]
     ):
         raise InvalidInput("must hold finite numbers", field="bbox")
-    if "datetime" in fields and not isinstance(fields["datetime"], str):
-        raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
+    if "datetime" in fields:
+        if not isinstance(fields["datetime"], str):
+            raise InvalidInput("must be an RFC 3339 date-time or interval A/B", field="datetime")
+        fields["datetime"] = rfc3339_interval(fields["datetime"])
+        # An item without data time shows its created time as datetime: it is found by it.
+        fields["time_field"] = "data_or_created"
     if "intersects" in fields and not isinstance(fields["intersects"], dict):
         raise InvalidInput("must be a GeoJSON geometry object", field="intersects")
     fields["limit"] = clamp_limit(body.get("limit", DEFAULT_LIMIT))
@@ -95,8 +109,24 @@ def stac_query(body: Mapping[str, Any]) -> Query:
         fields["sort"] = _stac_sort(body["sortby"])
         rename["sort"] = "sortby"
     if body.get("query") is not None:
-        fields.update(query_fields(body["query"]))
+        extra = query_fields(body["query"])
+        if "datetime" in extra:
+            fields["time_field"] = "data_or_created"
+            if "datetime" in fields:
+                extra["datetime"] = _both(fields["datetime"], extra["datetime"])
+        fields.update(extra)
     return build(fields, rename)
+
+
+def _both(text: str, other: TimeInterval) -> TimeInterval:
+    """``datetime`` and ``query.datetime`` together: the time both select."""
+    first = parse_datetime_interval(text)
+    starts = [t for t in (first.start, other.start) if t is not None]
+    ends = [t for t in (first.end, other.end) if t is not None]
+    start, end = (max(starts) if starts else None), (min(ends) if ends else None)
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("selects no time together with query.datetime", field="datetime")
+    return TimeInterval(start=start, end=end)
 
 
 def stac_get_body(params: Params) -> dict[str, Any]:

@@ -170,6 +170,17 @@ def _meta(where: Where, m: MetaFilter) -> None:
 def _time(where: Where, q: Query, data_span_us: int | None) -> None:
     if q.datetime is None:
         return
+    if q.time_field == "data_or_created":
+        # Either branch alone is the plain data or created filter; OR them as SQL fragments.
+        data, created = Where(), Where()
+        _time(data, q.model_copy(update={"time_field": "data"}), data_span_us)
+        _time(created, q.model_copy(update={"time_field": "created"}), None)
+        where.add(
+            f"(({data.sql()}) OR (f.d0 IS NULL AND {created.sql()}))",
+            *data.params,
+            *created.params,
+        )
+        return
     lo, hi = TIME_COLUMNS[q.time_field]
     qs, qe = q.datetime.start_us, q.datetime.end_us
     where.add(f"f.{lo} IS NOT NULL")
@@ -226,6 +237,20 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
         _tags(where, COUNTRY, q.countries, "any", probe_tags)
     if q.derived_from:
         _tags(where, ANCESTOR, q.derived_from, "any", probe_tags)
+    for name, values in q.not_in.items():
+        column = "id" if name == "ids" else LIST_COLUMNS[name]
+        where.add(
+            f"(f.{column} IS NULL OR f.{column} NOT IN (SELECT value FROM json_each(?)))",  # noqa: S608
+            _json(list(values)),
+        )
+    if q.file_names:
+        where.add("f.file_name IN (SELECT value FROM json_each(?))", _json(list(q.file_names)))
+    if q.file_name_starts:
+        needle = q.file_name_starts.casefold()
+        where.add("substr(f.name_lc, 1, ?) = ?", len(needle), needle)
+    if q.file_name_ends:
+        needle = q.file_name_ends.casefold()
+        where.add("substr(f.name_lc, -?) = ?", len(needle), needle)
     if q.file_name_contains:
         if known.name_rids is not None:
             where.add("f.rid IN (SELECT value FROM json_each(?))", known.name_rids)

@@ -65,7 +65,7 @@ def catalogue() -> list[FileRecord]:
                 "coordinates": [[[6, 46], [10, 46], [10, 47.5], [6, 47.5], [6, 46]]],
             },
             countries=["CHE", "ITA"],
-            meta_data={"cloud": 12, "platform": {"name": "S2A"}},
+            meta_data={"cloud": 12, "eo:cloud_cover": 12, "platform": {"name": "S2A"}},
         ),
         rec(
             id="fiji",
@@ -81,7 +81,7 @@ def catalogue() -> list[FileRecord]:
                 "coordinates": [[[178, -18], [-178, -18], [-178, -16], [178, -16], [178, -18]]],
             },
             countries=["FJI"],
-            meta_data={"cloud": 55},
+            meta_data={"cloud": 55, "eo:cloud_cover": 55.5},
         ),
         rec(
             id="notes",

@@ -740,3 +740,38 @@ async def test_non_finite_meta_values_are_stored_and_never_match(index: FileInde
     rs = await load(index, odd)
     assert await found(index, rs, meta=[{"property": "x", "op": ">", "value": 0}]) == set()
     assert await found(index, rs, meta=[{"property": "z", "op": "==", "value": 1}]) == {"odd"}
+
+
+async def test_exclusions_exact_names_prefixes_and_suffixes(index: FileIndex) -> None:
+    rs = await load(
+        index,
+        rec("a", file_name="Scene_A.TIF", media_type="image/tiff", job="j1"),
+        rec("b", file_name="scene_b.png", media_type="image/png", job="j2"),
+        rec("c", file_name="notes.txt", media_type="text/plain"),
+    )
+    assert await found(index, rs, not_in={"media_types": ["image/png"]}) == {"a", "c"}
+    assert await found(index, rs, not_in={"jobs": ["j1"]}) == {"b", "c"}  # no job is kept
+    assert await found(index, rs, not_in={"ids": ["a", "b"]}) == {"c"}
+    assert await found(index, rs, file_names=["notes.txt", "scene_b.PNG"]) == {"c"}
+    assert await found(index, rs, file_name_starts="SCENE_") == {"a", "b"}
+    assert await found(index, rs, file_name_ends=".tif") == {"a"}
+    assert await found(index, rs, file_name_starts="%", file_name_ends="_") == set()
+
+
+async def test_data_or_created_time_falls_back_to_created_without_data_time(
+    index: FileIndex,
+) -> None:
+    rs = await load(
+        index,
+        rec("data", data_started=day(10), data_ended=day(12), created=day(50)),
+        rec("bare", created=day(11)),
+        rec("late", created=day(40)),
+    )
+    window = {"start": day(11), "end": day(11.5)}
+    assert await found(index, rs, datetime=window, time_field="data_or_created") == {
+        "data",
+        "bare",
+    }
+    late = {"start": day(39), "end": day(41)}
+    assert await found(index, rs, datetime=late, time_field="data_or_created") == {"late"}
+    assert await found(index, rs, datetime=late, time_field="data") == set()
