@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.stac_query import is_meta_name
 from seedpipe.records import FileRecord
+
+if TYPE_CHECKING:
+    from indexer.backends.base import CollectionSummary
 
 STAC_VERSION = "1.0.0"
 FILE_EXTENSION = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
@@ -201,9 +204,12 @@ def collection_href(root: str, name: str) -> str:
     return f"{root}/collections/{name}"
 
 
-def to_collection(name: str, base_url: str) -> dict[str, Any]:
-    """A STAC Collection for one workspace (its extent is the whole world, time unbounded)."""
+def to_collection(
+    name: str, base_url: str, summary: CollectionSummary, license: str = "proprietary"
+) -> dict[str, Any]:
+    """A STAC Collection for one workspace: extents, summaries and count from its records."""
     root = base_url.rstrip("/")
+    bbox = list(summary.bbox) if summary.bbox else [-180.0, -90.0, 180.0, 90.0]
     return {
         "type": "Collection",
         "stac_version": STAC_VERSION,
@@ -211,19 +217,42 @@ def to_collection(name: str, base_url: str) -> dict[str, Any]:
         "id": name,
         "title": name,
         "description": f"Files in the seedpipe workspace {name!r}",
-        "license": "other",
+        "license": license,
         "extent": {
-            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
-            "temporal": {"interval": [[None, None]]},
+            "spatial": {"bbox": [bbox]},
+            "temporal": {"interval": [[_iso(summary.start), _iso(summary.end)]]},
         },
+        "summaries": {
+            "seedpipe:media_type": summary.media_types,
+            "seedpipe:file_type": summary.file_types,
+            "seedpipe:data_types": summary.data_types,
+        },
+        "seedpipe:item_count": summary.count,
         "links": [
-            {"rel": "self", "type": "application/json", "href": collection_href(root, name)},
-            {"rel": "root", "type": "application/json", "href": f"{root}/"},
-            {"rel": "parent", "type": "application/json", "href": f"{root}/"},
+            {
+                "rel": "self",
+                "type": "application/json",
+                "href": collection_href(root, name),
+                "title": name,
+            },
+            {"rel": "root", "type": "application/json", "href": f"{root}/", "title": "seedpipe"},
+            {
+                "rel": "parent",
+                "type": "application/json",
+                "href": f"{root}/",
+                "title": "seedpipe",
+            },
             {
                 "rel": "items",
                 "type": "application/geo+json",
                 "href": f"{collection_href(root, name)}/items",
+                "title": f"Items of {name}",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "href": f"{collection_href(root, name)}/queryables",
+                "title": "Queryables",
             },
         ],
     }

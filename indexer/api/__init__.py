@@ -50,6 +50,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.summaries = {}  # collection summaries by workspace (indexer.api.stac)
     if index is not None:
         app.state.index = index
     app.add_exception_handler(InvalidInput, _invalid_input)

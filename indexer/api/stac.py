@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import base_url, get_index, link
 from indexer.api.http import with_etag
+from indexer.backends.base import CollectionSummary
 from indexer.params import parse_json
 from indexer.stac import CONFORMANCE, STAC_VERSION, collection_href, to_collection, to_item
 from indexer.stac_params import STAC_GET_PARAMS, stac_get_body, stac_query
@@ -83,7 +85,7 @@ async def collections(request: Request) -> dict[str, Any]:
     root = base_url(request)
     names = sorted(request.app.state.settings.workspaces)
     return {
-        "collections": [to_collection(n, root) for n in names],
+        "collections": [await _collection(request, n) for n in names],
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{root}/collections"},
             {"rel": "root", "type": "application/json", "href": f"{root}/"},
@@ -99,7 +101,23 @@ def _known(request: Request, collection_id: str) -> None:
 @router.get("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str = _id()) -> dict[str, Any]:
     _known(request, collection_id)
-    return to_collection(collection_id, base_url(request))
+    return await _collection(request, collection_id)
+
+
+SUMMARY_TTL_S = 30.0
+
+
+async def _collection(request: Request, name: str) -> dict[str, Any]:
+    """The collection from a summary of its records, kept ``SUMMARY_TTL_S`` seconds (it walks
+    every record of the workspace)."""
+    cache: dict[str, tuple[float, CollectionSummary]] = request.app.state.summaries
+    now = time.monotonic()
+    kept = cache.get(name)
+    if kept is None or now - kept[0] > SUMMARY_TTL_S:
+        kept = (now, await get_index(request).summarize(name))
+        cache[name] = kept
+    settings = request.app.state.settings
+    return to_collection(name, base_url(request), kept[1], settings.api.license)
 
 
 @router.get(

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import shapely
 
 from indexer.backends import sqlite_names as names
-from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
+from indexer.backends.base import (
+    CollectionSummary,
+    FileIndex,
+    JsonPage,
+    SearchPage,
+    Subscription,
+    UpsertResult,
+)
 from indexer.backends.sqlite_docs import FIELDS, whole
 from indexer.backends.sqlite_names import name_candidates
 from indexer.backends.sqlite_query import (
@@ -40,6 +47,7 @@ from indexer.backends.sqlite_rows import (
     z_ordered,
 )
 from indexer.backends.sqlite_spatial import spatial_rows
+from indexer.backends.sqlite_summary import sqlite_summary
 from indexer.geometry import RecordPlace, clean_records
 from indexer.query import Query
 from seedpipe.errors import CatalogError
@@ -428,6 +436,17 @@ class SqliteIndex(FileIndex):
 
     async def count(self, query: Query) -> int:
         return await self._run(self._snapshot, query, self._count)
+
+    async def summarize(self, workspace: str) -> CollectionSummary:
+        return await self._run(self._summary, workspace)
+
+    def _summary(self, workspace: str) -> CollectionSummary:
+        con = self.con
+        con.execute("BEGIN")  # one snapshot for the count, the extents and the kinds
+        try:
+            return sqlite_summary(con, workspace)
+        finally:
+            con.execute("COMMIT")
 
     def _known(self, q: Query) -> Known:
         """Read once per search, inside its snapshot: another process may have indexed a longer

@@ -775,3 +775,23 @@ async def test_data_or_created_time_falls_back_to_created_without_data_time(
     late = {"start": day(39), "end": day(41)}
     assert await found(index, rs, datetime=late, time_field="data_or_created") == {"late"}
     assert await found(index, rs, datetime=late, time_field="data") == set()
+
+
+async def test_a_workspace_summary_counts_its_current_records_their_extent_and_kinds(
+    index: FileIndex,
+) -> None:
+    await load(
+        index,
+        rec("a", geometry=square(0, 0, 2, 1), data_started=day(1), data_type_tags=["x"]),
+        rec("b", center_point=point(5, 5), created=day(9), media_type="image/png"),
+        rec("gone", is_superseded=True, created=day(99), data_type_tags=["old"]),
+        rec("other", workspace={"name": "products"}, created=day(-5)),
+    )
+    s = await index.summarize("raw")
+    assert s.count == 2
+    assert s.bbox == pytest.approx((0, 0, 5, 5), abs=1e-4)
+    assert (s.start, s.end) == (day(1), day(9))
+    assert s.media_types == ["application/octet-stream", "image/png"]
+    assert s.file_types == ["SOURCE"]
+    assert s.data_types == ["x"]
+    assert (await index.summarize("nowhere")).count == 0

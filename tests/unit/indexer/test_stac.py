@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from indexer.backends.base import CollectionSummary
 from indexer.stac import to_collection, to_feature, to_item
 from seedpipe.records import FileRecord, WorkspaceRef
 
@@ -56,7 +57,7 @@ def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
 
 
 def test_a_collection_links_to_its_items_and_a_feature_carries_the_whole_record() -> None:
-    coll = to_collection("raw", "http://h")
+    coll = to_collection("raw", "http://h", CollectionSummary())
     assert any(link["href"] == "http://h/collections/raw/items" for link in coll["links"])
     feature = to_feature(rec(center_point={"type": "Point", "coordinates": [1, 2]}))
     assert feature["geometry"] == {"type": "Point", "coordinates": [1, 2]}
