@@ -151,13 +151,14 @@ def to_feature(record: FileRecord) -> dict[str, Any]:
     return {"type": "Feature", "id": record.id, "geometry": geometry, "properties": data}
 
 
-def to_item(record: FileRecord, base_url: str) -> dict[str, Any]:
-    """A STAC Item: geometry, bbox, datetimes and one ``data`` asset with the record's url."""
+def to_item(record: FileRecord, base_url: str, href: str | None = None) -> dict[str, Any]:
+    """A STAC Item: geometry, bbox, datetimes and one ``data`` asset at ``href`` (where the
+    file is downloaded; the API's content route unless given)."""
     root = base_url.rstrip("/")
     collection = record.workspace.name
     geometry = item_geometry(record)
     asset: dict[str, Any] = {
-        "href": record.url or f"{root}/files/{record.id}",
+        "href": href or f"{root}/files/{record.id}/content",
         "type": record.media_type,
         "title": record.file_name,
         "roles": ["data"],

@@ -28,6 +28,7 @@ def create_app(
 ) -> FastAPI:
     """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given."""
     from indexer.api import http
+    from indexer.api.content import router as content_router
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
@@ -58,6 +59,7 @@ def create_app(
     app.add_exception_handler(CatalogError, _catalog_error)
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Ready: the index answers")
     app.include_router(files_router)
+    app.include_router(content_router)
     app.include_router(stac_router)
     for router in extra_routers:
         app.include_router(router)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import base_url, get_index, link
+from indexer.api.content import public_url
 from indexer.api.http import with_etag
 from indexer.backends.base import CollectionSummary
 from indexer.params import parse_json
@@ -152,7 +153,7 @@ async def item(request: Request, collection_id: str = _id(), item_id: str = _id(
     record = await get_index(request).get(item_id)
     if record is None or record.workspace.name != collection_id:
         raise HTTPException(status_code=404, detail=f"no item {item_id!r} in {collection_id!r}")
-    body = json.dumps(to_item(record, base_url(request)), separators=(",", ":")).encode()
+    body = json.dumps(_item(request, record, base_url(request)), separators=(",", ":")).encode()
     return with_etag(request, body, GEOJSON)
 
 
@@ -189,6 +190,10 @@ async def search_post(request: Request) -> Response:
     if not isinstance(body, dict):
         raise InvalidInput("must be a JSON object", field="body")
     return await _search(request, body, method="POST")
+
+
+def _item(request: Request, record: FileRecord, root: str) -> dict[str, Any]:
+    return to_item(record, root, public_url(request.app.state.settings, record, root))
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +251,7 @@ def _page(
             )
     page = {
         "type": "FeatureCollection",
-        "features": [to_item(r, root) for r in found.records],
+        "features": [_item(request, r, root) for r in found.records],
         "links": links,
         "numberMatched": found.total,
         "numberReturned": len(found.records),

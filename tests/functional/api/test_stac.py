@@ -49,7 +49,7 @@ async def test_items_of_a_collection_are_stac_items_with_assets_and_times(
     assert props["start_datetime"] == "2020-01-01T00:00:00Z"
     assert props["end_datetime"] == "2020-01-02T00:00:00Z"
     asset = paris["assets"]["data"]
-    assert asset["href"] == "https://example.invalid/raw/paris_l8.tif"
+    assert asset["href"] == "http://testserver/files/paris/content"  # raw has no base_url
     assert asset["type"] == "image/tiff" and asset["roles"] == ["data"]
     assert items["notes"]["geometry"] is None and "bbox" not in items["notes"]
     assert items["notes"]["properties"]["datetime"] == "2022-01-01T00:00:00Z"

@@ -39,7 +39,7 @@ def test_an_item_without_time_or_place_uses_created_and_has_no_bbox() -> None:
     item = to_item(rec(created=created), "http://h")
     assert item["properties"]["datetime"] == "2022-01-01T00:00:00Z"
     assert item["geometry"] is None and "bbox" not in item
-    assert item["assets"]["data"]["href"] == "http://h/files/f1"
+    assert item["assets"]["data"]["href"] == "http://h/files/f1/content"
 
 
 def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
@@ -47,7 +47,7 @@ def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
     item = to_item(rec(geometry=shape, url="s3://b/a.tif", media_type="image/tiff"), "http://h")
     assert item["bbox"] == [0.0, 0.0, 2.0, 1.0] and item["collection"] == "raw"
     assert item["assets"]["data"] == {
-        "href": "s3://b/a.tif",
+        "href": "http://h/files/f1/content",
         "type": "image/tiff",
         "title": "a.tif",
         "roles": ["data"],
