@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -42,6 +42,7 @@ __all__ = [
     "MetaOp",
     "Query",
     "SortKey",
+    "TimeBound",
     "TimeField",
     "TimeInterval",
     "check_bbox",
@@ -109,6 +110,32 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_no_nul)]
 TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
 Scalar = str | bool | int | float
+
+
+BoundField = Literal[
+    "data_started", "data_ended", "source_started", "source_ended", "created", "last_modified"
+]
+
+
+class TimeBound(BaseModel):
+    """One record time field compared with an instant (Scale's ``data_started`` is
+    ``data_started >= t``); a record without that time never matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: BoundField
+    op: Literal[">=", "<="]
+    value: datetime
+
+    @field_validator("value")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def holds(self, actual: datetime | None) -> bool:
+        if actual is None:
+            return False
+        return actual >= self.value if self.op == ">=" else actual <= self.value
 
 
 class SortKey(BaseModel):
@@ -186,6 +213,7 @@ class Query(BaseModel):
     source_collection: TextList = Field(default_factory=list)
     source_task: TextList = Field(default_factory=list)
     meta: Annotated[list[MetaFilter], Field(max_length=64)] = Field(default_factory=list)
+    bounds: Annotated[list[TimeBound], Field(max_length=16)] = Field(default_factory=list)
     include_superseded: bool = False
     include_deleted: bool = False
     sort: Annotated[list[SortKey], Field(max_length=MAX_SORT_KEYS)] = Field(default_factory=list)
@@ -397,6 +425,8 @@ class Query(BaseModel):
         if self.datetime is not None and not self._time_matches(r):
             return False
         if any(not m.matches(r.meta_data) for m in self.meta):
+            return False
+        if any(not b.holds(getattr(r, b.field)) for b in self.bounds):
             return False
         return self._place_matches(r)
 

@@ -80,3 +80,20 @@ async def get_file(request: Request, file_id: str = Path(min_length=1, max_lengt
     data["url"] = public_url(request.app.state.settings, record, base_url(request))
     body = json.dumps(data, separators=(",", ":")).encode()
     return with_etag(request, body, "application/json")
+
+
+# Scale serves these under its REST version, with trailing slashes: the same routes there.
+router.add_api_route(
+    "/v6/files/",
+    list_files,
+    methods=["GET"],
+    summary="Scale v6 alias of GET /files",
+    response_class=Response,
+)
+router.add_api_route(
+    "/v6/files/{file_id}/",
+    get_file,
+    methods=["GET"],
+    summary="Scale v6 alias of GET /files/{file_id}",
+    response_class=Response,
+)

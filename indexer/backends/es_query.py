@@ -122,6 +122,10 @@ def compile_query(q: Query) -> dict[str, Any]:
     time = compile_time(q)
     if time is not None:
         filters.append(time)
+    for b in q.bounds:
+        filters.append(
+            {"range": {b.field: {"gte" if b.op == ">=" else "lte": b.value.isoformat()}}}
+        )
     geom = q.geometry()
     if geom is not None:
         shape = json.loads(shapely.to_geojson(geom))

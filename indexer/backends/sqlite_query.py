@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.query import MetaFilter, Query, SortKey
+from indexer.query import MetaFilter, Query, SortKey, to_micros
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 # Tag keys in the side table: data types and countries share it under distinct prefixes.
@@ -256,6 +256,9 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
             where.add("f.rid IN (SELECT value FROM json_each(?))", known.name_rids)
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
     _time(where, q, known.data_span_us)
+    for b in q.bounds:
+        column = SORT_COLUMNS[b.field]  # the plain time columns (epoch µs; NULL never compares)
+        where.add(f"f.{column} {b.op} ?", to_micros(b.value))
     for m in q.meta:
         _meta(where, m)
     return where

@@ -795,3 +795,27 @@ async def test_a_workspace_summary_counts_its_current_records_their_extent_and_k
     assert s.file_types == ["SOURCE"]
     assert s.data_types == ["x"]
     assert (await index.summarize("nowhere")).count == 0
+
+
+async def test_time_bounds_compare_one_time_field_and_never_match_a_missing_time(
+    index: FileIndex,
+) -> None:
+    rs = await load(
+        index,
+        rec("early", data_started=day(1), data_ended=day(3), created=day(10)),
+        rec("late", data_started=day(5), data_ended=day(9), created=day(20)),
+        rec("open", data_started=day(2), created=day(30)),
+    )
+
+    def bound(name: str, op: str, n: float) -> dict[str, Any]:
+        return {"field": name, "op": op, "value": day(n)}
+
+    assert await found(index, rs, bounds=[bound("data_started", ">=", 2)]) == {"late", "open"}
+    assert await found(index, rs, bounds=[bound("data_ended", "<=", 8)]) == {"early"}
+    both = [bound("data_started", ">=", 1), bound("created", "<=", 20)]
+    assert await found(index, rs, bounds=both) == {"early", "late"}
+    assert await found(index, rs, bounds=[bound("last_modified", ">=", 0)]) == {
+        "early",
+        "late",
+        "open",
+    }
