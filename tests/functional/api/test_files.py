@@ -184,7 +184,7 @@ async def test_a_two_thousand_value_filter_in_a_url_is_answered(
 
 
 async def test_scale_v6_paths_serve_the_same_pages(client: httpx.AsyncClient) -> None:
-    params = {"page_size": 2, "order": "file_name"}
+    params: dict[str, str | int] = {"page_size": 2, "order": "file_name"}
     plain = (await client.get("/files", params=params)).json()
     v6 = await client.get("/v6/files/", params=params)
     assert v6.status_code == 200
