@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from seedpipe.records import FileRecord
 
 MAX_LIMIT = 10_000
+MAX_ALTERNATIVES = 16
 MAX_SORT_KEYS = 5
 MAX_TOKEN_CHARS = 4096
 
@@ -214,6 +215,17 @@ class Query(BaseModel):
     source_task: TextList = Field(default_factory=list)
     meta: Annotated[list[MetaFilter], Field(max_length=64)] = Field(default_factory=list)
     bounds: Annotated[list[TimeBound], Field(max_length=16)] = Field(default_factory=list)
+    meta_missing: Annotated[list[Text], Field(max_length=16)] = Field(
+        default_factory=list, description="meta_data paths that hold no value (or null)"
+    )
+    any_of: Annotated[
+        list[Annotated[list[Query], Field(min_length=1, max_length=MAX_ALTERNATIVES)]],
+        Field(max_length=8),
+    ] = Field(
+        default_factory=list,
+        description="groups of alternatives: each group needs one alternative that matches "
+        "(filters only; no place, sort or paging inside)",
+    )
     include_superseded: bool = False
     include_deleted: bool = False
     sort: Annotated[list[SortKey], Field(max_length=MAX_SORT_KEYS)] = Field(default_factory=list)
@@ -249,6 +261,24 @@ class Query(BaseModel):
     @classmethod
     def _sort(cls, value: Any) -> Any:
         return parse_sort(value) if isinstance(value, str) else value
+
+    @field_validator("meta_missing")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            MetaFilter.model_validate({"property": path, "op": "==", "value": 0})
+        return value
+
+    @field_validator("any_of")
+    @classmethod
+    def _alternatives(cls, value: list[list[Query]]) -> list[list[Query]]:
+        for group in value:
+            for alt in group:
+                if alt.bbox or alt.intersects or alt.sort or alt.token or alt.any_of:
+                    raise ValueError(
+                        "an alternative holds filters only: no place, sort, token or any_of"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _checks(self) -> Query:
@@ -427,6 +457,12 @@ class Query(BaseModel):
         if any(not m.matches(r.meta_data) for m in self.meta):
             return False
         if any(not b.holds(getattr(r, b.field)) for b in self.bounds):
+            return False
+        for path in self.meta_missing:
+            found, value = lookup(r.meta_data, path)
+            if found and value is not None:
+                return False
+        if any(not any(alt.matches(r) for alt in group) for group in self.any_of):
             return False
         return self._place_matches(r)
 

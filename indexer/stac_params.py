@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from indexer.params import Params, build, many, one, parse_json
@@ -15,12 +15,26 @@ from indexer.query import (
     parse_bbox,
     parse_datetime_interval,
 )
+from indexer.stac_filter import CRS84, and_fields, filter_fields, parse_filter
 from indexer.stac_query import query_fields
 from indexer.stac_time import rfc3339_interval
 from seedpipe.errors import InvalidInput
 
 STAC_GET_PARAMS = frozenset(
-    {"bbox", "intersects", "datetime", "ids", "collections", "limit", "token", "sortby", "query"}
+    {
+        "bbox",
+        "intersects",
+        "datetime",
+        "ids",
+        "collections",
+        "limit",
+        "token",
+        "sortby",
+        "query",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+    }
 )
 STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
 DEFAULT_LIMIT = 10
@@ -62,13 +76,14 @@ def _stac_sort(value: Any) -> str:
     return ",".join(parts)
 
 
-def stac_query(body: Mapping[str, Any]) -> Query:
-    """A STAC item search (POST body, or GET parameters already split) -> Query."""
+def stac_query(body: Mapping[str, Any], collections: Sequence[str] = ()) -> Query:
+    """A STAC item search (POST body, or GET parameters already split) -> Query;
+    ``collections`` are the known ones (a CQL2 ordering of ``collection`` needs them)."""
     for name in body:
         if name not in STAC_POST_FIELDS:
             raise InvalidInput("is not a supported search parameter", field=name)
     fields: dict[str, Any] = {}
-    rename = {"workspaces": "collections", "limit": "limit"}
+    rename = {"workspaces": "collections", "any_of": "filter", "meta_missing": "filter"}
     for name, target in (("ids", "ids"), ("collections", "workspaces")):
         value = body.get(name)
         if value is None:
@@ -115,7 +130,33 @@ def stac_query(body: Mapping[str, Any]) -> Query:
             if "datetime" in fields:
                 extra["datetime"] = _both(fields["datetime"], extra["datetime"])
         fields.update(extra)
+    if body.get("filter") is not None:
+        fields = _with_filter(body, fields, collections)
+    elif body.get("filter-lang") is not None or body.get("filter-crs") is not None:
+        parse_filter("true", body.get("filter-lang"))  # checks the language
+        _check_crs(body.get("filter-crs"))
     return build(fields, rename)
+
+
+def _check_crs(crs: Any) -> None:
+    if crs is not None and crs not in CRS84:
+        raise InvalidInput(f"only {CRS84[0]} is supported", field="filter-crs")
+
+
+def _with_filter(
+    body: Mapping[str, Any], fields: dict[str, Any], collections: Sequence[str]
+) -> dict[str, Any]:
+    """The search's fields AND the CQL2 filter's."""
+    _check_crs(body.get("filter-crs"))
+    tree = parse_filter(body["filter"], body.get("filter-lang"))
+    extra = filter_fields(tree, collections)
+    if isinstance(fields.get("datetime"), str):
+        fields["datetime"] = parse_datetime_interval(fields["datetime"])
+    if "bbox" in fields and ("bbox" in extra or "intersects" in extra):
+        raise InvalidInput("give bbox or a spatial filter, not both", field="filter")
+    if "intersects" in fields and ("bbox" in extra or "intersects" in extra):
+        raise InvalidInput("give intersects or a spatial filter, not both", field="filter")
+    return and_fields(fields, extra)
 
 
 def _both(text: str, other: TimeInterval) -> TimeInterval:
@@ -144,7 +185,7 @@ def stac_get_body(params: Params) -> dict[str, Any]:
     intersects = one(params, "intersects")
     if intersects is not None:
         body["intersects"] = parse_json(intersects, "intersects")
-    for name in ("datetime", "token", "sortby"):
+    for name in ("datetime", "token", "sortby", "filter", "filter-lang", "filter-crs"):
         value = one(params, name)
         if value is not None:
             body[name] = value

@@ -17,6 +17,7 @@ from indexer.backends.base import CollectionSummary
 from indexer.params import parse_json
 from indexer.stac import CONFORMANCE, STAC_VERSION, collection_href, to_collection, to_item
 from indexer.stac_params import STAC_GET_PARAMS, stac_get_body, stac_query
+from indexer.stac_queryables import QUERYABLES_REL, SCHEMA_JSON, queryables
 from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord
 
@@ -60,6 +61,7 @@ async def landing(request: Request) -> dict[str, Any]:
             "href": f"{root}/openapi.json",
         },
         {"rel": "service-doc", "type": "text/html", "href": f"{root}/docs"},
+        {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{root}/queryables"},
     ]
     links += [
         {"rel": "child", "type": "application/json", "href": f"{root}/collections/{name}"}
@@ -74,6 +76,33 @@ async def landing(request: Request) -> dict[str, Any]:
         "conformsTo": CONFORMANCE,
         "links": links,
     }
+
+
+@router.get(
+    "/queryables",
+    summary="Properties a filter may name (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "Queryables"}},
+)
+async def all_queryables(request: Request) -> Response:
+    href = f"{base_url(request)}/queryables"
+    return _schema(queryables(href, sorted(request.app.state.settings.workspaces)))
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Properties a filter of this collection's items may name (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "Queryables"}},
+)
+async def collection_queryables(request: Request, collection_id: str = _id()) -> Response:
+    _known(request, collection_id)
+    href = f"{collection_href(base_url(request), collection_id)}/queryables"
+    return _schema(queryables(href, [collection_id]))
+
+
+def _schema(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), media_type=SCHEMA_JSON)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -206,7 +235,7 @@ class PageOf:
 async def _search(
     request: Request, body: dict[str, Any], *, method: str, collection: str | None = None
 ) -> Response:
-    query = stac_query(body)
+    query = stac_query(body, sorted(request.app.state.settings.workspaces))
     found = await get_index(request).search(query)
     page = PageOf(list(found.records), found.total, found.next_token)
     return _page(request, body, page, method=method, collection=collection)

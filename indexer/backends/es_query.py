@@ -131,6 +131,11 @@ def compile_query(q: Query) -> dict[str, Any]:
         shape = json.loads(shapely.to_geojson(geom))
         filters.append({"geo_shape": {"geometry": {"shape": shape, "relation": "intersects"}}})
     filters.extend(compile_meta(m) for m in q.meta)
+    for path in q.meta_missing:
+        must_not.append(_nested(path, {"exists": {"field": "meta_kv.k"}}))
+    for group in q.any_of:
+        either = [compile_query(alt) for alt in group]
+        filters.append({"bool": {"should": either, "minimum_should_match": 1}})
     body: dict[str, Any] = {"filter": filters}
     if must_not:
         body["must_not"] = must_not

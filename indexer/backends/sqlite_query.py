@@ -261,6 +261,16 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
         where.add(f"f.{column} {b.op} ?", to_micros(b.value))
     for m in q.meta:
         _meta(where, m)
+    for path in q.meta_missing:
+        where.add("coalesce(json_type(f.meta, ?), 'null') = 'null'", meta_path(path))
+    for group in q.any_of:
+        # each alternative as its own filters (tags probed per row: no index drives inside)
+        inner = Known(data_span_us=known.data_span_us)
+        parts = [compile_filters(alt, probe_tags=True, known=inner) for alt in group]
+        where.add(
+            "(" + " OR ".join(f"({p.sql()})" for p in parts) + ")",
+            *[param for p in parts for param in p.params],
+        )
     return where
 
 

@@ -819,3 +819,23 @@ async def test_time_bounds_compare_one_time_field_and_never_match_a_missing_time
         "late",
         "open",
     }
+
+
+async def test_groups_of_alternatives_and_missing_meta_data(index: FileIndex) -> None:
+    rs = await load(
+        index,
+        rec("low", meta_data={"cloud": 5}, media_type="image/png"),
+        rec("high", meta_data={"cloud": 80}, job="j"),
+        rec("none", meta_data={"cloud": None}),
+        rec("bare"),
+    )
+    low = {"meta": [{"property": "cloud", "op": "<", "value": 10}]}
+    high = {"meta": [{"property": "cloud", "op": ">", "value": 50}]}
+    assert await found(index, rs, any_of=[[low, high]]) == {"low", "high"}
+    assert await found(index, rs, meta_missing=["cloud"]) == {"none", "bare"}
+    missing = {"meta_missing": ["cloud"]}
+    assert await found(index, rs, any_of=[[low, missing]]) == {"low", "none", "bare"}
+    png, job = {"media_types": ["image/png"]}, {"jobs": ["j"]}
+    assert await found(index, rs, any_of=[[png, job], [high, missing]]) == {"high"}
+    with pytest.raises(InvalidInput):
+        Query.parse({"any_of": [[{"bbox": [0, 0, 1, 1]}]]})
