@@ -125,9 +125,7 @@ def jobs_router(settings: Settings, store: JobStore | None = None) -> "APIRouter
         state = status
         after = decode_cursor(cursor) if cursor is not None else None
         if after is None and (page - 1) * size > MAX_OFFSET:
-            raise InvalidInput(
-                f"pages start at most {MAX_OFFSET} jobs in; follow the next links", field="page"
-            )
+            raise HTTPException(404, f"page: pages start at most {MAX_OFFSET} jobs in")
         offset = 0 if after is not None else (page - 1) * size
         jobs = get_store().search(
             status=state, job_type=job_type, limit=size + 1, offset=offset, after=after

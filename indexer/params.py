@@ -94,7 +94,10 @@ def one(params: Params, name: str) -> str | None:
 def many(params: Params, name: str) -> list[str]:
     """Repeated values and comma-separated values alike (``a,b`` or ``x=a&x=b``)."""
     out: list[str] = []
-    for value in params.get(name) or []:
+    given = params.get(name) or []
+    if len(given) > MAX_LIST:
+        raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+    for value in given:
         out.extend(p.strip() for p in value.split(",") if p.strip())
         if len(out) > MAX_LIST:
             raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
@@ -232,6 +235,10 @@ def _spatial(params: Params, fields: dict[str, Any]) -> None:
         fields["intersects"] = parse_json(intersects, "intersects")
 
 
+class PageTooDeep(InvalidInput):
+    """A page number past what is walked to (a 404, like Scale's pages past the end)."""
+
+
 def files_query(params: Params) -> tuple[Query, int, int]:
     """Scale ``GET /files`` parameters -> (Query without paging, page, page_size).
 
@@ -283,7 +290,7 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         fields["token"] = cursor
         rename["token"] = "cursor"  # noqa: S105 (a parameter name, not a secret)
     elif (page - 1) * page_size > MAX_OFFSET:
-        raise InvalidInput(
+        raise PageTooDeep(
             f"pages start at most {MAX_OFFSET} records in; follow the next links (they carry "
             "a cursor) or narrow the filters",
             field="page",

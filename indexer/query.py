@@ -152,11 +152,15 @@ DEFAULT_SORT = (SortKey(field="created", desc=True),)
 def parse_sort(text: str, *, field: str = "sort") -> list[SortKey]:
     """``"-created,file_name"`` (``-`` descending, ``+`` or nothing ascending)."""
     keys: list[SortKey] = []
+    seen: set[str] = set()
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
         desc = part.startswith("-")
         name = part.lstrip("+-")
+        if name in seen:
+            continue  # a later key on the same field orders nothing more (as SQL's ORDER BY)
+        seen.add(name)
         try:
             keys.append(SortKey.model_validate({"field": name, "desc": desc}))
         except ValidationError as exc:

@@ -50,6 +50,8 @@ STAC_SORT_NAMES = {
     "properties.created": "created",
     "updated": "last_modified",
     "properties.updated": "last_modified",
+    "title": "file_name",
+    "properties.title": "file_name",
 }
 
 
@@ -120,7 +122,7 @@ def stac_query(body: Mapping[str, Any], collections: Sequence[str] = ()) -> Quer
         if not isinstance(token, str):
             raise InvalidInput("must be a string", field="token")
         fields["token"] = token
-    if body.get("sortby"):
+    if body.get("sortby") is not None:
         fields["sort"] = _stac_sort(body["sortby"])
         rename["sort"] = "sortby"
     if body.get("query") is not None:

@@ -27,7 +27,7 @@ def create_app(
     extra_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
     """The app; it opens (and closes) ``settings.index`` itself unless ``index`` is given."""
-    from indexer.api import http
+    from indexer.api import http, openapi
     from indexer.api.content import router as content_router
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
@@ -49,6 +49,9 @@ def create_app(
         version=__version__,
         description="Search file records by place, time and type: Scale-style /files and STAC.",
         lifespan=lifespan,
+        openapi_url=None,  # served by indexer.api.openapi (3.0, its own media type)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.summaries = {}  # collection summaries by workspace (indexer.api.stac)
@@ -63,6 +66,7 @@ def create_app(
     app.include_router(stac_router)
     for router in extra_routers:
         app.include_router(router)
+    openapi.install(app)
     http.install(app, settings)
     return app
 
@@ -76,8 +80,11 @@ async def _healthz(request: Request) -> dict[str, str]:
 
 
 async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
+    from indexer.params import PageTooDeep
+
     field = getattr(exc, "field", None)
-    return JSONResponse({"detail": str(exc), "field": field}, status_code=400)
+    status = 404 if isinstance(exc, PageTooDeep) else 400
+    return JSONResponse({"detail": str(exc), "field": field}, status_code=status)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from seedpipe.settings import Settings
 
 GZIP_MIN_BYTES = 1024
+# uvicorn's h11 drops a request whose head is over 16 KiB; a GET of 10,000 ids is longer
+MAX_REQUEST_HEAD = 2 * 1024 * 1024
 EXPOSED = ["ETag", "Content-Disposition", "Content-Range", "Accept-Ranges", "Link"]
 
 

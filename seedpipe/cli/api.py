@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from indexer.api import create_app
+    from indexer.api.http import MAX_REQUEST_HEAD
 
     settings = load_settings(args)
     app = create_app(settings, extra_routers=extra_routers(settings))
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host or settings.api.host,
         port=settings.api.port if args.port is None else args.port,
         log_config=None,  # keep the handlers the CLI configured
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
     return 0
 

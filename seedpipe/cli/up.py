@@ -102,8 +102,16 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
             yield
 
     app = create_app(settings, index=index, extra_routers=[jobs_router(settings, capture.store)])
+    from indexer.api.http import MAX_REQUEST_HEAD
+
     config = uvicorn.Config(
-        app, host=settings.api.host, port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=settings.api.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
     return Server(config)
 

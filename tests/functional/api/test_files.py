@@ -163,7 +163,7 @@ async def test_next_links_carry_a_cursor_so_pages_are_not_walked_nor_depth_limit
     assert previous[0] is None and "cursor" not in previous[1] and previous[2] is not None
     assert previous[3] is None  # page 3 would have to be walked past the depth limit
     deep = await client.get("/files", params={"page": 4, "page_size": 1})
-    assert deep.status_code == 400 and deep.json()["field"] == "page"
+    assert deep.status_code == 404 and deep.json()["field"] == "page"
     assert "next links" in deep.json()["detail"]
     bad = await client.get("/files", params={"cursor": "bm90IGEgdG9rZW4"})
     assert bad.status_code == 400 and bad.json()["field"] == "cursor"
@@ -198,3 +198,8 @@ async def test_scale_v6_paths_serve_the_same_pages(client: httpx.AsyncClient) ->
 async def test_a_page_size_above_1000_is_clamped(client: httpx.AsyncClient) -> None:
     r = await client.get("/files", params={"page_size": 5000})
     assert r.status_code == 200 and r.json()["count"] == 5
+
+
+async def test_a_page_past_the_walked_depth_is_a_404_naming_page(client: httpx.AsyncClient) -> None:
+    r = await client.get("/files", params={"page": 1000, "page_size": 1000})
+    assert r.status_code == 404 and r.json()["field"] == "page"

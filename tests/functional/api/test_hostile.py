@@ -52,7 +52,6 @@ HUGE = {
         ({"page": "0"}, "page"),
         ({"page": "-1"}, "page"),
         ({"page": "1.5"}, "page"),
-        ({"page": "1000000", "page_size": "1000"}, "page"),
         ({"page_size": "0"}, "page_size"),
         ({"data_started": "P1Y"}, "data_started"),
         ({"created_ended": "PT"}, "created_ended"),
