@@ -95,9 +95,18 @@ SortField = Literal[
     "data_ended",
     "source_started",
     "source_ended",
+    "data_or_created",
 ]
 SORT_TIME_FIELDS = frozenset(
-    {"created", "last_modified", "data_started", "data_ended", "source_started", "source_ended"}
+    {
+        "created",
+        "last_modified",
+        "data_started",
+        "data_ended",
+        "source_started",
+        "source_ended",
+        "data_or_created",
+    }
 )
 
 
@@ -397,7 +406,10 @@ class Query(BaseModel):
         """The neutral sort values of a record (times as epoch microseconds, None if missing)."""
         out: list[Any] = []
         for key in self.sort_keys:
-            value = getattr(record, key.field)
+            if key.field == "data_or_created":
+                value = record.data_started or record.created
+            else:
+                value = getattr(record, key.field)
             out.append(to_micros(value) if isinstance(value, datetime) else value)
         return out
 

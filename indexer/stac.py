@@ -114,7 +114,9 @@ def properties(record: FileRecord) -> dict[str, Any]:
     elif start == end:
         props["datetime"] = _iso(start)
     else:
-        props.update(datetime=None, start_datetime=_iso(start), end_datetime=_iso(end))
+        # datetime as well (the start, what sortby=datetime orders by): clients that read only
+        # datetime (sorting, stac-api-validator) see a time; start/end give the interval
+        props.update(datetime=_iso(start), start_datetime=_iso(start), end_datetime=_iso(end))
     props.update(
         created=_iso(record.created),
         updated=_iso(record.last_modified),

@@ -40,8 +40,8 @@ STAC_POST_FIELDS = STAC_GET_PARAMS | {"next"}
 DEFAULT_LIMIT = 10
 # STAC sortby names that differ from FileRecord's.
 STAC_SORT_NAMES = {
-    "datetime": "data_started",
-    "properties.datetime": "data_started",
+    "datetime": "data_or_created",
+    "properties.datetime": "data_or_created",
     "start_datetime": "data_started",
     "properties.start_datetime": "data_started",
     "end_datetime": "data_ended",

@@ -39,15 +39,17 @@ LIST_COLUMNS = {
     "source_task": "task",
 }
 SORT_COLUMNS = {
-    "id": "id",
-    "file_name": "file_name",
-    "file_size": "file_size",
-    "created": "created",
-    "last_modified": "modified",
-    "data_started": "data_started",
-    "data_ended": "data_ended",
-    "source_started": "source_started",
-    "source_ended": "source_ended",
+    "id": "f.id",
+    "file_name": "f.file_name",
+    "file_size": "f.file_size",
+    "created": "f.created",
+    "last_modified": "f.modified",
+    "data_started": "f.data_started",
+    "data_ended": "f.data_ended",
+    "source_started": "f.source_started",
+    "source_ended": "f.source_ended",
+    # the time a STAC item shows as datetime (index files_data_or_created)
+    "data_or_created": "coalesce(f.data_started, f.created)",
 }
 NULLABLE = frozenset({"data_started", "data_ended", "source_started", "source_ended"})
 # SQLite json_type() names grouped into the three kinds meta comparisons accept.
@@ -258,7 +260,7 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
     _time(where, q, known.data_span_us)
     for b in q.bounds:
         column = SORT_COLUMNS[b.field]  # the plain time columns (epoch µs; NULL never compares)
-        where.add(f"f.{column} {b.op} ?", to_micros(b.value))
+        where.add(f"{column} {b.op} ?", to_micros(b.value))
     for m in q.meta:
         _meta(where, m)
     for path in q.meta_missing:
@@ -277,7 +279,7 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
 def order_by(keys: tuple[SortKey, ...]) -> str:
     parts = []
     for k in keys:
-        col = f"f.{SORT_COLUMNS[k.field]}"
+        col = SORT_COLUMNS[k.field]
         if k.field in NULLABLE:
             parts.append(f"({col} IS NULL)")
         parts.append(f"{col} {'DESC' if k.desc else 'ASC'}")
@@ -287,7 +289,7 @@ def order_by(keys: tuple[SortKey, ...]) -> str:
 
 def sort_columns(keys: tuple[SortKey, ...]) -> str:
     """The values a page is ordered by, id last: selected next to each rid (see order_rows)."""
-    return ", ".join([f"f.{SORT_COLUMNS[k.field]}" for k in keys] + ["f.id"])
+    return ", ".join([SORT_COLUMNS[k.field] for k in keys] + ["f.id"])
 
 
 def _sql_rank(value: Any) -> tuple[int, Any]:
@@ -339,7 +341,7 @@ def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:
     eq_sql: list[str] = []
     eq_params: list[Any] = []
     for k, v in zip(keys, values, strict=True):
-        col = f"f.{SORT_COLUMNS[k.field]}"
+        col = SORT_COLUMNS[k.field]
         if v is not None:
             cmp = "<" if k.desc else ">"
             gt = f"({col} IS NULL OR {col} {cmp} ?)" if k.field in NULLABLE else f"{col} {cmp} ?"

@@ -45,7 +45,7 @@ async def test_items_of_a_collection_are_stac_items_with_assets_and_times(
     assert paris["collection"] == "raw" and paris["geometry"]["type"] == "Point"
     assert paris["bbox"] == [2.35, 48.85, 2.35, 48.85]
     props = paris["properties"]
-    assert props["datetime"] is None
+    assert props["datetime"] == "2020-01-01T00:00:00Z"  # the start
     assert props["start_datetime"] == "2020-01-01T00:00:00Z"
     assert props["end_datetime"] == "2020-01-02T00:00:00Z"
     asset = paris["assets"]["data"]

@@ -839,3 +839,24 @@ async def test_groups_of_alternatives_and_missing_meta_data(index: FileIndex) ->
     assert await found(index, rs, any_of=[[png, job], [high, missing]]) == {"high"}
     with pytest.raises(InvalidInput):
         Query.parse({"any_of": [[{"bbox": [0, 0, 1, 1]}]]})
+
+
+async def test_sorting_by_data_or_created_orders_a_record_without_data_time_by_created(
+    index: FileIndex,
+) -> None:
+    await load(
+        index,
+        rec("d1", data_started=day(1), created=day(50)),
+        rec("c5", created=day(5)),
+        rec("d9", data_started=day(9), created=day(0)),
+    )
+    for desc, expected in ((False, ["d1", "c5", "d9"]), (True, ["d9", "c5", "d1"])):
+        q = Query.parse({"sort": [{"field": "data_or_created", "desc": desc}], "limit": 1})
+        seen: list[str] = []
+        while True:
+            page = await index.search(q)
+            seen += [r.id for r in page.records]
+            if page.next_token is None:
+                break
+            q = q.model_copy(update={"token": page.next_token})
+        assert seen == expected

@@ -27,7 +27,7 @@ def test_an_instant_is_one_datetime_and_an_interval_is_start_and_end() -> None:
     assert instant["datetime"] == "2020-05-01T00:00:00Z" and "start_datetime" not in instant
     later = datetime(2020, 5, 2, tzinfo=UTC)
     span = to_item(rec(data_started=when, data_ended=later), "http://h")["properties"]
-    assert span["datetime"] is None
+    assert span["datetime"] == span["start_datetime"]
     assert (span["start_datetime"], span["end_datetime"]) == (
         "2020-05-01T00:00:00Z",
         "2020-05-02T00:00:00Z",
