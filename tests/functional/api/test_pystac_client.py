@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_collection_get_items_pages_through_the_collection(live_api: str) -> Non
     from pystac_client import Client
 
     raw = Client.open(live_api).get_collection("raw")
+    assert raw is not None
     assert sorted(i.id for i in raw.get_items()) == ["fiji", "notes", "ny", "paris"]
     assert [i.id for i in raw.get_items("paris")] == ["paris"]
     assert raw.get_item("ny") is not None and raw.get_item("alps") is None
@@ -55,7 +57,7 @@ def test_search_takes_every_parameter(live_api: str, method: str) -> None:
     from pystac_client import Client
 
     catalog = Client.open(live_api)
-    common = {
+    common: dict[str, Any] = {
         "collections": ["raw", "products"],
         "datetime": "2019-01-01/2021-12-31",
         "limit": 1,
