@@ -19,8 +19,16 @@ def ogr2ogr(url: str, layer: str, page_size: int) -> tuple[dict[str, object], li
         unavailable("ogr2ogr is missing (.ci/run installs Debian's gdal-bin)")
     assert binary is not None
     done = subprocess.run(
-        [binary, "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{url}", layer]
-        + ["-oo", f"PAGE_SIZE={page_size}"],
+        [
+            binary,
+            "-f",
+            "GeoJSON",
+            "/vsistdout/",
+            f"OAPIF:{url}",
+            layer,
+            "-oo",
+            f"PAGE_SIZE={page_size}",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
