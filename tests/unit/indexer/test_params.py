@@ -118,7 +118,7 @@ def test_stac_get_parameters_and_post_bodies_make_the_same_query() -> None:
     )
     assert from_get == from_post
     assert from_get.workspaces == ["raw", "products"] and from_get.limit == 5
-    assert [(k.field, k.desc) for k in from_get.sort] == [("data_started", True)]
+    assert [(k.field, k.desc) for k in from_get.sort] == [("data_or_created", True)]
 
 
 def test_stac_limit_defaults_to_ten_and_a_foreign_token_is_refused() -> None:
