@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from indexer.query import MAX_LIST, Query, parse_bbox, parse_datetime
+from indexer.query import MAX_LIST, MAX_SORT_KEYS, Query, parse_bbox, parse_datetime
 from seedpipe.errors import InvalidInput
 
 # Scale's own page size limit; STAC's limit may go up to the query model's.
@@ -17,6 +17,7 @@ MAX_PAGE = 1_000_000
 # Scale's page N is reached by walking tokens; deeper than this, narrow the filters instead.
 MAX_OFFSET = 100_000
 MAX_PARAM_CHARS = 1_000_000
+MAX_ASKED = 10**18  # the largest page size asked for that is clamped (larger: a 400)
 
 # Scale list parameters (repeatable, or comma separated) -> Query field.
 SCALE_LISTS: dict[str, str] = {
@@ -97,10 +98,13 @@ def many(params: Params, name: str) -> list[str]:
     given = params.get(name) or []
     if len(given) > MAX_LIST:
         raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+    count = 0
     for value in given:
-        out.extend(p.strip() for p in value.split(",") if p.strip())
-        if len(out) > MAX_LIST:
+        parts = value.split(",")
+        count += len(parts)  # empty values are ignored, but they count towards the limit
+        if count > MAX_LIST:
             raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+        out.extend(p.strip() for p in parts if p.strip())
     return out
 
 
@@ -277,6 +281,8 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         fields["meta"] = parse_meta(meta)
     fields["include_superseded"] = _bool(one(params, "include_superseded"), "include_superseded")
     order = many(params, "order")
+    if len(order) > MAX_SORT_KEYS:
+        raise InvalidInput(f"takes at most {MAX_SORT_KEYS} sort keys", field="order")
     if order:
         fields["sort"] = ",".join(order)
         rename["sort"] = "order"

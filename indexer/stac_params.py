@@ -125,6 +125,8 @@ def stac_query(body: Mapping[str, Any], collections: Sequence[str] = ()) -> Quer
     if body.get("sortby") is not None:
         fields["sort"] = _stac_sort(body["sortby"])
         rename["sort"] = "sortby"
+        if not fields["sort"] and isinstance(body["sortby"], str):
+            raise InvalidInput("names no field to sort by", field="sortby")
     if body.get("query") is not None:
         extra = query_fields(body["query"])
         if "datetime" in extra:

@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 
-from indexer.params import MAX_PAGE, MAX_PAGE_SIZE, SCALE_BOUNDS, SCALE_LISTS
+from indexer.params import MAX_ASKED, MAX_PAGE, MAX_PAGE_SIZE, SCALE_BOUNDS, SCALE_LISTS
 from indexer.query import MAX_LIMIT, MAX_LIST, SortField
 from indexer.stac_filter import CRS84, LANGS
 from indexer.stac_params import DEFAULT_LIMIT
@@ -48,7 +48,8 @@ def _time(fmt: str) -> dict[str, Any]:
     return {"type": "string", "format": fmt, "maxLength": 64}
 
 
-FILE_TYPE = "^([Ss][Oo][Uu][Rr][Cc][Ee]|[Pp][Rr][Oo][Dd][Uu][Cc][Tt])$"
+# any case; an empty value is ignored
+FILE_TYPE = "^([Ss][Oo][Uu][Rr][Cc][Ee]|[Pp][Rr][Oo][Dd][Uu][Cc][Tt])?$"
 FILES_PARAMS: list[dict[str, Any]] = [
     *[
         _list(name, f"only files whose {target.replace('_', ' ')} is one of these")
@@ -103,9 +104,8 @@ FILES_PARAMS: list[dict[str, Any]] = [
             "type": "array",
             "items": {"type": "string", "enum": [p + f for f in SORT_FIELDS for p in ("", "-")]},
             "maxItems": 5,
-            "uniqueItems": True,
         },
-        "sort keys (-: descending), repeatable; ties break by id",
+        "sort keys (-: descending), repeatable; a field named again adds nothing; ties break by id",
         style="form",
         explode=True,
     ),
@@ -116,7 +116,13 @@ FILES_PARAMS: list[dict[str, Any]] = [
     ),
     _q(
         "page_size",
-        {"type": "integer", "minimum": 1, "default": 100, "x-maximum-served": MAX_PAGE_SIZE},
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_ASKED,
+            "default": 100,
+            "x-maximum-served": MAX_PAGE_SIZE,
+        },
         f"records per page; above {MAX_PAGE_SIZE} it is {MAX_PAGE_SIZE}",
     ),
     _q("cursor", {"type": "string", "format": "cursor"}, "where a next link's page starts"),

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import hypothesis
 import schemathesis
 from hypothesis import strategies as st
@@ -83,6 +84,16 @@ TIME_PAIRS = [
 ]
 
 
+def schema_can_say(case: Any) -> bool:
+    """What OpenAPI cannot say about parameters together, and the API refuses with a 400:
+    bbox with intersects, and a time range whose start is after its end (as in Scale); such
+    cases are left out of the valid ones."""
+    names = set(case.query or {})
+    if {"bbox", "intersects"} <= names:
+        return False
+    return not any({a, b} <= names for a, b in TIME_PAIRS)
+
+
 def strategies(operation: Any) -> list[Any]:
     """Positive and negative cases; POST /search's valid bodies come from SEARCH_BODIES."""
     from schemathesis.generation.modes import GenerationMode
@@ -95,23 +106,21 @@ def strategies(operation: Any) -> list[Any]:
         positive = st.sampled_from(SEARCH_BODIES).flatmap(
             lambda body: operation.as_strategy(body=body)
         )
-    elif operation.label == "GET /search":
-        # bbox and intersects exclude each other (a 400): OpenAPI cannot say so
-        positive = operation.as_strategy().filter(
-            lambda case: not {"bbox", "intersects"} <= set(case.query or {})
-        )
-    elif operation.label in ("GET /files", "GET /v6/files/"):
-        # a time range's start after its end is a 400 (as in Scale): OpenAPI cannot say so
-        positive = operation.as_strategy().filter(
-            lambda case: not any({a, b} <= set(case.query or {}) for a, b in TIME_PAIRS)
-        )
     else:
-        positive = operation.as_strategy()
+        positive = operation.as_strategy().filter(schema_can_say)
     return [positive, negative]
 
 
 def test_every_operation_passes_every_schemathesis_check(live_api: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
+    doc = httpx.get(f"{live_api}/openapi.json").json()
+    # OGC API Features: a limit above the maximum is served as the maximum, not refused (the
+    # maximum stays in the document for clients such as GDAL); schemathesis' negative cases
+    # would take one for an error, so its copy of the document says "clamped" in words only.
+    for path in ("/search", "/collections/{collection_id}/items"):
+        for param in doc["paths"][path]["get"]["parameters"]:
+            if param["name"] == "limit":
+                param["schema"].pop("maximum")
+    schema = schemathesis.openapi.from_dict(doc)
     failures: list[str] = []
     from schemathesis.core.result import Ok
 
@@ -132,7 +141,7 @@ def test_every_operation_passes_every_schemathesis_check(live_api: str) -> None:
                 phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],  # no shrinking
             )
             def run(case: Any) -> None:
-                case.call_and_validate()
+                case.call_and_validate(base_url=live_api)
 
             started = time.monotonic()
             try:
