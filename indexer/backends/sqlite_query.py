@@ -177,8 +177,18 @@ def _time(where: Where, q: Query, data_span_us: int | None) -> None:
         data, created = Where(), Where()
         _time(data, q.model_copy(update={"time_field": "data"}), data_span_us)
         _time(created, q.model_copy(update={"time_field": "created"}), None)
+        if q.bbox is not None or q.intersects is not None:
+            # the R*Tree drives: test each candidate row
+            where.add(
+                f"(({data.sql()}) OR (f.d0 IS NULL AND {created.sql()}))",
+                *data.params,
+                *created.params,
+            )
+            return
+        # else a union of two index ranges ((d0, d1) and created): an OR scans every row
         where.add(
-            f"(({data.sql()}) OR (f.d0 IS NULL AND {created.sql()}))",
+            f"f.rid IN (SELECT f.rid FROM files f WHERE {data.sql()} UNION ALL "  # noqa: S608
+            f"SELECT f.rid FROM files f WHERE f.d0 IS NULL AND {created.sql()})",
             *data.params,
             *created.params,
         )
