@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_index import synthetic  # noqa: E402
-from indexer.backends import open_index  # noqa: E402
-from indexer.query import Query  # noqa: E402
-from seedpipe.settings import IndexSettings  # noqa: E402
+from bench.bench_index import synthetic
+from indexer.backends import open_index
+from indexer.query import Query
+from seedpipe.settings import IndexSettings
 
 
 async def bench(records: int, queries: int) -> None:
