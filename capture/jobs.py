@@ -220,7 +220,25 @@ class JobStore:
         job_type: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: tuple[float, str] | None = None,
     ) -> list[Job]:
+        """Jobs by creation (then id); ``after`` (created, id) starts past that job (keyset)."""
+        clause, args = self._where(status, job_type, after)
+        rows = self._exec(
+            f"SELECT * FROM jobs {clause} ORDER BY created, id LIMIT ? OFFSET ?",  # noqa: S608
+            (*args, limit, offset),
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def count(self, *, status: str | None = None, job_type: str | None = None) -> int:
+        clause, args = self._where(status, job_type, None)
+        row = self._exec(f"SELECT count(*) FROM jobs {clause}", tuple(args)).fetchone()  # noqa: S608
+        return int(row[0])
+
+    @staticmethod
+    def _where(
+        status: str | None, job_type: str | None, after: tuple[float, str] | None
+    ) -> tuple[str, list[Any]]:
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"must be one of {', '.join(STATUSES)}", field="status")
         where: list[str] = []
@@ -231,12 +249,10 @@ class JobStore:
         if job_type:
             where.append("job_type = ?")
             args.append(job_type)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._exec(
-            f"SELECT * FROM jobs {clause} ORDER BY created, id LIMIT ? OFFSET ?",  # noqa: S608
-            (*args, limit, offset),
-        ).fetchall()
-        return [_row_to_job(r) for r in rows]
+        if after is not None:
+            where.append("(created > ? OR (created = ? AND id > ?))")
+            args.extend([after[0], after[0], after[1]])
+        return (f"WHERE {' AND '.join(where)}" if where else ""), args
 
     def counts(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()

@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from composition.http import create_app
+    from indexer.api.http import MAX_REQUEST_HEAD
 
     settings = load_settings(args)
     app = create_app(settings)
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         port=settings.api.port if args.port is None else args.port,
         log_config=None,  # keep the handlers the CLI configured
         timeout_graceful_shutdown=3,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
     Server(config).run()
     return 0

@@ -35,6 +35,8 @@ def create_app(
     from composition.web.live import LiveFeed
     from composition.web.routes import BrowserLanding
     from composition.web.routes import router as web_router
+    from indexer.api import http, openapi
+    from indexer.api.content import router as content_router
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
@@ -58,8 +60,12 @@ def create_app(
         version=__version__,
         description="Search file records by place, time and type: Scale-style /files and STAC.",
         lifespan=lifespan,
+        openapi_url=None,  # served by indexer.api.openapi (3.0, its own media type)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.summaries = {}  # collection summaries by workspace (indexer.api.stac)
     if index is not None:
         app.state.index = index
     app.add_exception_handler(InvalidInput, _invalid_input)
@@ -67,6 +73,7 @@ def create_app(
     app.add_exception_handler(CatalogError, _catalog_error)
     app.add_api_route("/healthz", _healthz, methods=["GET"], summary="Ready: the index answers")
     app.include_router(files_router)
+    app.include_router(content_router)
     app.include_router(stac_router)
     for router in _capture_routers(settings, index, capture):
         app.include_router(router)
@@ -77,6 +84,8 @@ def create_app(
     metrics.watch_jobs(_jobs_for_metrics(settings, capture.store if capture else None))
     app.add_middleware(BrowserLanding)
     app.add_middleware(metrics.SearchTimer)
+    openapi.install(app)
+    http.install(app, settings)
     return app
 
 
@@ -136,8 +145,11 @@ async def _healthz(request: Request) -> dict[str, str]:
 
 
 async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
+    from seedpipe.query.params import PageTooDeep
+
     field = getattr(exc, "field", None)
-    return JSONResponse({"detail": str(exc), "field": field}, status_code=400)
+    status = 404 if isinstance(exc, PageTooDeep) else 400
+    return JSONResponse({"detail": str(exc), "field": field}, status_code=status)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -93,6 +93,8 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
             yield
 
     app = create_app(settings, index=index, capture=capture)
+    from indexer.api.http import MAX_REQUEST_HEAD
+
     config = uvicorn.Config(
         app,
         host=settings.api.host,
@@ -102,6 +104,7 @@ def _api_server(settings: Settings, index: FileIndex, capture: CaptureService, p
         lifespan="on",
         # Open live-update streams (the page's server-sent events) never end by themselves.
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
     return Server(config)
 

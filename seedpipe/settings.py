@@ -247,6 +247,17 @@ class ApiSettings(_Section):
             )
         return value
 
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='origins allowed to call the API from a browser ("*" for any); none: no CORS',
+    )
+    license: str = Field(
+        default="proprietary",
+        min_length=1,
+        max_length=128,
+        description="the STAC license of every collection (an SPDX id, or proprietary)",
+    )
+
 
 class Settings(BaseSettings):
     """Everything seedpipe can be told. TOML first, ``SEEDPIPE_*`` env vars override it."""

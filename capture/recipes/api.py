@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
+
 from capture.jobs import JobStore
-from capture.recipes.store import RECIPE_STATUSES, RecipeStore
+from capture.recipes.store import RecipeStatus, RecipeStore
 from seedpipe.errors import InvalidInput
+from seedpipe.links import page_link
 from seedpipe.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 # (recipe type, {input: [file ids]}, {input: JSON}) -> (recipe, created)
 Starter = Callable[[str, dict[str, list[str]], dict[str, Any]], Awaitable[tuple["Recipe", bool]]]
 MAX_ID = 64
+MAX_PAGE_SIZE = 1000  # Scale's page size limit, as /files and /jobs
 
 
 def recipe_detail(recipes: RecipeStore, jobs: JobStore, recipe_id: str) -> dict[str, Any] | None:
@@ -47,6 +51,40 @@ def recipe_detail(recipes: RecipeStore, jobs: JobStore, recipe_id: str) -> dict[
         "definition": recipe.definition,
         "nodes": out_nodes,
     }
+
+
+START_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["recipe_type"],
+                "properties": {
+                    "recipe_type": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "inputs": {
+                        "type": "object",
+                        "description": "recipe input name -> a file id or a list of file ids",
+                        "additionalProperties": {
+                            "oneOf": [
+                                {"type": "string", "minLength": 1, "maxLength": 128},
+                                {
+                                    "type": "array",
+                                    "items": {"type": "string", "minLength": 1, "maxLength": 128},
+                                },
+                            ]
+                        },
+                    },
+                    "json": {
+                        "type": "object",
+                        "description": "recipe input name -> its JSON value",
+                    },
+                },
+            }
+        }
+    },
+}
 
 
 def parse_start(body: Any) -> tuple[str, dict[str, list[str]], dict[str, Any]]:
@@ -86,6 +124,7 @@ def recipes_router(
 ) -> APIRouter:
     """The recipe routes; ``starter`` starts recipes (the capture service's engine in ``up``)."""
     from fastapi import APIRouter, Body, HTTPException, Query
+    from fastapi import Path as PathParam
 
     router = APIRouter(tags=["recipes"])
     opened: dict[str, Any] = {}
@@ -120,47 +159,59 @@ def recipes_router(
         return {"count": len(types), "results": [rt.summary() for rt in types.values()]}
 
     @router.get("/recipe-types/{name}")
-    def get_recipe_type(name: str) -> dict[str, Any]:
-        if len(name) > MAX_ID:
-            raise HTTPException(400, "name: too long")
+    def get_recipe_type(
+        name: str = PathParam(max_length=MAX_ID, description="the recipe type's name"),
+    ) -> dict[str, Any]:
         rt = get_types().get(name)
         if rt is None:
             raise HTTPException(404, f"no recipe type {name!r}")
         return rt.detail()
 
-    @router.get("/recipes")
+    @router.get("/recipes", summary="Recipes, oldest first (the page shape of /files)")
     def list_recipes(
-        status: str | None = Query(
-            default=None, description=f"one of {', '.join(RECIPE_STATUSES)}"
+        request: Request,
+        status: RecipeStatus | None = Query(default=None, description="only recipes in this state"),
+        recipe_type: str | None = Query(
+            default=None, max_length=256, description="only recipes of this recipe type"
         ),
-        recipe_type: str | None = Query(default=None, max_length=256),
-        cursor: str | None = Query(default=None, max_length=MAX_ID, description="from `next`"),
-        page_size: int = Query(default=100, ge=1, le=1000),
+        cursor: str | None = Query(
+            default=None,
+            min_length=1,
+            max_length=MAX_ID,
+            description="where a next link's page starts (only a next link's value is valid)",
+            json_schema_extra={"format": "cursor"},
+        ),
+        page_size: int = Query(
+            default=100,
+            ge=1,
+            le=2**31,
+            description=f"recipes per page; above {MAX_PAGE_SIZE} it is {MAX_PAGE_SIZE}",
+        ),
     ) -> dict[str, Any]:
-        if status is not None and status not in RECIPE_STATUSES:
-            raise HTTPException(400, f"status: must be one of {', '.join(RECIPE_STATUSES)}")
-        found = get_recipes().search(
-            status=status, recipe_type=recipe_type, limit=page_size + 1, after=cursor
-        )
-        page = found[:page_size]
-        more = len(found) > page_size
+        size = min(page_size, MAX_PAGE_SIZE)
+        store = get_recipes()
+        found = store.search(status=status, recipe_type=recipe_type, limit=size + 1, after=cursor)
+        page = found[:size]
+        more = len(found) > size
+        public = settings.api.public_url
         return {
-            "page_size": page_size,
-            "next": page[-1].id if more and page else None,
+            "count": store.count(status=status, recipe_type=recipe_type),
+            "next": page_link(request, public, cursor=page[-1].id) if more and page else None,
+            "previous": page_link(request, public, cursor=None) if cursor else None,
             "results": [r.to_dict() for r in page],
         }
 
     @router.get("/recipes/{recipe_id}")
-    def get_recipe(recipe_id: str) -> dict[str, Any]:
-        if len(recipe_id) > MAX_ID:
-            raise HTTPException(400, "recipe_id: too long")
+    def get_recipe(
+        recipe_id: str = PathParam(max_length=MAX_ID, description="the recipe's id"),
+    ) -> dict[str, Any]:
         detail = recipe_detail(get_recipes(), get_jobs(), recipe_id)
         if detail is None:
             raise HTTPException(404, f"no recipe with id {recipe_id!r}")
         return detail
 
-    @router.post("/recipes", status_code=201)
-    async def start_recipe(body: Any = Body(...)) -> Any:
+    @router.post("/recipes", status_code=201, openapi_extra={"requestBody": START_BODY})
+    async def start_recipe(body: Any = Body(...)) -> Any:  # checked by parse_start
         from fastapi.responses import JSONResponse
 
         try:

@@ -253,6 +253,14 @@ class RecipeStore:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def count(self, *, status: str | None = None, recipe_type: str | None = None) -> int:
+        """How many recipes ``search`` would walk through with these filters."""
+        where = [c for c, v in (("status = ?", status), ("recipe_type = ?", recipe_type)) if v]
+        args = tuple(v for v in (status, recipe_type) if v)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        row = self._exec(f"SELECT COUNT(*) FROM recipes {clause}", args).fetchone()  # noqa: S608
+        return int(row[0])
+
     def counts(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) FROM recipes GROUP BY status").fetchall()
         out: dict[str, int] = dict.fromkeys(RECIPE_STATUSES, 0)

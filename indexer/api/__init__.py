@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from seedpipe.links import page_link, public_root
+
 if TYPE_CHECKING:
     from indexer.backends.base import FileIndex
     from seedpipe.settings import Settings
@@ -14,17 +16,13 @@ if TYPE_CHECKING:
 def base_url(request: Request) -> str:
     """The public root of the API (``api.public_url`` behind a proxy, else what was asked)."""
     settings: Settings = request.app.state.settings
-    return (settings.api.public_url or str(request.base_url)).rstrip("/")
+    return public_root(request, settings.api.public_url)
 
 
 def link(request: Request, **params: str | int | None) -> str:
-    """This request's URL under the public root, with ``params`` replaced (for next/previous);
-    a ``None`` value removes that parameter."""
-    gone = [name for name, value in params.items() if value is None]
-    url = request.url.remove_query_params(gone).include_query_params(
-        **{name: value for name, value in params.items() if value is not None}
-    )
-    return f"{base_url(request)}{url.path}?{url.query}"
+    """This request's URL under the public root, with ``params`` replaced (``None`` removes)."""
+    settings: Settings = request.app.state.settings
+    return page_link(request, settings.api.public_url, **params)
 
 
 def get_index(request: Request) -> FileIndex:

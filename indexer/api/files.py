@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from indexer.api import get_index, link
+from indexer.api import base_url, get_index, link
+from indexer.api.content import public_url, with_public_url
+from indexer.api.http import with_etag
 from indexer.backends.base import FileIndex, JsonPage
 from seedpipe.query.model import MAX_LIMIT, Query
 from seedpipe.query.params import MAX_OFFSET, SCALE_PARAMS, files_query
@@ -63,15 +65,35 @@ async def list_files(request: Request) -> Response:
     # The records' stored JSON goes out as it is: no decoding and re-encoding of each record
     # (for a page of 1,000 that is most of the time a request takes).
     head_json = json.dumps(head, separators=(",", ":"))
-    body = f'{head_json[:-1]},"results":[{",".join(found.docs)}]}}'
+    settings, root = request.app.state.settings, base_url(request)
+    docs = [with_public_url(settings, doc, root) for doc in found.docs]
+    body = f'{head_json[:-1]},"results":[{",".join(docs)}]}}'
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/files/{file_id}", summary="One file record")
-async def get_file(
-    request: Request, file_id: str = Path(min_length=1, max_length=128)
-) -> dict[str, Any]:
+@router.get("/files/{file_id}", summary="One file record", response_class=Response)
+async def get_file(request: Request, file_id: str = Path(min_length=1, max_length=128)) -> Response:
     record = await get_index(request).get(file_id)
     if record is None:
         raise HTTPException(status_code=404, detail=f"no file {file_id!r}")
-    return record.to_scale()
+    data = record.to_scale()
+    data["url"] = public_url(request.app.state.settings, record, base_url(request))
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return with_etag(request, body, "application/json")
+
+
+# Scale serves these under its REST version, with trailing slashes: the same routes there.
+router.add_api_route(
+    "/v6/files/",
+    list_files,
+    methods=["GET"],
+    summary="Scale v6 alias of GET /files",
+    response_class=Response,
+)
+router.add_api_route(
+    "/v6/files/{file_id}/",
+    get_file,
+    methods=["GET"],
+    summary="Scale v6 alias of GET /files/{file_id}",
+    response_class=Response,
+)

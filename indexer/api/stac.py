@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import base_url, get_index, link
-from indexer.stac.items import CONFORMANCE, STAC_VERSION, to_collection, to_item
+from indexer.api.content import public_url
+from indexer.api.http import with_etag
+from indexer.backends.base import CollectionSummary
+from indexer.stac.items import CONFORMANCE, STAC_VERSION, collection_href, to_collection, to_item
 from indexer.stac.params import STAC_GET_PARAMS, stac_get_body, stac_query
+from indexer.stac.queryables import QUERYABLES_REL, SCHEMA_JSON, queryables
 from seedpipe.errors import InvalidInput
 from seedpipe.query.params import parse_json
+from seedpipe.records import FileRecord
 
 router = APIRouter(tags=["stac"])
 GEOJSON = "application/geo+json"
@@ -53,6 +61,7 @@ async def landing(request: Request) -> dict[str, Any]:
             "href": f"{root}/openapi.json",
         },
         {"rel": "service-doc", "type": "text/html", "href": f"{root}/docs"},
+        {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{root}/queryables"},
     ]
     links += [
         {"rel": "child", "type": "application/json", "href": f"{root}/collections/{name}"}
@@ -69,6 +78,33 @@ async def landing(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get(
+    "/queryables",
+    summary="Properties a filter may name (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "Queryables"}},
+)
+async def all_queryables(request: Request) -> Response:
+    href = f"{base_url(request)}/queryables"
+    return _schema(queryables(href, sorted(request.app.state.settings.workspaces)))
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Properties a filter of this collection's items may name (JSON Schema)",
+    response_class=Response,
+    responses={200: {"content": {SCHEMA_JSON: {}}, "description": "Queryables"}},
+)
+async def collection_queryables(request: Request, collection_id: str = _id()) -> Response:
+    _known(request, collection_id)
+    href = f"{collection_href(base_url(request), collection_id)}/queryables"
+    return _schema(queryables(href, [collection_id]))
+
+
+def _schema(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), media_type=SCHEMA_JSON)
+
+
 @router.get("/conformance", summary="Conformance classes")
 async def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
@@ -79,7 +115,7 @@ async def collections(request: Request) -> dict[str, Any]:
     root = base_url(request)
     names = sorted(request.app.state.settings.workspaces)
     return {
-        "collections": [to_collection(n, root) for n in names],
+        "collections": [await _collection(request, n) for n in names],
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{root}/collections"},
             {"rel": "root", "type": "application/json", "href": f"{root}/"},
@@ -95,38 +131,68 @@ def _known(request: Request, collection_id: str) -> None:
 @router.get("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str = _id()) -> dict[str, Any]:
     _known(request, collection_id)
-    return to_collection(collection_id, base_url(request))
+    return await _collection(request, collection_id)
+
+
+SUMMARY_TTL_S = 30.0
+
+
+async def _collection(request: Request, name: str) -> dict[str, Any]:
+    """The collection from a summary of its records, kept ``SUMMARY_TTL_S`` seconds (it walks
+    every record of the workspace)."""
+    cache: dict[str, tuple[float, CollectionSummary]] = request.app.state.summaries
+    now = time.monotonic()
+    kept = cache.get(name)
+    if kept is None or now - kept[0] > SUMMARY_TTL_S:
+        kept = (now, await get_index(request).summarize(name))
+        cache[name] = kept
+    settings = request.app.state.settings
+    return to_collection(name, base_url(request), kept[1], settings.api.license)
 
 
 @router.get(
     "/collections/{collection_id}/items",
     summary="Items of one collection",
-    openapi_extra=_documented(frozenset({"bbox", "datetime", "limit", "token"})),
+    openapi_extra=_documented(STAC_GET_PARAMS - {"intersects"}),
+    response_class=Response,
 )
-async def items(request: Request, collection_id: str = _id()) -> dict[str, Any]:
+async def items(request: Request, collection_id: str = _id()) -> Response:
     _known(request, collection_id)
     params = _params(request)
-    for name in params:
-        if name not in ("bbox", "datetime", "limit", "token"):
-            raise InvalidInput("is not a supported items parameter", field=name)
+    if "intersects" in params:
+        raise InvalidInput("is not an items parameter; use /search", field="intersects")
     body = stac_get_body(params)
+    # pystac-client's Collection.get_items() sends collections=<this one>: the page holds
+    # what both select.
+    asked = body.get("collections")
+    if asked is not None and collection_id not in asked:
+        return _page(request, body, PageOf([], 0, None), method="GET", collection=collection_id)
     body["collections"] = [collection_id]
-    return await _search(request, body, method="GET")
+    return await _search(request, body, method="GET", collection=collection_id)
 
 
-@router.get("/collections/{collection_id}/items/{item_id}", summary="One item")
-async def item(
-    request: Request, collection_id: str = _id(), item_id: str = _id()
-) -> dict[str, Any]:
+@router.get(
+    "/collections/{collection_id}/items/{item_id}",
+    summary="One item",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}, "description": "A STAC Item"}},
+)
+async def item(request: Request, collection_id: str = _id(), item_id: str = _id()) -> Response:
     _known(request, collection_id)
     record = await get_index(request).get(item_id)
     if record is None or record.workspace.name != collection_id:
         raise HTTPException(status_code=404, detail=f"no item {item_id!r} in {collection_id!r}")
-    return to_item(record, base_url(request))
+    body = json.dumps(_item(request, record, base_url(request)), separators=(",", ":")).encode()
+    return with_etag(request, body, GEOJSON)
 
 
-@router.get("/search", summary="Item search (GET)", openapi_extra=_documented(STAC_GET_PARAMS))
-async def search_get(request: Request) -> dict[str, Any]:
+@router.get(
+    "/search",
+    summary="Item search (GET)",
+    openapi_extra=_documented(STAC_GET_PARAMS),
+    response_class=Response,
+)
+async def search_get(request: Request) -> Response:
     return await _search(request, stac_get_body(_params(request)), method="GET")
 
 
@@ -139,8 +205,9 @@ async def search_get(request: Request) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     },
+    response_class=Response,
 )
-async def search_post(request: Request) -> dict[str, Any]:
+async def search_post(request: Request) -> Response:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidInput(f"is over {MAX_BODY_BYTES} bytes", field="body")
@@ -154,13 +221,46 @@ async def search_post(request: Request) -> dict[str, Any]:
     return await _search(request, body, method="POST")
 
 
-async def _search(request: Request, body: dict[str, Any], *, method: str) -> dict[str, Any]:
-    query = stac_query(body)
+def _item(request: Request, record: FileRecord, root: str) -> dict[str, Any]:
+    return to_item(record, root, public_url(request.app.state.settings, record, root))
+
+
+@dataclass(frozen=True, slots=True)
+class PageOf:
+    records: list[FileRecord]
+    total: int
+    next_token: str | None
+
+
+async def _search(
+    request: Request, body: dict[str, Any], *, method: str, collection: str | None = None
+) -> Response:
+    query = stac_query(body, sorted(request.app.state.settings.workspaces))
     found = await get_index(request).search(query)
+    page = PageOf(list(found.records), found.total, found.next_token)
+    return _page(request, body, page, method=method, collection=collection)
+
+
+def _page(
+    request: Request,
+    body: dict[str, Any],
+    found: PageOf,
+    *,
+    method: str,
+    collection: str | None = None,
+) -> Response:
     root = base_url(request)
     links: list[dict[str, Any]] = [
         {"rel": "root", "type": "application/json", "href": f"{root}/"},
     ]
+    if method == "GET":
+        links.append({"rel": "self", "type": GEOJSON, "href": link(request)})
+    else:
+        links.append({"rel": "self", "type": GEOJSON, "href": f"{root}/search", "method": "POST"})
+    if collection is not None:
+        href = collection_href(root, collection)
+        links.append({"rel": "collection", "type": "application/json", "href": href})
+        links.append({"rel": "parent", "type": "application/json", "href": href})
     if found.next_token is not None:
         if method == "GET":
             href = link(request, token=found.next_token)
@@ -178,10 +278,12 @@ async def _search(request: Request, body: dict[str, Any], *, method: str) -> dic
                     "merge": False,
                 }
             )
-    return {
+    page = {
         "type": "FeatureCollection",
-        "features": [to_item(r, root) for r in found.records],
+        "features": [_item(request, r, root) for r in found.records],
         "links": links,
         "numberMatched": found.total,
         "numberReturned": len(found.records),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
+    return Response(json.dumps(page, separators=(",", ":")), media_type=GEOJSON)

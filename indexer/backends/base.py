@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -48,6 +49,23 @@ class JsonPage:
     docs: list[str]
     total: int
     next_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSummary:
+    """Counts and extents over current (not deleted, not superseded) records.
+
+    ``start``/``end`` span each record's data time, or its created time when it has none (the
+    datetime its STAC item shows).
+    """
+
+    count: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    media_types: list[str] = field(default_factory=list)
+    file_types: list[str] = field(default_factory=list)
+    data_types: list[str] = field(default_factory=list)
 
 
 class Subscription(BaseModel):
@@ -114,6 +132,10 @@ class FileIndex(ABC):
     @abstractmethod
     async def count(self, query: Query) -> int:
         """How many records match ``query`` (sort, limit and token ignored)."""
+
+    @abstractmethod
+    async def summarize(self, workspace: str) -> CollectionSummary:
+        """Count, extents and kinds of the workspace's current records, aggregated in place."""
 
     @abstractmethod
     async def add_subscription(self, subscription: Subscription) -> None:

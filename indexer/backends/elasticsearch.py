@@ -10,7 +10,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from indexer.backends.base import FileIndex, SearchPage, Subscription, UpsertResult
+from indexer.backends.base import (
+    CollectionSummary,
+    FileIndex,
+    SearchPage,
+    Subscription,
+    UpsertResult,
+)
 from indexer.backends.es_mapping import (
     FILES_MAPPING,
     SETTINGS,
@@ -18,6 +24,7 @@ from indexer.backends.es_mapping import (
     to_document,
 )
 from indexer.backends.es_query import compile_query, compile_search
+from indexer.backends.es_summary import es_summary, es_summary_body
 from seedpipe.errors import CatalogError, MissingDependency
 from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.model import Query
@@ -222,6 +229,10 @@ class ElasticsearchIndex(FileIndex):
     async def count(self, query: Query) -> int:
         resp = await self.client.count(index=self.alias, query=compile_query(query))
         return int(resp["count"])
+
+    async def summarize(self, workspace: str) -> CollectionSummary:
+        resp = await self.client.search(index=self.alias, **es_summary_body(workspace))
+        return es_summary(dict(resp.body))
 
     # ----- subscriptions: a percolator index of compiled queries -----
 

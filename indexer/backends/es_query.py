@@ -70,6 +70,12 @@ def compile_meta(m: MetaFilter) -> dict[str, Any]:
 def compile_time(q: Query) -> dict[str, Any] | None:
     if q.datetime is None:
         return None
+    if q.time_field == "data_or_created":
+        data = compile_time(q.model_copy(update={"time_field": "data"}))
+        created = compile_time(q.model_copy(update={"time_field": "created"}))
+        no_data = {"bool": {"must_not": [{"exists": {"field": RANGE_FIELDS["data"]}}]}}
+        either = [data, {"bool": {"filter": [no_data, created]}}]
+        return {"bool": {"should": either, "minimum_should_match": 1}}
     start, end = q.datetime.start, q.datetime.end
     if q.time_relation == "contains" and (start is None or end is None):
         return MATCH_NONE  # an open end is never contained in a record's closed interval
@@ -104,14 +110,32 @@ def compile_query(q: Query) -> dict[str, Any]:
     if q.file_name_contains:
         needle = q.file_name_contains.casefold().translate(_WILDCARD_SPECIAL)
         filters.append({"wildcard": {"file_name_lc": {"value": f"*{needle}*"}}})
+    if q.file_name_starts:
+        filters.append({"prefix": {"file_name_lc": {"value": q.file_name_starts.casefold()}}})
+    if q.file_name_ends:
+        needle = q.file_name_ends.casefold().translate(_WILDCARD_SPECIAL)
+        filters.append({"wildcard": {"file_name_lc": {"value": f"*{needle}"}}})
+    if q.file_names:
+        filters.append({"terms": {"file_name": list(dict.fromkeys(q.file_names))}})
+    for name, values in q.not_in.items():
+        must_not.append({"terms": {TERM_FIELDS[name]: list(dict.fromkeys(values))}})
     time = compile_time(q)
     if time is not None:
         filters.append(time)
+    for b in q.bounds:
+        filters.append(
+            {"range": {b.field: {"gte" if b.op == ">=" else "lte": b.value.isoformat()}}}
+        )
     geom = q.geometry()
     if geom is not None:
         shape = json.loads(shapely.to_geojson(geom))
         filters.append({"geo_shape": {"geometry": {"shape": shape, "relation": "intersects"}}})
     filters.extend(compile_meta(m) for m in q.meta)
+    for path in q.meta_missing:
+        must_not.append(_nested(path, {"exists": {"field": "meta_kv.k"}}))
+    for group in q.any_of:
+        either = [compile_query(alt) for alt in group]
+        filters.append({"bool": {"should": either, "minimum_should_match": 1}})
     body: dict[str, Any] = {"filter": filters}
     if must_not:
         body["must_not"] = must_not

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from indexer.stac.query import is_meta_name
 from seedpipe.records import FileRecord
+
+if TYPE_CHECKING:
+    from indexer.backends.base import CollectionSummary
 
 STAC_VERSION = "1.0.0"
 FILE_EXTENSION = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
@@ -16,6 +20,14 @@ CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/item-search",
     "https://api.stacspec.org/v1.0.0/item-search#sort",
     "https://api.stacspec.org/v1.0.0/item-search#query",
+    "https://api.stacspec.org/v1.0.0-rc.2/item-search#filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -26,15 +38,9 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
+def _xy(node: Any, xs: list[float], ys: list[float]) -> None:
     # A walk over the coordinates: ~20x cheaper than building a shapely shape per item.
-    if not geometry:
-        return None
-    xs: list[float] = []
-    ys: list[float] = []
-    stack: list[Any] = [geometry.get("coordinates")]
-    for g in geometry.get("geometries") or []:
-        stack.append(g.get("coordinates") if isinstance(g, dict) else None)
+    stack: list[Any] = [node]
     while stack:
         node = stack.pop()
         if not isinstance(node, list) or not node:
@@ -45,9 +51,52 @@ def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
                 ys.append(node[1])
         else:
             stack.extend(node)
-    if not xs:
+
+
+def _parts(geometry: dict[str, Any]) -> list[Any]:
+    """The coordinates of each part (a Multi* member, a collection's geometries)."""
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        return [
+            p for g in geometry.get("geometries") or [] if isinstance(g, dict) for p in _parts(g)
+        ]
+    coords = geometry.get("coordinates")
+    if kind in ("MultiPolygon", "MultiLineString", "MultiPoint") and isinstance(coords, list):
+        return list(coords)
+    return [coords]
+
+
+def _bbox(geometry: dict[str, Any] | None) -> list[float] | None:
+    """The bbox; a shape split at the antimeridian gets RFC 7946's west > east form."""
+    if not geometry:
         return None
-    return [float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))]
+    spans: list[tuple[float, float]] = []
+    ys: list[float] = []
+    for part in _parts(geometry):
+        px: list[float] = []
+        _xy(part, px, ys)
+        if px:
+            spans.append((float(min(px)), float(max(px))))
+    if not spans:
+        return None
+    west, east = min(s[0] for s in spans), max(s[1] for s in spans)
+    if west == -180.0 and east == 180.0 and len(spans) > 1:
+        gap = _widest_gap(spans)
+        if gap is not None:
+            west, east = gap[1], gap[0]
+    return [west, float(min(ys)), east, float(max(ys))]
+
+
+def _widest_gap(spans: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """The widest stretch of longitude between the parts, as (east end, west end) of the gap."""
+    merged: list[list[float]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    gaps = [(merged[i][1], merged[i + 1][0]) for i in range(len(merged) - 1)]
+    return max(gaps, key=lambda g: g[1] - g[0]) if gaps else None
 
 
 def item_geometry(record: FileRecord) -> dict[str, Any] | None:
@@ -65,7 +114,9 @@ def properties(record: FileRecord) -> dict[str, Any]:
     elif start == end:
         props["datetime"] = _iso(start)
     else:
-        props.update(datetime=None, start_datetime=_iso(start), end_datetime=_iso(end))
+        # datetime as well (the start, what sortby=datetime orders by): clients that read only
+        # datetime (sorting, stac-api-validator) see a time; start/end give the interval
+        props.update(datetime=_iso(start), start_datetime=_iso(start), end_datetime=_iso(end))
     props.update(
         created=_iso(record.created),
         updated=_iso(record.last_modified),
@@ -96,6 +147,10 @@ def properties(record: FileRecord) -> dict[str, Any]:
         "seedpipe:meta_data": record.meta_data or None,
     }
     props.update({k: v for k, v in optional.items() if v is not None})
+    for key, value in (record.meta_data or {}).items():
+        # Namespaced keys (eo:cloud_cover, …) are STAC extension fields: shown as properties.
+        if is_meta_name(key) and key not in props:
+            props[key] = value
     return props
 
 
@@ -106,13 +161,14 @@ def to_feature(record: FileRecord) -> dict[str, Any]:
     return {"type": "Feature", "id": record.id, "geometry": geometry, "properties": data}
 
 
-def to_item(record: FileRecord, base_url: str) -> dict[str, Any]:
-    """A STAC Item: geometry, bbox, datetimes and one ``data`` asset with the record's url."""
+def to_item(record: FileRecord, base_url: str, href: str | None = None) -> dict[str, Any]:
+    """A STAC Item: geometry, bbox, datetimes and one ``data`` asset at ``href`` (where the
+    file is downloaded; the API's content route unless given)."""
     root = base_url.rstrip("/")
     collection = record.workspace.name
     geometry = item_geometry(record)
     asset: dict[str, Any] = {
-        "href": record.url or f"{root}/files/{record.id}",
+        "href": href or f"{root}/files/{record.id}/content",
         "type": record.media_type,
         "title": record.file_name,
         "roles": ["data"],
@@ -159,9 +215,12 @@ def collection_href(root: str, name: str) -> str:
     return f"{root}/collections/{name}"
 
 
-def to_collection(name: str, base_url: str) -> dict[str, Any]:
-    """A STAC Collection for one workspace (its extent is the whole world, time unbounded)."""
+def to_collection(
+    name: str, base_url: str, summary: CollectionSummary, license: str = "proprietary"
+) -> dict[str, Any]:
+    """A STAC Collection for one workspace: extents, summaries and count from its records."""
     root = base_url.rstrip("/")
+    bbox = list(summary.bbox) if summary.bbox else [-180.0, -90.0, 180.0, 90.0]
     return {
         "type": "Collection",
         "stac_version": STAC_VERSION,
@@ -169,19 +228,42 @@ def to_collection(name: str, base_url: str) -> dict[str, Any]:
         "id": name,
         "title": name,
         "description": f"Files in the seedpipe workspace {name!r}",
-        "license": "other",
+        "license": license,
         "extent": {
-            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
-            "temporal": {"interval": [[None, None]]},
+            "spatial": {"bbox": [bbox]},
+            "temporal": {"interval": [[_iso(summary.start), _iso(summary.end)]]},
         },
+        "summaries": {
+            "seedpipe:media_type": summary.media_types,
+            "seedpipe:file_type": summary.file_types,
+            "seedpipe:data_types": summary.data_types,
+        },
+        "seedpipe:item_count": summary.count,
         "links": [
-            {"rel": "self", "type": "application/json", "href": collection_href(root, name)},
-            {"rel": "root", "type": "application/json", "href": f"{root}/"},
-            {"rel": "parent", "type": "application/json", "href": f"{root}/"},
+            {
+                "rel": "self",
+                "type": "application/json",
+                "href": collection_href(root, name),
+                "title": name,
+            },
+            {"rel": "root", "type": "application/json", "href": f"{root}/", "title": "seedpipe"},
+            {
+                "rel": "parent",
+                "type": "application/json",
+                "href": f"{root}/",
+                "title": "seedpipe",
+            },
             {
                 "rel": "items",
                 "type": "application/geo+json",
                 "href": f"{collection_href(root, name)}/items",
+                "title": f"Items of {name}",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "href": f"{collection_href(root, name)}/queryables",
+                "title": "Queryables",
             },
         ],
     }

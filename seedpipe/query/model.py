@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -42,6 +42,7 @@ __all__ = [
     "MetaOp",
     "Query",
     "SortKey",
+    "TimeBound",
     "TimeField",
     "TimeInterval",
     "check_bbox",
@@ -60,10 +61,29 @@ if TYPE_CHECKING:
     from seedpipe.records import FileRecord
 
 MAX_LIMIT = 10_000
+MAX_ALTERNATIVES = 16
 MAX_SORT_KEYS = 5
 MAX_TOKEN_CHARS = 4096
 
-TimeField = Literal["data", "source", "created", "last_modified"]
+# "data_or_created": the data interval, else (a record without data time) its created time; the
+# time a STAC item shows as its datetime.
+TimeField = Literal["data", "source", "created", "last_modified", "data_or_created"]
+# Query list fields that ``not_in`` may exclude values of (a record with no value is kept).
+ExcludableField = Literal[
+    "ids",
+    "media_types",
+    "workspaces",
+    "job_types",
+    "job_outputs",
+    "jobs",
+    "recipes",
+    "recipe_nodes",
+    "batches",
+    "source_sensor_class",
+    "source_sensor",
+    "source_collection",
+    "source_task",
+]
 TimeRelation = Literal["intersects", "within", "contains"]
 SortField = Literal[
     "id",
@@ -75,9 +95,18 @@ SortField = Literal[
     "data_ended",
     "source_started",
     "source_ended",
+    "data_or_created",
 ]
 SORT_TIME_FIELDS = frozenset(
-    {"created", "last_modified", "data_started", "data_ended", "source_started", "source_ended"}
+    {
+        "created",
+        "last_modified",
+        "data_started",
+        "data_ended",
+        "source_started",
+        "source_ended",
+        "data_or_created",
+    }
 )
 
 
@@ -93,6 +122,32 @@ TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
 Scalar = str | bool | int | float
 
 
+BoundField = Literal[
+    "data_started", "data_ended", "source_started", "source_ended", "created", "last_modified"
+]
+
+
+class TimeBound(BaseModel):
+    """One record time field compared with an instant (Scale's ``data_started`` is
+    ``data_started >= t``); a record without that time never matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: BoundField
+    op: Literal[">=", "<="]
+    value: datetime
+
+    @field_validator("value")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def holds(self, actual: datetime | None) -> bool:
+        if actual is None:
+            return False
+        return actual >= self.value if self.op == ">=" else actual <= self.value
+
+
 class SortKey(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,11 +161,15 @@ DEFAULT_SORT = (SortKey(field="created", desc=True),)
 def parse_sort(text: str, *, field: str = "sort") -> list[SortKey]:
     """``"-created,file_name"`` (``-`` descending, ``+`` or nothing ascending)."""
     keys: list[SortKey] = []
+    seen: set[str] = set()
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
         desc = part.startswith("-")
         name = part.lstrip("+-")
+        if name in seen:
+            continue  # a later key on the same field orders nothing more (as SQL's ORDER BY)
+        seen.add(name)
         try:
             keys.append(SortKey.model_validate({"field": name, "desc": desc}))
         except ValidationError as exc:
@@ -156,12 +215,30 @@ class Query(BaseModel):
         default_factory=list, description="any of these file ids is among the record's ancestors"
     )
     file_name_contains: Text | None = Field(default=None, description="case-insensitive")
+    file_name_starts: Text | None = Field(default=None, description="case-insensitive prefix")
+    file_name_ends: Text | None = Field(default=None, description="case-insensitive suffix")
+    file_names: TextList = Field(default_factory=list, description="exactly one of these names")
+    not_in: dict[ExcludableField, TextList] = Field(
+        default_factory=dict, description="values the field must not hold (missing is kept)"
+    )
     countries: TextList = Field(default_factory=list, description="any of (ISO alpha-3)")
     source_sensor_class: TextList = Field(default_factory=list)
     source_sensor: TextList = Field(default_factory=list)
     source_collection: TextList = Field(default_factory=list)
     source_task: TextList = Field(default_factory=list)
     meta: Annotated[list[MetaFilter], Field(max_length=64)] = Field(default_factory=list)
+    bounds: Annotated[list[TimeBound], Field(max_length=16)] = Field(default_factory=list)
+    meta_missing: Annotated[list[Text], Field(max_length=16)] = Field(
+        default_factory=list, description="meta_data paths that hold no value (or null)"
+    )
+    any_of: Annotated[
+        list[Annotated[list[Query], Field(min_length=1, max_length=MAX_ALTERNATIVES)]],
+        Field(max_length=8),
+    ] = Field(
+        default_factory=list,
+        description="groups of alternatives: each group needs one alternative that matches "
+        "(filters only; no place, sort or paging inside)",
+    )
     include_superseded: bool = False
     include_deleted: bool = False
     sort: Annotated[list[SortKey], Field(max_length=MAX_SORT_KEYS)] = Field(default_factory=list)
@@ -197,6 +274,24 @@ class Query(BaseModel):
     @classmethod
     def _sort(cls, value: Any) -> Any:
         return parse_sort(value) if isinstance(value, str) else value
+
+    @field_validator("meta_missing")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            MetaFilter.model_validate({"property": path, "op": "==", "value": 0})
+        return value
+
+    @field_validator("any_of")
+    @classmethod
+    def _alternatives(cls, value: list[list[Query]]) -> list[list[Query]]:
+        for group in value:
+            for alt in group:
+                if alt.bbox or alt.intersects or alt.sort or alt.token or alt.any_of:
+                    raise ValueError(
+                        "an alternative holds filters only: no place, sort, token or any_of"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _checks(self) -> Query:
@@ -311,7 +406,10 @@ class Query(BaseModel):
         """The neutral sort values of a record (times as epoch microseconds, None if missing)."""
         out: list[Any] = []
         for key in self.sort_keys:
-            value = getattr(record, key.field)
+            if key.field == "data_or_created":
+                value = record.data_started or record.created
+            else:
+                value = getattr(record, key.field)
             out.append(to_micros(value) if isinstance(value, datetime) else value)
         return out
 
@@ -351,6 +449,17 @@ class Query(BaseModel):
         for wanted, actual in pairs:
             if wanted and actual not in wanted:
                 return False
+        for name, unwanted in self.not_in.items():
+            value = r.id if name == "ids" else _excludable(r, name)
+            if value is not None and value in unwanted:
+                return False
+        if self.file_names and r.file_name not in self.file_names:
+            return False
+        folded = r.file_name.casefold()
+        if self.file_name_starts and not folded.startswith(self.file_name_starts.casefold()):
+            return False
+        if self.file_name_ends and not folded.endswith(self.file_name_ends.casefold()):
+            return False
         if self.countries and set(r.countries).isdisjoint(self.countries):
             return False
         if self.derived_from and set(r.ancestors).isdisjoint(self.derived_from):
@@ -362,6 +471,14 @@ class Query(BaseModel):
         if self.datetime is not None and not self._time_matches(r):
             return False
         if any(not m.matches(r.meta_data) for m in self.meta):
+            return False
+        if any(not b.holds(getattr(r, b.field)) for b in self.bounds):
+            return False
+        for path in self.meta_missing:
+            found, value = lookup(r.meta_data, path)
+            if found and value is not None:
+                return False
+        if any(not any(alt.matches(r) for alt in group) for group in self.any_of):
             return False
         return self._place_matches(r)
 
@@ -383,8 +500,33 @@ class Query(BaseModel):
         return shape is not None and bool(geom.intersects(shape))
 
 
+_EXCLUDABLE_ATTRS = {
+    "media_types": "media_type",
+    "workspaces": "workspace",
+    "job_types": "job_type",
+    "job_outputs": "job_output",
+    "jobs": "job",
+    "recipes": "recipe",
+    "recipe_nodes": "recipe_node",
+    "batches": "batch",
+    "source_sensor_class": "source_sensor_class",
+    "source_sensor": "source_sensor",
+    "source_collection": "source_collection",
+    "source_task": "source_task",
+}
+
+
+def _excludable(r: FileRecord, name: str) -> str | None:
+    value = getattr(r, _EXCLUDABLE_ATTRS[name])
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.name)  # workspace and job type references
+
+
 def record_interval(r: FileRecord, time_field: TimeField) -> tuple[int, int] | None:
     """The record's closed interval (epoch µs) for a time field; one end alone is an instant."""
+    if time_field == "data_or_created":
+        return record_interval(r, "data") or record_interval(r, "created")
     if time_field == "created":
         t = to_micros(r.created)
         return t, t

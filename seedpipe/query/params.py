@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seedpipe import strictjson
 from seedpipe.errors import InvalidInput
-from seedpipe.query.model import MAX_LIST, Query, parse_bbox, parse_datetime
+from seedpipe.query.model import MAX_LIST, MAX_SORT_KEYS, Query, parse_bbox, parse_datetime
 
 # Scale's own page size limit; STAC's limit may go up to the query model's.
 MAX_PAGE_SIZE = 1000
@@ -15,6 +17,7 @@ MAX_PAGE = 1_000_000
 # Scale's page N is reached by walking tokens; deeper than this, narrow the filters instead.
 MAX_OFFSET = 100_000
 MAX_PARAM_CHARS = 1_000_000
+MAX_ASKED = 10**18  # the largest page size asked for that is clamped (larger: a 400)
 
 # Scale list parameters (repeatable, or comma separated) -> Query field.
 SCALE_LISTS: dict[str, str] = {
@@ -39,15 +42,28 @@ SCALE_LISTS: dict[str, str] = {
     "workspace": "workspaces",
     "id": "ids",
 }
-# Scale time-range parameters: (start name, end name, time field).
-SCALE_RANGES = (
-    ("data_started", "data_ended", "data"),
-    ("source_started", "source_ended", "source"),
-    ("created_started", "created_ended", "created"),
-    ("modified_started", "modified_ended", "last_modified"),
+# Scale's time parameters: each compares one record time with an instant (AND together).
+SCALE_BOUNDS = {
+    "data_started": ("data_started", ">="),
+    "data_ended": ("data_ended", "<="),
+    "source_started": ("source_started", ">="),
+    "source_ended": ("source_ended", "<="),
+    "created_started": ("created", ">="),
+    "created_ended": ("created", "<="),
+    "modified_started": ("last_modified", ">="),
+    "modified_ended": ("last_modified", "<="),
+}
+DURATION = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.ASCII,
 )
+
+
 SCALE_SINGLE = {
-    "file_name",
+    "file_name_contains",
+    "file_name_starts",
+    "file_name_ends",
     "bbox",
     "intersects",
     "datetime",
@@ -60,9 +76,7 @@ SCALE_SINGLE = {
     "meta",
     "include_superseded",
 }
-SCALE_PARAMS = (
-    frozenset(SCALE_LISTS) | {n for r in SCALE_RANGES for n in r[:2]} | SCALE_SINGLE | {"order"}
-)
+SCALE_PARAMS = frozenset(SCALE_LISTS) | frozenset(SCALE_BOUNDS) | SCALE_SINGLE | {"file_name"}
 Params = Mapping[str, Sequence[str]]
 
 
@@ -81,10 +95,16 @@ def one(params: Params, name: str) -> str | None:
 def many(params: Params, name: str) -> list[str]:
     """Repeated values and comma-separated values alike (``a,b`` or ``x=a&x=b``)."""
     out: list[str] = []
-    for value in params.get(name) or []:
-        out.extend(p.strip() for p in value.split(",") if p.strip())
-        if len(out) > MAX_LIST:
+    given = params.get(name) or []
+    if len(given) > MAX_LIST:
+        raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+    count = 0
+    for value in given:
+        parts = value.split(",")
+        count += len(parts)  # empty values are ignored, but they count towards the limit
+        if count > MAX_LIST:
             raise InvalidInput(f"takes at most {MAX_LIST} values", field=name)
+        out.extend(p.strip() for p in parts if p.strip())
     return out
 
 
@@ -149,36 +169,57 @@ def build(fields: dict[str, Any], rename: Mapping[str, str] | None = None) -> Qu
         raise InvalidInput(message, field=name) from exc
 
 
-def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) -> None:
-    given = [r for r in SCALE_RANGES if one(params, r[0]) or one(params, r[1])]
-    interval = one(params, "datetime")
-    if len(given) + (interval is not None) > 1:
-        names = [n for r in given for n in r[:2] if params.get(n)]
-        if interval is not None:
-            names.append("datetime")
-        raise InvalidInput(
-            f"give one time range at a time, not {', '.join(names)}", field=names[-1]
-        )
-    time_field = one(params, "time_field")
-    if given:
-        start_name, end_name, field = given[0]
-        start, end = one(params, start_name), one(params, end_name)
-        low = parse_datetime(start, field=start_name) if start else None
-        high = parse_datetime(end, field=end_name) if end else None
-        if low and high and low > high:
-            raise InvalidInput(f"is after {end_name}", field=start_name)
-        fields["datetime"] = {"start": low, "end": high}
-        if time_field is not None and time_field != field:
+def scale_time(text: str, name: str, now: datetime | None = None) -> datetime:
+    """An ISO 8601 date-time, or a duration before now (``PT3H``: three hours ago), as Scale
+    reads its time parameters."""
+    value = text.strip()
+    if value.upper().startswith("P"):
+        match = DURATION.match(value.upper())
+        if not match or value.upper() in ("P", "PT") or value.upper().endswith("T"):
             raise InvalidInput(
-                f"{start_name}/{end_name} already choose {field}", field="time_field"
+                f"{value[:40]!r} is not an ISO 8601 duration of weeks, days, hours, minutes "
+                "and seconds (like PT3H or P1DT12H)",
+                field=name,
             )
-        fields["time_field"] = field
-        rename["datetime"] = start_name
-    elif interval is not None:
+        parts = {k: float(v) for k, v in match.groupdict().items() if v}
+        try:
+            ago = timedelta(
+                weeks=parts.get("w", 0),
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", 0),
+                seconds=parts.get("s", 0),
+            )
+            return (now or datetime.now(UTC)) - ago
+        except OverflowError as exc:
+            raise InvalidInput(f"{value[:40]!r} reaches before year 1", field=name) from exc
+    return parse_datetime(value, field=name)
+
+
+def _time_range(params: Params, fields: dict[str, Any], rename: dict[str, str]) -> None:
+    bounds = []
+    for name, (target, op) in SCALE_BOUNDS.items():
+        text = one(params, name)
+        if text:
+            bounds.append({"field": target, "op": op, "value": scale_time(text, name)})
+            rename.setdefault("bounds", name)
+    for start_name, end_name in (
+        ("data_started", "data_ended"),
+        ("source_started", "source_ended"),
+        ("created_started", "created_ended"),
+        ("modified_started", "modified_ended"),
+    ):
+        low, high = one(params, start_name), one(params, end_name)
+        if low and high and scale_time(low, start_name) > scale_time(high, end_name):
+            raise InvalidInput(f"is after {end_name}", field=start_name)
+    if bounds:
+        fields["bounds"] = bounds
+    # The interval overlap (or within/contains) of one time field: datetime + time_field.
+    interval = one(params, "datetime")
+    time_field = one(params, "time_field")
+    if interval is not None:
         fields["datetime"] = interval
-        if time_field is not None:
-            fields["time_field"] = time_field
-    elif time_field is not None:
+    if time_field is not None:
         fields["time_field"] = time_field
     relation = one(params, "relation")
     if relation is not None:
@@ -195,6 +236,10 @@ def _spatial(params: Params, fields: dict[str, Any]) -> None:
         fields["bbox"] = parse_bbox(bbox)
     if intersects is not None:
         fields["intersects"] = parse_json(intersects, "intersects")
+
+
+class PageTooDeep(InvalidInput):
+    """A page number past what is walked to (a 404, like Scale's pages past the end)."""
 
 
 def files_query(params: Params) -> tuple[Query, int, int]:
@@ -219,20 +264,30 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         fields["countries"] = [v.upper() for v in fields["countries"]]
     _time_range(params, fields, rename)
     _spatial(params, fields)
-    file_name = one(params, "file_name")
-    if file_name:
-        fields["file_name_contains"] = file_name
-        rename["file_name_contains"] = "file_name"
+    # Scale's file_name: exactly one of these names (repeatable); the substring has its own name
+    names = params.get("file_name") or []
+    if names:
+        if len(names) > MAX_LIST:
+            raise InvalidInput(f"takes at most {MAX_LIST} values", field="file_name")
+        fields["file_names"] = list(names)
+        rename["file_names"] = "file_name"
+    for name in ("file_name_contains", "file_name_starts", "file_name_ends"):
+        value = one(params, name)
+        if value:
+            fields[name] = value
     meta = params.get("meta") or []
     if meta:
         fields["meta"] = parse_meta(meta)
     fields["include_superseded"] = _bool(one(params, "include_superseded"), "include_superseded")
     order = many(params, "order")
+    if len(order) > MAX_SORT_KEYS:
+        raise InvalidInput(f"takes at most {MAX_SORT_KEYS} sort keys", field="order")
     if order:
         fields["sort"] = ",".join(order)
         rename["sort"] = "order"
     page = integer(one(params, "page"), "page", 1, MAX_PAGE, 1)
-    page_size = integer(one(params, "page_size"), "page_size", 1, MAX_PAGE_SIZE, 100)
+    # Scale clamps page_size at its maximum rather than refusing it
+    page_size = min(integer(one(params, "page_size"), "page_size", 1, 10**9, 100), MAX_PAGE_SIZE)
     # A cursor (from a ``next`` link) says where the page starts, so it is not walked to:
     # following next links reaches every record, however deep.
     cursor = one(params, "cursor")
@@ -240,7 +295,7 @@ def files_query(params: Params) -> tuple[Query, int, int]:
         fields["token"] = cursor
         rename["token"] = "cursor"  # noqa: S105 (a parameter name, not a secret)
     elif (page - 1) * page_size > MAX_OFFSET:
-        raise InvalidInput(
+        raise PageTooDeep(
             f"pages start at most {MAX_OFFSET} records in; follow the next links (they carry "
             "a cursor) or narrow the filters",
             field="page",

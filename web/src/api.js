@@ -36,7 +36,7 @@ export function filesParams(state) {
     ["media_type", "mediaType"],
     ["file_type", "fileType"],
     ["workspace", "workspace"],
-    ["file_name", "fileName"],
+    ["file_name_contains", "fileName"],
   ]) {
     const value = (state[key] || "").trim();
     if (value) params.set(name, value);

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 
-from indexer.backends.base import FileIndex, JsonPage, SearchPage, Subscription, UpsertResult
+from indexer.backends.base import (
+    CollectionSummary,
+    FileIndex,
+    JsonPage,
+    SearchPage,
+    Subscription,
+    UpsertResult,
+)
 from indexer.backends.sqlite import names
 from indexer.backends.sqlite.docs import decode_records, gc_paused, whole
 from indexer.backends.sqlite.layout import INSERT, open_file
@@ -37,6 +44,7 @@ from indexer.backends.sqlite.rows import (
     z_ordered,
 )
 from indexer.backends.sqlite.spatial import spatial_rows
+from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.model import Query
@@ -245,6 +253,17 @@ class SqliteIndex(FileIndex):
 
     async def count(self, query: Query) -> int:
         return await self._run(self._snapshot, query, self._count)
+
+    async def summarize(self, workspace: str) -> CollectionSummary:
+        return await self._run(self._summary, workspace)
+
+    def _summary(self, workspace: str) -> CollectionSummary:
+        con = self.con
+        con.execute("BEGIN")  # one snapshot for the count, the extents and the kinds
+        try:
+            return sqlite_summary(con, workspace)
+        finally:
+            con.execute("COMMIT")
 
     def _known(self, q: Query) -> Known:
         """Read once per search, inside its snapshot: another process may have indexed a longer

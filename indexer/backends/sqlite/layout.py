@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS files (
   geom BLOB, tagkeys TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_created ON files (created);
+CREATE INDEX IF NOT EXISTS files_data_or_created ON files (coalesce(data_started, created));
 DROP INDEX IF EXISTS files_d0;
 -- data time: (d0, d1) answers interval tests from the index alone; see state 'data_span'
 CREATE INDEX IF NOT EXISTS files_d0_d1 ON files (d0, d1);

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from seedpipe.query.model import MetaFilter, Query, SortKey
+from seedpipe.query.model import MetaFilter, Query, SortKey, to_micros
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 # Tag keys in the side table: data types and countries share it under distinct prefixes.
@@ -39,15 +39,17 @@ LIST_COLUMNS = {
     "source_task": "task",
 }
 SORT_COLUMNS = {
-    "id": "id",
-    "file_name": "file_name",
-    "file_size": "file_size",
-    "created": "created",
-    "last_modified": "modified",
-    "data_started": "data_started",
-    "data_ended": "data_ended",
-    "source_started": "source_started",
-    "source_ended": "source_ended",
+    "id": "f.id",
+    "file_name": "f.file_name",
+    "file_size": "f.file_size",
+    "created": "f.created",
+    "last_modified": "f.modified",
+    "data_started": "f.data_started",
+    "data_ended": "f.data_ended",
+    "source_started": "f.source_started",
+    "source_ended": "f.source_ended",
+    # the time a STAC item shows as datetime (index files_data_or_created)
+    "data_or_created": "coalesce(f.data_started, f.created)",
 }
 NULLABLE = frozenset({"data_started", "data_ended", "source_started", "source_ended"})
 # SQLite json_type() names grouped into the three kinds meta comparisons accept.
@@ -170,6 +172,27 @@ def _meta(where: Where, m: MetaFilter) -> None:
 def _time(where: Where, q: Query, data_span_us: int | None) -> None:
     if q.datetime is None:
         return
+    if q.time_field == "data_or_created":
+        # Either branch alone is the plain data or created filter; OR them as SQL fragments.
+        data, created = Where(), Where()
+        _time(data, q.model_copy(update={"time_field": "data"}), data_span_us)
+        _time(created, q.model_copy(update={"time_field": "created"}), None)
+        if q.bbox is not None or q.intersects is not None:
+            # the R*Tree drives: test each candidate row
+            where.add(
+                f"(({data.sql()}) OR (f.d0 IS NULL AND {created.sql()}))",
+                *data.params,
+                *created.params,
+            )
+            return
+        # else a union of two index ranges ((d0, d1) and created): an OR scans every row
+        where.add(
+            f"f.rid IN (SELECT f.rid FROM files f WHERE {data.sql()} UNION ALL "  # noqa: S608
+            f"SELECT f.rid FROM files f WHERE f.d0 IS NULL AND {created.sql()})",
+            *data.params,
+            *created.params,
+        )
+        return
     lo, hi = TIME_COLUMNS[q.time_field]
     qs, qe = q.datetime.start_us, q.datetime.end_us
     where.add(f"f.{lo} IS NOT NULL")
@@ -226,20 +249,47 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
         _tags(where, COUNTRY, q.countries, "any", probe_tags)
     if q.derived_from:
         _tags(where, ANCESTOR, q.derived_from, "any", probe_tags)
+    for name, values in q.not_in.items():
+        column = "id" if name == "ids" else LIST_COLUMNS[name]
+        where.add(
+            f"(f.{column} IS NULL OR f.{column} NOT IN (SELECT value FROM json_each(?)))",  # noqa: S608
+            _json(list(values)),
+        )
+    if q.file_names:
+        where.add("f.file_name IN (SELECT value FROM json_each(?))", _json(list(q.file_names)))
+    if q.file_name_starts:
+        needle = q.file_name_starts.casefold()
+        where.add("substr(f.name_lc, 1, ?) = ?", len(needle), needle)
+    if q.file_name_ends:
+        needle = q.file_name_ends.casefold()
+        where.add("substr(f.name_lc, -?) = ?", len(needle), needle)
     if q.file_name_contains:
         if known.name_rids is not None:
             where.add("f.rid IN (SELECT value FROM json_each(?))", known.name_rids)
         where.add("instr(f.name_lc, ?) > 0", q.file_name_contains.casefold())
     _time(where, q, known.data_span_us)
+    for b in q.bounds:
+        column = SORT_COLUMNS[b.field]  # the plain time columns (epoch µs; NULL never compares)
+        where.add(f"{column} {b.op} ?", to_micros(b.value))
     for m in q.meta:
         _meta(where, m)
+    for path in q.meta_missing:
+        where.add("coalesce(json_type(f.meta, ?), 'null') = 'null'", meta_path(path))
+    for group in q.any_of:
+        # each alternative as its own filters (tags probed per row: no index drives inside)
+        inner = Known(data_span_us=known.data_span_us)
+        parts = [compile_filters(alt, probe_tags=True, known=inner) for alt in group]
+        where.add(
+            "(" + " OR ".join(f"({p.sql()})" for p in parts) + ")",
+            *[param for p in parts for param in p.params],
+        )
     return where
 
 
 def order_by(keys: tuple[SortKey, ...]) -> str:
     parts = []
     for k in keys:
-        col = f"f.{SORT_COLUMNS[k.field]}"
+        col = SORT_COLUMNS[k.field]
         if k.field in NULLABLE:
             parts.append(f"({col} IS NULL)")
         parts.append(f"{col} {'DESC' if k.desc else 'ASC'}")
@@ -249,7 +299,7 @@ def order_by(keys: tuple[SortKey, ...]) -> str:
 
 def sort_columns(keys: tuple[SortKey, ...]) -> str:
     """The values a page is ordered by, id last: selected next to each rid (see order_rows)."""
-    return ", ".join([f"f.{SORT_COLUMNS[k.field]}" for k in keys] + ["f.id"])
+    return ", ".join([SORT_COLUMNS[k.field] for k in keys] + ["f.id"])
 
 
 def _sql_rank(value: Any) -> tuple[int, Any]:
@@ -301,7 +351,7 @@ def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:
     eq_sql: list[str] = []
     eq_params: list[Any] = []
     for k, v in zip(keys, values, strict=True):
-        col = f"f.{SORT_COLUMNS[k.field]}"
+        col = SORT_COLUMNS[k.field]
         if v is not None:
             cmp = "<" if k.desc else ">"
             gt = f"({col} IS NULL OR {col} {cmp} ?)" if k.field in NULLABLE else f"{col} {cmp} ?"

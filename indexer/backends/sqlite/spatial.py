@@ -18,7 +18,8 @@ MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays s
 def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     """Conditions the R*Tree scan itself applies: data time, and the data-type signature."""
     sql, params = "", []
-    if q.datetime is not None and q.time_field == "data":
+    # a record without data time spans all time in the R*Tree, so data_or_created prunes alike
+    if q.datetime is not None and q.time_field in ("data", "data_or_created"):
         lo, hi = q.datetime.start_us, q.datetime.end_us
         sql += " AND t0 <= ? AND t1 >= ?"
         params += [ALWAYS if hi is None else hi / WEEK_US, -ALWAYS if lo is None else lo / WEEK_US]

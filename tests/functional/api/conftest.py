@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ def catalogue() -> list[FileRecord]:
                 "coordinates": [[[6, 46], [10, 46], [10, 47.5], [6, 47.5], [6, 46]]],
             },
             countries=["CHE", "ITA"],
-            meta_data={"cloud": 12, "platform": {"name": "S2A"}},
+            meta_data={"cloud": 12, "eo:cloud_cover": 12, "platform": {"name": "S2A"}},
         ),
         rec(
             id="fiji",
@@ -81,7 +81,7 @@ def catalogue() -> list[FileRecord]:
                 "coordinates": [[[178, -18], [-178, -18], [-178, -16], [178, -16], [178, -18]]],
             },
             countries=["FJI"],
-            meta_data={"cloud": 55},
+            meta_data={"cloud": 55, "eo:cloud_cover": 55.5},
         ),
         rec(
             id="notes",
@@ -135,6 +135,40 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
+
+
+def serve_live(settings: Settings) -> Iterator[str]:
+    """The app under a real uvicorn on a loopback port (its own index, opened by lifespan)."""
+    import threading
+
+    import uvicorn
+
+    from tests.conftest import free_port, wait_for_port
+
+    port = free_port()
+    from indexer.api.http import MAX_REQUEST_HEAD
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    assert wait_for_port(port), "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_api(settings: Settings) -> Iterator[str]:
+    """The catalogue served over HTTP, for clients that need a URL (shared by a module)."""
+    yield from serve_live(settings)
 
 
 def ids(response: Any) -> list[str]:

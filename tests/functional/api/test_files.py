@@ -53,10 +53,23 @@ async def test_file_by_id_is_the_scale_record_and_unknown_ids_are_404(
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
+        # Scale's meaning: data started at or after, data ended at or before
         (
             {"data_started": "2020-01-01T12:00:00Z", "data_ended": "2020-12-31T00:00:00Z"},
+            ["ny"],
+        ),
+        # the overlap under its own name
+        (
+            {"datetime": "2020-01-01T12:00:00Z/2020-12-31T00:00:00Z", "time_field": "data"},
             ["ny", "paris"],
         ),
+        ({"data_started": "2020-01-01T00:00:00Z", "created_ended": "2020-06-01"}, ["paris"]),
+        ({"created_started": "P36500D"}, ["alps", "fiji", "notes", "ny", "paris"]),
+        ({"created_started": "PT1H"}, []),
+        ({"file_name": ["ny_l8.tif", "notes.txt"]}, ["notes", "ny"]),
+        ({"file_name": "L8"}, []),
+        ({"file_name_starts": "NY_"}, ["ny"]),
+        ({"file_name_ends": ".png"}, ["alps"]),
         ({"data_started": "2021-01-01T00:00:00Z"}, ["alps"]),
         ({"data_ended": "2019-12-31"}, ["fiji"]),
         ({"created_started": "2021-06-01T00:00:00Z"}, ["alps", "notes"]),
@@ -72,7 +85,7 @@ async def test_file_by_id_is_the_scale_record_and_unknown_ids_are_404(
         ({"source_sensor": "L8"}, ["fiji", "ny", "paris"]),
         ({"source_sensor_class": "optical"}, ["paris"]),
         ({"job_type_name": "ndvi", "job_output": "ndvi_out"}, ["alps"]),
-        ({"file_name": "L8"}, ["fiji", "ny", "paris"]),
+        ({"file_name_contains": "L8"}, ["fiji", "ny", "paris"]),
         ({"countries": "fra,usa"}, ["ny", "paris"]),
         ({"media_type": "image/png"}, ["alps"]),
         ({"file_type": "product"}, ["alps"]),
@@ -150,7 +163,7 @@ async def test_next_links_carry_a_cursor_so_pages_are_not_walked_nor_depth_limit
     assert previous[0] is None and "cursor" not in previous[1] and previous[2] is not None
     assert previous[3] is None  # page 3 would have to be walked past the depth limit
     deep = await client.get("/files", params={"page": 4, "page_size": 1})
-    assert deep.status_code == 400 and deep.json()["field"] == "page"
+    assert deep.status_code == 404 and deep.json()["field"] == "page"
     assert "next links" in deep.json()["detail"]
     bad = await client.get("/files", params={"cursor": "bm90IGEgdG9rZW4"})
     assert bad.status_code == 400 and bad.json()["field"] == "cursor"
@@ -168,3 +181,25 @@ async def test_a_two_thousand_value_filter_in_a_url_is_answered(
     many = [f"t{i}" for i in range(1_999)] + ["ndvi"]
     ok = await client.get("/files", params={"data_type": many})
     assert ok.status_code == 200 and ids(ok) == ["alps"]
+
+
+async def test_scale_v6_paths_serve_the_same_pages(client: httpx.AsyncClient) -> None:
+    params: dict[str, str | int] = {"page_size": 2, "order": "file_name"}
+    plain = (await client.get("/files", params=params)).json()
+    v6 = await client.get("/v6/files/", params=params)
+    assert v6.status_code == 200
+    body = v6.json()
+    assert body["results"] == plain["results"] and body["count"] == plain["count"]
+    assert body["next"].startswith("http://testserver/v6/files/?")
+    one = await client.get("/v6/files/paris/")
+    assert one.status_code == 200 and one.json()["id"] == "paris"
+
+
+async def test_a_page_size_above_1000_is_clamped(client: httpx.AsyncClient) -> None:
+    r = await client.get("/files", params={"page_size": 5000})
+    assert r.status_code == 200 and r.json()["count"] == 5
+
+
+async def test_a_page_past_the_walked_depth_is_a_404_naming_page(client: httpx.AsyncClient) -> None:
+    r = await client.get("/files", params={"page": 1000, "page_size": 1000})
+    assert r.status_code == 404 and r.json()["field"] == "page"

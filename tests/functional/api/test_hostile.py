@@ -34,7 +34,6 @@ HUGE = {
         ({"datetime": "../.."}, "datetime"),
         ({"datetime": "2020/2021/2022"}, "datetime"),
         ({"datetime": "NaN"}, "datetime"),
-        ({"data_started": "2020-01-01", "datetime": "2020-01-01/.."}, "datetime"),
         ({"relation": "sideways", "datetime": "2020-01-01/.."}, "relation"),
         ({"time_field": "birthday", "datetime": "2020-01-01/.."}, "time_field"),
         ({"bbox": "1,2,3"}, "bbox"),
@@ -53,8 +52,10 @@ HUGE = {
         ({"page": "0"}, "page"),
         ({"page": "-1"}, "page"),
         ({"page": "1.5"}, "page"),
-        ({"page": "1000000", "page_size": "1000"}, "page"),
-        ({"page_size": "100000"}, "page_size"),
+        ({"page_size": "0"}, "page_size"),
+        ({"data_started": "P1Y"}, "data_started"),
+        ({"created_ended": "PT"}, "created_ended"),
+        ({"data_ended": "P99999999999D"}, "data_ended"),
         ({"page_size": "NaN"}, "page_size"),
         ({"order": "-password"}, "order"),
         ({"order": "created;DROP TABLE files"}, "order"),
@@ -96,6 +97,9 @@ HOSTILE = [
 ]
 STRING_PARAMS = [
     "file_name",
+    "file_name_contains",
+    "file_name_starts",
+    "file_name_ends",
     "source_sensor_class",
     "source_sensor",
     "source_collection",
@@ -126,8 +130,12 @@ async def test_query_metacharacters_in_string_parameters_find_nothing_and_harm_n
         assert r.status_code in (200, 400), (value, r.text)
         if r.status_code == 200:
             expected = 5 if name == "data_type_none" else 0
-            if name == "file_name":  # a substring match: only literal characters count
+            if name == "file_name_contains":  # a substring: only literal characters count
                 expected = sum(value.casefold() in r.file_name for r in catalogue())
+            if name == "file_name_starts":
+                expected = sum(r.file_name.startswith(value.casefold()) for r in catalogue())
+            if name == "file_name_ends":
+                expected = sum(r.file_name.endswith(value.casefold()) for r in catalogue())
             assert r.json()["count"] == expected, value
         r = await client.get("/files", params={name: value, "order": "file_name"})
         assert r.status_code in (200, 400)
@@ -171,11 +179,10 @@ async def test_bad_stac_search_parameters_are_400s_naming_the_parameter(
         ({"ids": [1, 2]}, "ids"),
         ({"collections": [{"$ne": 1}]}, "collections"),
         ({"limit": -5}, "limit"),
-        ({"limit": 10_001}, "limit"),
         ({"limit": True}, "limit"),
         ({"token": 12}, "token"),
         ({"ids": [str(i) for i in range(10_001)]}, "ids"),
-        ({"query": {"eo:cloud_cover": {"lt": 10}}}, "query.eo:cloud_cover"),
+        ({"query": {"cloud_cover": {"lt": 10}}}, "query.cloud_cover"),
         ({"query": "cloud<10"}, "query"),
         (
             {"query": {"seedpipe:data_types": {"startsWith": "land"}}},
@@ -191,7 +198,7 @@ async def test_bad_stac_search_parameters_are_400s_naming_the_parameter(
         ),
         ({"query": {"seedpipe:meta_data.a b": {"eq": 1}}}, "query.seedpipe:meta_data.a b.eq"),
         ({"query": {"seedpipe:meta_data.cloud": {"in": 5}}}, "query.seedpipe:meta_data.cloud.in"),
-        ({"query": {"title": {"eq": "x"}}}, "query.title"),
+        ({"query": {"title": {"lt": "x"}}}, "query.title.lt"),
         ({"query": {"seedpipe:countries": {}}}, "query.seedpipe:countries"),
         (
             {"query": {"seedpipe:ancestors": {"in": [str(i) for i in range(10_001)]}}},

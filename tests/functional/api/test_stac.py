@@ -45,11 +45,11 @@ async def test_items_of_a_collection_are_stac_items_with_assets_and_times(
     assert paris["collection"] == "raw" and paris["geometry"]["type"] == "Point"
     assert paris["bbox"] == [2.35, 48.85, 2.35, 48.85]
     props = paris["properties"]
-    assert props["datetime"] is None
+    assert props["datetime"] == "2020-01-01T00:00:00Z"  # the start
     assert props["start_datetime"] == "2020-01-01T00:00:00Z"
     assert props["end_datetime"] == "2020-01-02T00:00:00Z"
     asset = paris["assets"]["data"]
-    assert asset["href"] == "https://example.invalid/raw/paris_l8.tif"
+    assert asset["href"] == "http://testserver/files/paris/content"  # raw has no base_url
     assert asset["type"] == "image/tiff" and asset["roles"] == ["data"]
     assert items["notes"]["geometry"] is None and "bbox" not in items["notes"]
     assert items["notes"]["properties"]["datetime"] == "2022-01-01T00:00:00Z"
@@ -177,3 +177,26 @@ async def test_healthz_is_ready_while_the_index_answers_and_503_when_it_fails(
     monkeypatch.setattr(index, "count", down)
     r = await client.get("/healthz")
     assert r.status_code == 503 and "unavailable" in r.json()["detail"]
+
+
+async def test_collections_show_the_extent_kinds_and_count_of_their_records(
+    client: httpx.AsyncClient,
+) -> None:
+    raw = (await client.get("/collections/raw")).json()
+    assert raw["license"] == "proprietary"
+    assert raw["seedpipe:item_count"] == 4
+    # the R*Tree's boxes are float32, rounded outwards: the extent holds every record
+    (bbox,) = raw["extent"]["spatial"]["bbox"]
+    assert bbox == pytest.approx([-180.0, -18.0, 180.0, 48.85], abs=1e-4)
+    # data time where there is one, else created (notes: 2022-01-01)
+    assert raw["extent"]["temporal"]["interval"] == [
+        ["2019-03-01T00:00:00Z", "2022-01-01T00:00:00Z"]
+    ]
+    assert raw["summaries"] == {
+        "seedpipe:media_type": ["image/tiff", "text/plain"],
+        "seedpipe:file_type": ["SOURCE"],
+        "seedpipe:data_types": ["landsat", "ortho"],
+    }
+    products = (await client.get("/collections")).json()["collections"][0]
+    assert products["id"] == "products" and products["seedpipe:item_count"] == 1
+    assert products["extent"]["spatial"]["bbox"][0] == pytest.approx([6, 46, 10, 47.5], abs=1e-4)

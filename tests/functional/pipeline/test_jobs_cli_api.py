@@ -7,11 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from capture.api import jobs_router
 from capture.contract import job_errors
 from capture.jobs import Job, JobStore, job_id_for
+from composition.http import create_app
 from seedpipe.cli import main
 from tests.functional.pipeline.conftest import load
 
@@ -109,16 +108,41 @@ def test_an_invalid_manifest_is_a_config_error_naming_the_job_type(
 async def test_the_jobs_api_lists_filters_and_shows_jobs(
     pipeline_root: Path, store_with_jobs: JobStore
 ) -> None:
-    app = FastAPI()
-    app.include_router(jobs_router(load(pipeline_root), store_with_jobs))
+    settings = load(pipeline_root)
+    app = create_app(settings)  # reads the jobs store_with_jobs wrote
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         page = (await client.get("/jobs", params={"status": "completed"})).json()
         assert [j["status"] for j in page["results"]] == ["completed"]
         assert (await client.get("/jobs", params={"status": "bogus"})).status_code == 400
-        assert (await client.get("/jobs", params={"page_size": 0})).status_code == 422
+        bad = await client.get("/jobs", params={"page_size": 0})
+        assert bad.status_code == 400 and bad.json()["field"] == "page_size"
+        assert (await client.get("/jobs", params={"cursor": "forged"})).json()["field"] == "cursor"
         job_id = job_id_for("watermark-png", "b.png")
         shown = (await client.get(f"/jobs/{job_id}")).json()
         assert shown["error"]["name"] == "bad-data" and shown["log"] == "log of b.png\n"
         assert (await client.get("/jobs/nope")).status_code == 404
         assert (await client.get("/jobs/" + "x" * 100)).status_code == 400
+
+
+async def test_the_jobs_list_speaks_like_files_iso_times_count_and_cursor_links(
+    pipeline_root: Path, store_with_jobs: JobStore
+) -> None:
+    settings = load(pipeline_root)
+    app = create_app(settings)  # reads the jobs store_with_jobs wrote
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        first = (await client.get("/jobs", params={"page_size": 1})).json()
+        assert first["count"] == 2 and first["previous"] is None
+        (job,) = first["results"]
+        assert job["created"].endswith("Z") and "T" in job["created"]
+        assert job["ended"].endswith("Z") and job["not_before"] is None
+        assert "cursor=" in first["next"] and first["next"].startswith("http://testserver/jobs?")
+        second = (await client.get(first["next"])).json()
+        assert second["next"] is None and second["previous"] is not None
+        assert {first["results"][0]["id"], second["results"][0]["id"]} == {
+            job_id_for("watermark-png", "a.png"),
+            job_id_for("watermark-png", "b.png"),
+        }
+        clamped = await client.get("/jobs", params={"page_size": 5000})
+        assert clamped.status_code == 200 and len(clamped.json()["results"]) == 2

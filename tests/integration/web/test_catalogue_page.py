@@ -84,7 +84,7 @@ async def test_a_person_finds_files_on_the_map_follows_lineage_downloads_and_rea
             # two sources and their two products at the place, once capture has updated them
             await wait_until(four_in_box, "four records at the place")
             product = (
-                await api.get("/files", params={"file_name": f"img_{HERE}_watermark"})
+                await api.get("/files", params={"file_name_contains": f"img_{HERE}_watermark"})
             ).json()["results"][0]
 
             page = await browser.new_page(viewport={"width": 1400, "height": 900})

@@ -255,3 +255,28 @@ async def test_records_are_cleaned_before_they_become_documents() -> None:
         assert "s3cret" not in repr(client) and "s3cret" not in repr(index.__dict__)
     finally:
         await index.close()
+
+
+def test_exclusions_names_prefixes_and_the_data_or_created_time_compile_to_es_clauses() -> None:
+    q = Query.parse(
+        {
+            "not_in": {"media_types": ["image/png"], "ids": ["x"]},
+            "file_names": ["a.tif"],
+            "file_name_starts": "Sc*",
+            "file_name_ends": "?.TIF",
+            "datetime": "2020-01-01T00:00:00Z/..",
+            "time_field": "data_or_created",
+        }
+    )
+    body = compile_query(q)["bool"]
+    assert {"terms": {"media_type": ["image/png"]}} in body["must_not"]
+    assert {"terms": {"id": ["x"]}} in body["must_not"]
+    assert one(q, "terms") == {"file_name": ["a.tif"]}
+    assert one(q, "prefix") == {"file_name_lc": {"value": "sc*"}}
+    wildcards = [f["wildcard"] for f in filters(q) if "wildcard" in f]
+    assert wildcards == [{"file_name_lc": {"value": "*\\?.tif"}}]
+    (either,) = [f["bool"]["should"] for f in filters(q) if "should" in f.get("bool", {})]
+    assert either[0] == {
+        "range": {"data_time": {"relation": "INTERSECTS", "gte": "2020-01-01T00:00:00+00:00"}}
+    }
+    assert either[1]["bool"]["filter"][1]["range"]["created_time"]["gte"].startswith("2020")

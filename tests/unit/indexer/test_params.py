@@ -8,19 +8,38 @@ import pytest
 
 from indexer.stac.params import stac_get_body, stac_query
 from seedpipe.errors import InvalidInput
-from seedpipe.query.params import files_query
+from seedpipe.query.params import files_query, scale_time
 
 
-def test_scale_time_ranges_choose_the_time_field() -> None:
+def test_scale_time_parameters_bound_one_time_field_each_and_combine() -> None:
     q, page, size = files_query(
-        {"data_started": ["2020-01-01T00:00:00Z"], "data_ended": ["2020-02-01T00:00:00Z"]}
+        {
+            "data_started": ["2020-01-01T00:00:00Z"],
+            "data_ended": ["2020-02-01T00:00:00Z"],
+            "created_started": ["2019-01-01"],
+        }
     )
-    assert q.time_field == "data" and q.time_relation == "intersects"
-    assert q.datetime is not None and q.datetime.start == datetime(2020, 1, 1, tzinfo=UTC)
-    assert q.datetime.end == datetime(2020, 2, 1, tzinfo=UTC)
-    assert (page, size) == (1, 100)
-    q, _, _ = files_query({"modified_started": ["2021-01-01"]})
-    assert q.time_field == "last_modified" and q.datetime is not None and q.datetime.end is None
+    assert [(b.field, b.op, b.value) for b in q.bounds] == [
+        ("data_started", ">=", datetime(2020, 1, 1, tzinfo=UTC)),
+        ("data_ended", "<=", datetime(2020, 2, 1, tzinfo=UTC)),
+        ("created", ">=", datetime(2019, 1, 1, tzinfo=UTC)),
+    ]
+    assert q.datetime is None and (page, size) == (1, 100)
+
+
+def test_iso_durations_mean_that_long_before_now() -> None:
+    now = datetime(2024, 1, 2, 12, 0, tzinfo=UTC)
+    assert scale_time("PT3H", "x", now) == datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
+    assert scale_time("P1DT30M", "x", now) == datetime(2024, 1, 1, 11, 30, tzinfo=UTC)
+    assert scale_time("P2W", "x", now) == datetime(2023, 12, 19, 12, 0, tzinfo=UTC)
+    assert scale_time("PT0.5S", "x", now) == datetime(2024, 1, 2, 11, 59, 59, 500000, tzinfo=UTC)
+    for bad in ("P", "PT", "P1M", "P1Y", "PT3H4", "P1DT"):
+        with pytest.raises(InvalidInput):
+            scale_time(bad, "x", now)
+
+
+def test_page_size_above_scale_s_maximum_is_clamped() -> None:
+    assert files_query({"page_size": ["5000"]})[2] == 1000
 
 
 def test_scale_lists_accept_repeats_and_commas_alike() -> None:
@@ -62,8 +81,8 @@ def test_new_filters_map_onto_the_query() -> None:
     [
         ({"colour": ["red"]}, "colour"),
         ({"page": ["1", "2"]}, "page"),
-        ({"data_started": ["2020-01-01"], "created_started": ["2020-01-01"]}, "created_started"),
-        ({"data_started": ["2020-01-01"], "time_field": ["created"]}, "time_field"),
+        ({"created_started": ["2020-01-02"], "created_ended": ["2020-01-01"]}, "created_started"),
+        ({"time_field": ["birthday"]}, "time_field"),
         ({"relation": ["touches"]}, "relation"),
         ({"order": ["-nope"]}, "order"),
         ({"media_type": ["x" * 2000]}, "media_type"),
@@ -99,7 +118,7 @@ def test_stac_get_parameters_and_post_bodies_make_the_same_query() -> None:
     )
     assert from_get == from_post
     assert from_get.workspaces == ["raw", "products"] and from_get.limit == 5
-    assert [(k.field, k.desc) for k in from_get.sort] == [("data_started", True)]
+    assert [(k.field, k.desc) for k in from_get.sort] == [("data_or_created", True)]
 
 
 def test_stac_limit_defaults_to_ten_and_a_foreign_token_is_refused() -> None:

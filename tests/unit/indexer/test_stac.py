@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from indexer.backends.base import CollectionSummary
 from indexer.stac.items import to_collection, to_feature, to_item
 from seedpipe.records import FileRecord, WorkspaceRef
 
@@ -26,7 +27,7 @@ def test_an_instant_is_one_datetime_and_an_interval_is_start_and_end() -> None:
     assert instant["datetime"] == "2020-05-01T00:00:00Z" and "start_datetime" not in instant
     later = datetime(2020, 5, 2, tzinfo=UTC)
     span = to_item(rec(data_started=when, data_ended=later), "http://h")["properties"]
-    assert span["datetime"] is None
+    assert span["datetime"] == span["start_datetime"]
     assert (span["start_datetime"], span["end_datetime"]) == (
         "2020-05-01T00:00:00Z",
         "2020-05-02T00:00:00Z",
@@ -38,7 +39,7 @@ def test_an_item_without_time_or_place_uses_created_and_has_no_bbox() -> None:
     item = to_item(rec(created=created), "http://h")
     assert item["properties"]["datetime"] == "2022-01-01T00:00:00Z"
     assert item["geometry"] is None and "bbox" not in item
-    assert item["assets"]["data"]["href"] == "http://h/files/f1"
+    assert item["assets"]["data"]["href"] == "http://h/files/f1/content"
 
 
 def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
@@ -46,7 +47,7 @@ def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
     item = to_item(rec(geometry=shape, url="s3://b/a.tif", media_type="image/tiff"), "http://h")
     assert item["bbox"] == [0.0, 0.0, 2.0, 1.0] and item["collection"] == "raw"
     assert item["assets"]["data"] == {
-        "href": "s3://b/a.tif",
+        "href": "http://h/files/f1/content",
         "type": "image/tiff",
         "title": "a.tif",
         "roles": ["data"],
@@ -56,7 +57,7 @@ def test_an_item_carries_its_geometry_bbox_collection_and_asset() -> None:
 
 
 def test_a_collection_links_to_its_items_and_a_feature_carries_the_whole_record() -> None:
-    coll = to_collection("raw", "http://h")
+    coll = to_collection("raw", "http://h", CollectionSummary())
     assert any(link["href"] == "http://h/collections/raw/items" for link in coll["links"])
     feature = to_feature(rec(center_point={"type": "Point", "coordinates": [1, 2]}))
     assert feature["geometry"] == {"type": "Point", "coordinates": [1, 2]}

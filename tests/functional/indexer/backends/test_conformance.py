@@ -768,3 +768,123 @@ async def test_non_finite_meta_values_are_stored_and_never_match(index: FileInde
     rs = await load(index, odd)
     assert await found(index, rs, meta=[{"property": "x", "op": ">", "value": 0}]) == set()
     assert await found(index, rs, meta=[{"property": "z", "op": "==", "value": 1}]) == {"odd"}
+
+
+async def test_exclusions_exact_names_prefixes_and_suffixes(index: FileIndex) -> None:
+    rs = await load(
+        index,
+        rec("a", file_name="Scene_A.TIF", media_type="image/tiff", job="j1"),
+        rec("b", file_name="scene_b.png", media_type="image/png", job="j2"),
+        rec("c", file_name="notes.txt", media_type="text/plain"),
+    )
+    assert await found(index, rs, not_in={"media_types": ["image/png"]}) == {"a", "c"}
+    assert await found(index, rs, not_in={"jobs": ["j1"]}) == {"b", "c"}  # no job is kept
+    assert await found(index, rs, not_in={"ids": ["a", "b"]}) == {"c"}
+    assert await found(index, rs, file_names=["notes.txt", "scene_b.PNG"]) == {"c"}
+    assert await found(index, rs, file_name_starts="SCENE_") == {"a", "b"}
+    assert await found(index, rs, file_name_ends=".tif") == {"a"}
+    assert await found(index, rs, file_name_starts="%", file_name_ends="_") == set()
+
+
+async def test_data_or_created_time_falls_back_to_created_without_data_time(
+    index: FileIndex,
+) -> None:
+    rs = await load(
+        index,
+        rec("data", data_started=day(10), data_ended=day(12), created=day(50)),
+        rec("bare", created=day(11)),
+        rec("late", created=day(40)),
+    )
+    window = {"start": day(11), "end": day(11.5)}
+    assert await found(index, rs, datetime=window, time_field="data_or_created") == {
+        "data",
+        "bare",
+    }
+    late = {"start": day(39), "end": day(41)}
+    assert await found(index, rs, datetime=late, time_field="data_or_created") == {"late"}
+    assert await found(index, rs, datetime=late, time_field="data") == set()
+
+
+async def test_a_workspace_summary_counts_its_current_records_their_extent_and_kinds(
+    index: FileIndex,
+) -> None:
+    await load(
+        index,
+        rec("a", geometry=square(0, 0, 2, 1), data_started=day(1), data_type_tags=["x"]),
+        rec("b", center_point=point(5, 5), created=day(9), media_type="image/png"),
+        rec("gone", is_superseded=True, created=day(99), data_type_tags=["old"]),
+        rec("other", workspace={"name": "products"}, created=day(-5)),
+    )
+    s = await index.summarize("raw")
+    assert s.count == 2
+    assert s.bbox == pytest.approx((0, 0, 5, 5), abs=1e-4)
+    assert (s.start, s.end) == (day(1), day(9))
+    assert s.media_types == ["application/octet-stream", "image/png"]
+    assert s.file_types == ["SOURCE"]
+    assert s.data_types == ["x"]
+    assert (await index.summarize("nowhere")).count == 0
+
+
+async def test_time_bounds_compare_one_time_field_and_never_match_a_missing_time(
+    index: FileIndex,
+) -> None:
+    rs = await load(
+        index,
+        rec("early", data_started=day(1), data_ended=day(3), created=day(10)),
+        rec("late", data_started=day(5), data_ended=day(9), created=day(20)),
+        rec("open", data_started=day(2), created=day(30)),
+    )
+
+    def bound(name: str, op: str, n: float) -> dict[str, Any]:
+        return {"field": name, "op": op, "value": day(n)}
+
+    assert await found(index, rs, bounds=[bound("data_started", ">=", 2)]) == {"late", "open"}
+    assert await found(index, rs, bounds=[bound("data_ended", "<=", 8)]) == {"early"}
+    both = [bound("data_started", ">=", 1), bound("created", "<=", 20)]
+    assert await found(index, rs, bounds=both) == {"early", "late"}
+    assert await found(index, rs, bounds=[bound("last_modified", ">=", 0)]) == {
+        "early",
+        "late",
+        "open",
+    }
+
+
+async def test_groups_of_alternatives_and_missing_meta_data(index: FileIndex) -> None:
+    rs = await load(
+        index,
+        rec("low", meta_data={"cloud": 5}, media_type="image/png"),
+        rec("high", meta_data={"cloud": 80}, job="j"),
+        rec("none", meta_data={"cloud": None}),
+        rec("bare"),
+    )
+    low = {"meta": [{"property": "cloud", "op": "<", "value": 10}]}
+    high = {"meta": [{"property": "cloud", "op": ">", "value": 50}]}
+    assert await found(index, rs, any_of=[[low, high]]) == {"low", "high"}
+    assert await found(index, rs, meta_missing=["cloud"]) == {"none", "bare"}
+    missing = {"meta_missing": ["cloud"]}
+    assert await found(index, rs, any_of=[[low, missing]]) == {"low", "none", "bare"}
+    png, job = {"media_types": ["image/png"]}, {"jobs": ["j"]}
+    assert await found(index, rs, any_of=[[png, job], [high, missing]]) == {"high"}
+    with pytest.raises(InvalidInput):
+        Query.parse({"any_of": [[{"bbox": [0, 0, 1, 1]}]]})
+
+
+async def test_sorting_by_data_or_created_orders_a_record_without_data_time_by_created(
+    index: FileIndex,
+) -> None:
+    await load(
+        index,
+        rec("d1", data_started=day(1), created=day(50)),
+        rec("c5", created=day(5)),
+        rec("d9", data_started=day(9), created=day(0)),
+    )
+    for desc, expected in ((False, ["d1", "c5", "d9"]), (True, ["d9", "c5", "d1"])):
+        q = Query.parse({"sort": [{"field": "data_or_created", "desc": desc}], "limit": 1})
+        seen: list[str] = []
+        while True:
+            page = await index.search(q)
+            seen += [r.id for r in page.records]
+            if page.next_token is None:
+                break
+            q = q.model_copy(update={"token": page.next_token})
+        assert seen == expected
