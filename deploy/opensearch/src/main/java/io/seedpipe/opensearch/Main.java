@@ -20,21 +20,23 @@ import org.opensearch.geo.GeoModulePlugin;
 import org.opensearch.http.HttpServerTransport;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
+import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.percolator.PercolatorPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.transport.Netty4Plugin;
 
 /**
- * One OpenSearch node on 127.0.0.1 with the modules seedpipe needs (HTTP, geo, percolator) on the
- * classpath: single-node discovery, data in a temporary directory removed on exit, no security
- * plugin. Prints {@code OPENSEARCH_URL=http://127.0.0.1:PORT} once the cluster is yellow and runs
+ * One OpenSearch node on 127.0.0.1 with the modules seedpipe needs on the classpath (HTTP, geo,
+ * percolator, and painless for terms_set's script): single-node discovery, data in a temporary
+ * directory removed on exit, no security plugin. Prints {@code OPENSEARCH_URL=http://127.0.0.1:PORT} once the cluster is yellow and runs
  * until SIGINT/SIGTERM.
  *
  * <p>Usage: {@code Main [--port N]} (0 or absent: a free port).
  */
 public final class Main {
     private static final List<Class<? extends Plugin>> PLUGINS =
-            List.of(Netty4Plugin.class, GeoModulePlugin.class, PercolatorPlugin.class);
+            List.of(Netty4Plugin.class, GeoModulePlugin.class, PercolatorPlugin.class,
+                    PainlessPlugin.class);
 
     /** Node's plugin-taking constructor is protected: this is the whole reason for the class. */
     static final class PluginNode extends Node {
