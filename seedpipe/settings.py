@@ -110,6 +110,9 @@ class ElasticsearchSettings(_Section):
 class IndexSettings(_Section):
     url: str = "sqlite:///index.db"
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    opensearch: ElasticsearchSettings = Field(
+        default_factory=ElasticsearchSettings, description="the same keys, for opensearch://"
+    )
 
 
 class IngestRule(_Section):

@@ -1,52 +1,68 @@
-"""An Elasticsearch index made by an older seedpipe gains the fields this one writes.
+"""A search-engine index made by an older seedpipe gains the fields this one writes; ``drop``
+names every index it deletes (Elasticsearch 8+ and the test node refuse wildcard deletes).
 
-Runs only against a real server (ELASTICSEARCH_URL); nothing here stands in for one.
+Runs on the session's OpenSearch node, and on Elasticsearch when ELASTICSEARCH_URL is set.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from indexer.backends.es_mapping import FILES_MAPPING, SETTINGS, SUBSCRIPTIONS_MAPPING
+from indexer.backends.elastic.engine import SearchEngineIndex
+from indexer.backends.elastic.mapping import SETTINGS
 from indexer.query import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
 from tests.functional.index.conftest import ELASTICSEARCH_URL
 
-pytestmark = [
-    pytest.mark.elasticsearch,
-    pytest.mark.skipif(
-        not ELASTICSEARCH_URL,
-        reason="ELASTICSEARCH_URL is not set: no Elasticsearch server on this machine",
+LINEAGE = ("job", "recipe", "recipe_node", "batch", "ancestors")
+ENGINES = [
+    pytest.param("opensearch", id="opensearch", marks=[pytest.mark.opensearch]),
+    pytest.param(
+        "elasticsearch",
+        id="elasticsearch",
+        marks=[
+            pytest.mark.elasticsearch,
+            pytest.mark.skipif(not ELASTICSEARCH_URL, reason="ELASTICSEARCH_URL is not set"),
+        ],
     ),
 ]
-LINEAGE = ("job", "recipe", "recipe_node", "batch", "ancestors")
 
 
-def older(mapping: dict) -> dict:
+def older(mapping: dict[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in mapping["properties"].items() if k not in LINEAGE}
     return {**mapping, "properties": props}
 
 
-async def test_an_index_without_the_lineage_fields_gains_them_on_open(unique: str) -> None:
-    from indexer.backends.elasticsearch import ElasticsearchIndex
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, unique: str) -> SearchEngineIndex:
+    """An index object on a fresh prefix, not yet opened."""
+    section = ElasticsearchSettings(index_prefix=f"seedpipe-test-{unique}")
+    if request.param == "opensearch":
+        from indexer.backends.elastic.opensearch import OpenSearchIndex
 
-    settings = IndexSettings(
-        url=ELASTICSEARCH_URL,
-        elasticsearch=ElasticsearchSettings(index_prefix=f"seedpipe-test-{unique}"),
-    )
-    index = ElasticsearchIndex(ELASTICSEARCH_URL, settings, refresh="wait_for")
-    es = index.client
+        url = request.getfixturevalue("opensearch_index_url")
+        return OpenSearchIndex(url, IndexSettings(url=url, opensearch=section), refresh="true")
+    from indexer.backends.elastic.elasticsearch import ElasticsearchIndex
+
+    settings = IndexSettings(url=ELASTICSEARCH_URL, elasticsearch=section)
+    return ElasticsearchIndex(ELASTICSEARCH_URL, settings, refresh="true")
+
+
+async def test_an_index_without_the_lineage_fields_gains_them_on_open(
+    engine: SearchEngineIndex,
+) -> None:
+    index = engine
     try:
-        await es.indices.create(
-            index=f"{index.alias}-000001",
-            settings=SETTINGS,
-            mappings=older(FILES_MAPPING),
-            aliases={index.alias: {"is_write_index": True}},
-        )
-        await es.indices.create(
-            index=index.subs, settings=SETTINGS, mappings=older(SUBSCRIPTIONS_MAPPING)
-        )
+        await index._ok("PUT", f"/{index.alias}-000001", {
+            "settings": SETTINGS, "mappings": older(index.files_mapping),
+            "aliases": {index.alias: {"is_write_index": True}},
+        })  # fmt: skip
+        await index._ok("PUT", f"/{index.subs}", {
+            "settings": SETTINGS, "mappings": older(index.subscriptions_mapping),
+        })  # fmt: skip
         async with index:
             record = FileRecord(
                 id="p", file_name="p.tif", workspace={"name": "w"}, file_path="p.tif",
@@ -59,3 +75,16 @@ async def test_an_index_without_the_lineage_fields_gains_them_on_open(unique: st
     finally:
         await index.drop()
         await index.close()
+
+
+async def test_drop_deletes_every_index_of_its_prefix_by_name(engine: SearchEngineIndex) -> None:
+    index = engine
+    async with index:
+        second = f"{index.alias}-000002"  # a rollover's index, behind the same alias
+        await index._ok("PUT", f"/{second}", {"aliases": {index.alias: {}}})
+        await index.drop()
+        for name in (f"{index.alias}-000001", second, index.subs):
+            status, _ = await index._request("HEAD", f"/{name}")
+            assert status == 404, name
+        status, _ = await index._request("GET", f"/_index_template/{index.alias}")
+        assert status == 404

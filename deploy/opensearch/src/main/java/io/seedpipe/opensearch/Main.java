@@ -75,6 +75,8 @@ public final class Main {
                 .put("transport.type", "netty4")
                 // as Elasticsearch 8 does: index deletes must name their indices
                 .put("action.destructive_requires_name", true)
+                // terms_set over the 10,000 data types a query may name counts each as a clause
+                .put("indices.query.bool.max_clause_count", 16384)
                 // a busy shared disk must not turn indices read-only under the tests
                 .put("cluster.routing.allocation.disk.threshold_enabled", false)
                 .build();
