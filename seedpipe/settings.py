@@ -105,6 +105,11 @@ class ElasticsearchSettings(_Section):
     ca_certs: str | None = None
     verify_certs: bool = True
     request_timeout_s: float = 30.0
+    refresh: Literal["false", "wait_for", "true"] = Field(
+        default="false",
+        description="when writes become searchable: false (the refresh interval), wait_for "
+        "(each write waits for it), true (at once, costly: tests)",
+    )
 
 
 class IndexSettings(_Section):

@@ -69,7 +69,7 @@ class SearchEngineIndex(FileIndex):
     META_DATA: ClassVar[dict[str, Any]] = FLATTENED
 
     def __init__(
-        self, url: str, settings: IndexSettings | None = None, *, refresh: str | bool = False
+        self, url: str, settings: IndexSettings | None = None, *, refresh: str | bool | None = None
     ) -> None:
         super().__init__(url)
         self.es_settings = self.section(settings)
@@ -77,6 +77,8 @@ class SearchEngineIndex(FileIndex):
         self.alias = f"{prefix}-files"
         self.subs = f"{prefix}-subscriptions"
         # "wait_for" makes writes visible to the next search, "true" at once (tests)
+        if refresh is None:
+            refresh = self.es_settings.refresh
         self.refresh = refresh if isinstance(refresh, str) else str(refresh).lower()
         # a saved search must match the next record: never left to the refresh interval
         self.subs_refresh = "true" if self.refresh == "true" else "wait_for"
