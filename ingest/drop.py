@@ -54,6 +54,8 @@ class Drop(ABC):
 
     #: whether files need the settle clock (S3 objects are complete once they exist)
     settles = True
+    #: whether ``claim`` asks a shared store (then strikes claim a batch concurrently)
+    leases = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -86,6 +88,16 @@ class Drop(ABC):
     @abstractmethod
     def set_aside(self, relpath: str, area: str) -> str:
         """Move the file to ``<area>/<relpath>`` inside the drop; returns the new relpath."""
+
+    def claim(self, relpath: str) -> bool:
+        """Take this file for this strike copy, before planning it; False: another copy has it.
+
+        A local folder is watched by one copy; shared drops (S3) lease each object.
+        """
+        return True
+
+    def release(self, relpath: str) -> None:
+        """Give up the claim once the file is dealt with (gone from the drop, or refused)."""
 
     def close(self) -> None:
         """Release clients."""
