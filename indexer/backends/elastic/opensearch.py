@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 SCHEMES = {"opensearch": "http", "opensearch+http": "http", "opensearch+https": "https"}
 HINT = "pip install 'opensearch-py[async]'"
+EXPECTED = (404, 409)
+
+
+def _status_of(answer: Any) -> int:
+    """The status of an answer the client returned without raising (2xx, or one of EXPECTED):
+    error bodies carry it; a document GET or DELETE says it found nothing."""
+    if isinstance(answer, dict):
+        if isinstance(answer.get("status"), int) and "error" in answer:
+            return int(answer["status"])
+        if answer.get("found") is False or answer.get("result") == "not_found":
+            return 404
+    return 200
 
 
 def client_url(url: str) -> str:
@@ -63,8 +75,9 @@ class OpenSearchIndex(engine.SearchEngineIndex):
         from opensearchpy import TransportError
 
         try:
+            # 404 and 409 are answers here (unknown id, stale version), not failures to log
             answer = await self.client.transport.perform_request(
-                method, path, params=params, body=body
+                method, path, params=params, body=body, ignore=EXPECTED
             )
         except TransportError as exc:
             if not isinstance(exc.status_code, int):
@@ -72,7 +85,7 @@ class OpenSearchIndex(engine.SearchEngineIndex):
             return exc.status_code, exc.info
         if method == "HEAD":  # opensearch-py answers a HEAD with True/False
             return (200 if answer else 404), None
-        return 200, answer
+        return _status_of(answer), answer
 
     async def _bulk(self, actions: list[dict[str, Any]]) -> AsyncIterator[tuple[bool, Any]]:
         from opensearchpy.helpers import async_streaming_bulk

@@ -1,0 +1,196 @@
+"""Many copies on one machine: 2 ingest copies on one S3 drop and SQS queue, 2 capture copies
+and 2 indexer copies on tansu (Kafka), moto (S3/SQS) and OpenSearch. Every file is ingested
+once, every job runs once, every record is in OpenSearch once.
+
+Why no duplicates, by design: ingest copies lease each drop object version with a conditional
+S3 write (``If-None-Match: *``) before planning it, so the SQS message one copy receives and the
+listings both make converge on one ingest; events are keyed by file id, so a file's events reach
+one capture copy, whose job id is derived from (trigger, file id); product ids are derived from
+job type, file name and inputs; the index writes with external versions, so a replay is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from capture.service import CaptureService
+from indexer.backends import open_index
+from indexer.backends.elastic.engine import SearchEngineIndex
+from indexer.query import Query
+from indexer.service import IndexerService
+from ingest.service import IngestService
+from seedpipe.aws import s3_client, sqs_client
+from seedpipe.bus import open_bus
+from seedpipe.settings import Settings
+from tests.functional.pipeline.conftest import job_counts, wait_until
+from tests.functional.pipeline.test_faults import HERE
+
+N_FILES = 200
+pytestmark = [pytest.mark.kafka, pytest.mark.s3, pytest.mark.opensearch, pytest.mark.slow]
+
+
+def copy_config(root: Path, *, kafka: str, prefix: str, bucket: str, endpoint: str, queue: str,
+                index_url: str) -> str:  # fmt: skip
+    manifest = json.loads((HERE / "seed.manifest.json").read_text())
+    manifest["job"]["timeout"] = 60
+    (root / "seed.manifest.json").write_text(json.dumps(manifest))
+    s3 = f'endpoint_url = "{endpoint}"\nregion = "us-east-1"'
+    return f"""
+data_dir = "data"
+[bus]
+url = "{kafka}"
+topic_prefix = "{prefix}"
+backoff_initial_s = 0.05
+[bus.kafka]
+partitions = 4
+session_timeout_ms = 6000
+heartbeat_interval_ms = 1000
+[index]
+url = "{index_url}"
+[index.opensearch]
+index_prefix = "{prefix}"
+[workspaces.input]
+url = "s3://{bucket}/input"
+{s3}
+[workspaces.output]
+url = "s3://{bucket}/output"
+{s3}
+[[strikes]]
+name = "shared"
+drop = "s3://{bucket}/drop/"
+workspace = "input"
+sqs_queue_url = "{queue}"
+list_interval_s = 2  # both copies also list the drop: the leases must settle who ingests
+{s3}
+[[strikes.rules]]
+filename_regex = '\\.bin$'
+data_types = ["bin"]
+[[job_types]]
+name = "fault-job"
+manifest = "{root / "seed.manifest.json"}"
+entrypoint = "python {HERE / "fault.py"}"
+output_workspace = "output"
+max_concurrent = 2
+[[triggers]]
+name = "all-files"
+job_type = "fault-job"
+input = "INPUT_FILE"
+[triggers.conditions]
+file_name_regex = '\\.bin$'
+[capture]
+cpus = 2
+consumers = 2
+"""
+
+
+@contextlib.asynccontextmanager
+async def copy_of_each(settings: Settings) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """One ingest, one capture and one indexer copy with this copy's own data dir."""
+    stop = asyncio.Event()
+    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
+        tasks = [
+            asyncio.create_task(IngestService(settings, bus).run(stop)),
+            asyncio.create_task(CaptureService(settings, bus, index).run(stop)),
+            asyncio.create_task(IndexerService(settings, bus, index).run(stop)),
+        ]
+        try:
+            yield tasks
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
+        for t in tasks:
+            if not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
+
+
+def ingested(settings: Settings) -> list[tuple[str, str]]:
+    path = settings.path("ingest.db")
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return list(db.execute("SELECT source, file_id FROM ingests WHERE status = 'INGESTED'"))
+
+
+def job_ids(settings: Settings) -> list[str]:
+    with contextlib.closing(sqlite3.connect(settings.path("jobs.db"))) as db:
+        return [row[0] for row in db.execute("SELECT id FROM jobs WHERE status = 'completed'")]
+
+
+@pytest.mark.timeout(600)
+async def test_two_copies_of_each_service_process_every_file_exactly_once(
+    tmp_path: Path, kafka_url: str, moto_endpoint: str, s3_bucket: str,
+    opensearch_index_url: str, unique: str,
+) -> None:  # fmt: skip
+    s3, sqs = s3_client(endpoint_url=moto_endpoint), sqs_client(endpoint_url=moto_endpoint)
+    queue = sqs.create_queue(QueueName=f"drop-{unique}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    s3.put_bucket_notification_configuration(
+        Bucket=s3_bucket,
+        NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": arn["QueueArn"], "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "drop/"}]}},
+        }]},
+    )  # fmt: skip
+    copies = []
+    for name in ("a", "b"):
+        home = tmp_path / name
+        home.mkdir()
+        (home / "seedpipe.toml").write_text(copy_config(
+            home, kafka=kafka_url, prefix=f"c{unique}", bucket=s3_bucket,
+            endpoint=moto_endpoint, queue=queue, index_url=opensearch_index_url,
+        ))  # fmt: skip
+        copies.append(Settings.load(home / "seedpipe.toml"))
+    a, b = copies
+    try:
+        async with copy_of_each(a) as tasks_a, copy_of_each(b) as tasks_b:
+            await asyncio.sleep(1.0)  # both copies joined their groups
+            for i in range(N_FILES):
+                s3.put_object(Bucket=s3_bucket, Key=f"drop/in_{i:04d}.bin", Body=f"file {i}")
+
+            def all_done() -> bool:
+                for t in (*tasks_a, *tasks_b):
+                    if t.done():
+                        t.result()  # a copy that died is the failure to report
+                return job_counts(a)["completed"] + job_counts(b)["completed"] >= N_FILES
+
+            await wait_until(all_done, "every job", timeout=400)
+            async with open_index(a.index) as opened:
+                index = cast(SearchEngineIndex, opened)
+
+                async def indexed() -> bool:
+                    await index._ok("POST", f"/{index.alias}/_refresh")
+                    products = await index.count(Query(file_types=["PRODUCT"]))
+                    sources = await index.count(Query(file_types=["SOURCE"]))
+                    return products >= N_FILES and sources >= N_FILES
+
+                await wait_until(indexed, "every record indexed", timeout=120)
+                await asyncio.sleep(2.0)  # anything late (a duplicate) has time to land
+                await index._ok("POST", f"/{index.alias}/_refresh")
+                sources = (await index.search(Query(file_types=["SOURCE"], limit=1000))).records
+                products = (await index.search(Query(file_types=["PRODUCT"], limit=1000))).records
+        rows = ingested(a) + ingested(b)
+        assert sorted(src for src, _ in rows) == [f"in_{i:04d}.bin" for i in range(N_FILES)]
+        assert len({fid for _, fid in rows}) == N_FILES  # each file ingested once, one id
+        jobs = job_ids(a) + job_ids(b)
+        assert len(jobs) == len(set(jobs)) == N_FILES  # each job run once
+        for s in (a, b):
+            assert job_counts(s)["failed"] == 0
+        assert len(sources) == N_FILES and len({r.file_name for r in sources}) == N_FILES
+        assert {r.id for r in sources} == {fid for _, fid in rows}
+        assert len(products) == N_FILES
+        assert sorted(p.ancestors[0] for p in products) == sorted(r.id for r in sources)
+        print(  # how the work was shared, for the record (-s)
+            f"ingest a/b {len(ingested(a))}/{len(ingested(b))}, "
+            f"jobs a/b {len(job_ids(a))}/{len(job_ids(b))}"
+        )
+    finally:
+        async with open_index(a.index) as leftover:
+            await cast(SearchEngineIndex, leftover).drop()
