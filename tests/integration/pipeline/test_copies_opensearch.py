@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,17 +24,20 @@ import pytest
 
 from capture.service import CaptureService
 from indexer.backends import open_index
+from indexer.backends.base import FileIndex
 from indexer.backends.elastic.engine import SearchEngineIndex
 from indexer.query import Query
 from indexer.service import IndexerService
 from ingest.service import IngestService
 from seedpipe.aws import s3_client, sqs_client
 from seedpipe.bus import open_bus
+from seedpipe.records import FileRecord
 from seedpipe.settings import Settings
 from tests.functional.pipeline.conftest import job_counts, wait_until
 from tests.functional.pipeline.test_faults import HERE
 
-N_FILES = 200
+# 200 in CI; the full figure: SEEDPIPE_COPIES_FILES=1000 pytest -s <this file> (bench/README.md)
+N_FILES = int(os.environ.get("SEEDPIPE_COPIES_FILES", "200"))
 pytestmark = [pytest.mark.kafka, pytest.mark.s3, pytest.mark.opensearch, pytest.mark.slow]
 
 
@@ -111,6 +115,17 @@ async def copy_of_each(settings: Settings) -> AsyncIterator[list[asyncio.Task[No
                 raise t.exception()  # type: ignore[misc]
 
 
+async def every(index: FileIndex, query: Query) -> list[FileRecord]:
+    """Every match, page after page."""
+    out: list[FileRecord] = []
+    while True:
+        page = await index.search(query)
+        out.extend(page.records)
+        if page.next_token is None:
+            return out
+        query = query.model_copy(update={"token": page.next_token})
+
+
 def ingested(settings: Settings) -> list[tuple[str, str]]:
     path = settings.path("ingest.db")
     if not path.exists():
@@ -174,8 +189,10 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
                 await wait_until(indexed, "every record indexed", timeout=120)
                 await asyncio.sleep(2.0)  # anything late (a duplicate) has time to land
                 await index._ok("POST", f"/{index.alias}/_refresh")
-                sources = (await index.search(Query(file_types=["SOURCE"], limit=1000))).records
-                products = (await index.search(Query(file_types=["PRODUCT"], limit=1000))).records
+                assert await index.count(Query(file_types=["SOURCE"])) == N_FILES
+                assert await index.count(Query(file_types=["PRODUCT"])) == N_FILES
+                sources = await every(index, Query(file_types=["SOURCE"], limit=1000))
+                products = await every(index, Query(file_types=["PRODUCT"], limit=1000))
         rows = ingested(a) + ingested(b)
         assert sorted(src for src, _ in rows) == [f"in_{i:04d}.bin" for i in range(N_FILES)]
         assert len({fid for _, fid in rows}) == N_FILES  # each file ingested once, one id
