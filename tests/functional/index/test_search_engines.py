@@ -1,5 +1,6 @@
-"""A search-engine index made by an older seedpipe gains the fields this one writes; ``drop``
-names every index it deletes (Elasticsearch 8+ and the test node refuse wildcard deletes).
+"""What only search engines have: an index made by an older seedpipe gains the fields this one
+writes; ``drop`` names every index it deletes (Elasticsearch 8+ and the test node refuse
+wildcard deletes); a query over the engine's clause limit is the caller's 400.
 
 Runs on the session's OpenSearch node, and on Elasticsearch when ELASTICSEARCH_URL is set.
 """
@@ -13,6 +14,7 @@ import pytest
 from indexer.backends.elastic.engine import SearchEngineIndex
 from indexer.backends.elastic.mapping import SETTINGS
 from indexer.query import Query
+from seedpipe.errors import InvalidInput
 from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
 from tests.functional.index.conftest import ELASTICSEARCH_URL
@@ -88,3 +90,21 @@ async def test_drop_deletes_every_index_of_its_prefix_by_name(engine: SearchEngi
             assert status == 404, name
         status, _ = await index._request("GET", f"/_index_template/{index.alias}")
         assert status == 404
+
+
+async def test_a_query_over_the_engines_clause_limit_is_refused_naming_the_parameter(
+    engine: SearchEngineIndex,
+) -> None:
+    limit = "indices.query.bool.max_clause_count"
+    async with engine as index:
+        try:
+            await index._ok("PUT", "/_cluster/settings", {"transient": {limit: 1024}})
+            q = Query(data_types_all=[f"t{i}" for i in range(2000)])
+            with pytest.raises(InvalidInput) as err:
+                await index.search(q)
+            assert err.value.field == "data_types_all"
+            with pytest.raises(InvalidInput):
+                await index.count(q)
+        finally:
+            await index._ok("PUT", "/_cluster/settings", {"transient": {limit: None}})
+            await index.drop()
