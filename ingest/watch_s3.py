@@ -26,6 +26,7 @@ TAKEN = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConfli
 # Leases of drop objects, one per object version, under the drop (hidden: never ingested).
 CLAIMS = ".seedpipe-claims"
 LEASE_S = 900.0  # a copy that died holding a lease frees it after this long
+LOST_S = 60.0  # a lease seen held by another copy is not asked for again for this long
 
 
 def parse_notification(body: str) -> list[tuple[str, str]]:
@@ -91,6 +92,7 @@ class S3Drop(Drop):
         # who holds a lease: this process, distinct from every other copy of the strike
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}".encode()
         self._claims: dict[str, str] = {}  # relpath -> the lease key this copy holds
+        self._lost: dict[str, float] = {}  # lease key -> when another copy was seen holding it
         self.s3: Any = s3_client(endpoint_url=strike.endpoint_url, region=strike.region)
         self.sqs: Any = (
             sqs_client(endpoint_url=strike.endpoint_url, region=strike.region)
@@ -192,6 +194,8 @@ class S3Drop(Drop):
             raise OSError(describe_error(exc)) from None
         version = f"{head['ETag'].strip(chr(34))}-{int(head['LastModified'].timestamp() * 1e6)}"
         key = f"{self.prefix}{CLAIMS}/{relpath}@{version}"
+        if time.monotonic() - self._lost.get(key, -LOST_S) < LOST_S:
+            return False  # another copy has it (looked lately): listings need not ask again
         if self._put_lease(key, IfNoneMatch="*"):
             self._claims[relpath] = key
             return True
@@ -205,6 +209,9 @@ class S3Drop(Drop):
             owner = body.read(256)
         if owner != self.owner:
             if time.time() - held["LastModified"].timestamp() < LEASE_S:
+                if len(self._lost) > 100_000:
+                    self._lost.clear()
+                self._lost[key] = time.monotonic()
                 return False
             log.warning("strike %s: taking over the expired lease on %s", self.name, relpath)
             if not self._put_lease(key, IfMatch=held["ETag"]):

@@ -50,6 +50,7 @@ def test_an_expired_lease_of_a_dead_copy_is_taken_over(
         assert dead.claim("b.tif")
         assert not alive.claim("b.tif")
         monkeypatch.setattr(watch_s3, "LEASE_S", -1.0)  # the dead copy's lease has run out
+        monkeypatch.setattr(watch_s3, "LOST_S", -1.0)  # and the memory of having lost it
         assert alive.claim("b.tif")
     finally:
         dead.close()

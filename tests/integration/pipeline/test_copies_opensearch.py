@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
@@ -167,8 +168,16 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
     try:
         async with copy_of_each(a) as tasks_a, copy_of_each(b) as tasks_b:
             await asyncio.sleep(1.0)  # both copies joined their groups
+            t0 = time.monotonic()
             for i in range(N_FILES):
                 s3.put_object(Bucket=s3_bucket, Key=f"drop/in_{i:04d}.bin", Body=f"file {i}")
+            dropped = time.monotonic() - t0
+            await wait_until(
+                lambda: len(ingested(a)) + len(ingested(b)) >= N_FILES,
+                "every file ingested",
+                timeout=400,
+            )
+            took_ingest = time.monotonic() - t0
 
             def all_done() -> bool:
                 for t in (*tasks_a, *tasks_b):
@@ -177,6 +186,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
                 return job_counts(a)["completed"] + job_counts(b)["completed"] >= N_FILES
 
             await wait_until(all_done, "every job", timeout=400)
+            took_jobs = time.monotonic() - t0
             async with open_index(a.index) as opened:
                 index = cast(SearchEngineIndex, opened)
 
@@ -204,9 +214,10 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
         assert {r.id for r in sources} == {fid for _, fid in rows}
         assert len(products) == N_FILES
         assert sorted(p.ancestors[0] for p in products) == sorted(r.id for r in sources)
-        print(  # how the work was shared, for the record (-s)
-            f"ingest a/b {len(ingested(a))}/{len(ingested(b))}, "
-            f"jobs a/b {len(job_ids(a))}/{len(job_ids(b))}"
+        print(  # how the work was shared and how long it took, for the record (-s)
+            f"\n{N_FILES} files: dropped in {dropped:.1f} s, ingested by {took_ingest:.1f} s "
+            f"(a/b {len(ingested(a))}/{len(ingested(b))}), jobs done by {took_jobs:.1f} s "
+            f"(a/b {len(job_ids(a))}/{len(job_ids(b))})"
         )
     finally:
         async with open_index(a.index) as leftover:
