@@ -23,6 +23,7 @@ from typing import cast
 
 import pytest
 
+from capture.service import GROUP as CAPTURE_GROUP
 from capture.service import CaptureService
 from indexer.backends import open_index
 from indexer.backends.base import FileIndex
@@ -56,8 +57,8 @@ topic_prefix = "{prefix}"
 backoff_initial_s = 0.05
 [bus.kafka]
 partitions = 4
-session_timeout_ms = 6000
-heartbeat_interval_ms = 1000
+session_timeout_ms = 30000
+heartbeat_interval_ms = 3000
 [index]
 url = "{index_url}"
 [index.opensearch]
@@ -127,6 +128,20 @@ async def every(index: FileIndex, query: Query) -> list[FileRecord]:
         query = query.model_copy(update={"token": page.next_token})
 
 
+async def group_stable(bootstrap: str, group: str, members: int) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_consumer_groups([group])
+        (found,) = described.groups
+        # a DescribeGroups group: (error_code, group, state, protocol_type, protocol, members)
+        return bool(found[2] == "Stable" and len(found[5]) == members)
+    finally:
+        await admin.close()
+
+
 def ingested(settings: Settings) -> list[tuple[str, str]]:
     path = settings.path("ingest.db")
     if not path.exists():
@@ -142,7 +157,7 @@ def job_ids(settings: Settings) -> list[str]:
 
 @pytest.mark.timeout(600)
 async def test_two_copies_of_each_service_process_every_file_exactly_once(
-    tmp_path: Path, kafka_url: str, moto_endpoint: str, s3_bucket: str,
+    tmp_path: Path, kafka_url: str, kafka_bootstrap: str, moto_endpoint: str, s3_bucket: str,
     opensearch_index_url: str, unique: str,
 ) -> None:  # fmt: skip
     s3, sqs = s3_client(endpoint_url=moto_endpoint), sqs_client(endpoint_url=moto_endpoint)
@@ -167,7 +182,10 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
     a, b = copies
     try:
         async with copy_of_each(a) as tasks_a, copy_of_each(b) as tasks_b:
-            await asyncio.sleep(1.0)  # both copies joined their groups
+            # A rebalance mid-job hands an unfinished event to the other copy, which runs the job
+            # again (at least once: its product id, and so its record, stay one). So start once
+            # both copies' consumers have joined and the group is stable.
+            await wait_until(lambda: group_stable(kafka_bootstrap, CAPTURE_GROUP, 4), "a group")
             t0 = time.monotonic()
             for i in range(N_FILES):
                 s3.put_object(Bucket=s3_bucket, Key=f"drop/in_{i:04d}.bin", Body=f"file {i}")
