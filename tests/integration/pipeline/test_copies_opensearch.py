@@ -57,8 +57,8 @@ topic_prefix = "{prefix}"
 backoff_initial_s = 0.05
 [bus.kafka]
 partitions = 4
-session_timeout_ms = 30000
-heartbeat_interval_ms = 3000
+session_timeout_ms = 15000
+heartbeat_interval_ms = 1500
 [index]
 url = "{index_url}"
 [index.opensearch]
@@ -98,20 +98,25 @@ consumers = 2
 
 
 @contextlib.asynccontextmanager
-async def copy_of_each(settings: Settings) -> AsyncIterator[list[asyncio.Task[None]]]:
-    """One ingest, one capture and one indexer copy with this copy's own data dir."""
+async def copies_of_each(*copies: Settings) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Per copy (its own data dir): one ingest, one capture and one indexer service. All stop
+    together, so no copy waits on a group that another copy is leaving."""
     stop = asyncio.Event()
-    async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
-        tasks = [
-            asyncio.create_task(IngestService(settings, bus).run(stop)),
-            asyncio.create_task(CaptureService(settings, bus, index).run(stop)),
-            asyncio.create_task(IndexerService(settings, bus, index).run(stop)),
-        ]
+    async with contextlib.AsyncExitStack() as stack:
+        tasks: list[asyncio.Task[None]] = []
+        for settings in copies:
+            bus = await stack.enter_async_context(open_bus(settings.bus))
+            index = await stack.enter_async_context(open_index(settings.index))
+            tasks += [
+                asyncio.create_task(IngestService(settings, bus).run(stop)),
+                asyncio.create_task(CaptureService(settings, bus, index).run(stop)),
+                asyncio.create_task(IndexerService(settings, bus, index).run(stop)),
+            ]
         try:
             yield tasks
         finally:
             stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 180)
         for t in tasks:
             if not t.cancelled() and t.exception() is not None:
                 raise t.exception()  # type: ignore[misc]
@@ -181,7 +186,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
         copies.append(Settings.load(home / "seedpipe.toml"))
     a, b = copies
     try:
-        async with copy_of_each(a) as tasks_a, copy_of_each(b) as tasks_b:
+        async with copies_of_each(a, b) as tasks:
             # A rebalance mid-job hands an unfinished event to the other copy, which runs the job
             # again (at least once: its product id, and so its record, stay one). So start once
             # both copies' consumers have joined and the group is stable.
@@ -198,7 +203,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
             took_ingest = time.monotonic() - t0
 
             def all_done() -> bool:
-                for t in (*tasks_a, *tasks_b):
+                for t in tasks:
                     if t.done():
                         t.result()  # a copy that died is the failure to report
                 return job_counts(a)["completed"] + job_counts(b)["completed"] >= N_FILES
