@@ -1,12 +1,19 @@
 """Many copies on one machine: 2 ingest copies on one S3 drop and SQS queue, 2 capture copies
 and 2 indexer copies on tansu (Kafka), moto (S3/SQS) and OpenSearch. Every file is ingested
-once, every job runs once, every record is in OpenSearch once.
+once, every job is created once (one id) and its product is in OpenSearch once, as is every
+source record.
 
 Why no duplicates, by design: ingest copies lease each drop object version with a conditional
 S3 write (``If-None-Match: *``) before planning it, so the SQS message one copy receives and the
 listings both make converge on one ingest; events are keyed by file id, so a file's events reach
 one capture copy, whose job id is derived from (trigger, file id); product ids are derived from
 job type, file name and inputs; the index writes with external versions, so a replay is stale.
+
+What is not once: a job *run* across a consumer-group rebalance. A capture copy that loses a
+partition mid-job (tansu, loaded, forgets members: "member_id was not recognized") leaves the
+event to the new owner, which runs the job again under the same id; both runs make the same
+product id, so the catalogue still holds one. The test starts on a stable group and reports any
+rerun; it asserts the ids, not the runs.
 """
 
 from __future__ import annotations
@@ -230,7 +237,8 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
         assert sorted(src for src, _ in rows) == [f"in_{i:04d}.bin" for i in range(N_FILES)]
         assert len({fid for _, fid in rows}) == N_FILES  # each file ingested once, one id
         jobs = job_ids(a) + job_ids(b)
-        assert len(jobs) == len(set(jobs)) == N_FILES  # each job run once
+        assert len(set(jobs)) == N_FILES  # each job created once: one id per file and trigger
+        reruns = len(jobs) - N_FILES  # the same job completed by both copies (a rebalance)
         for s in (a, b):
             assert job_counts(s)["failed"] == 0
         assert len(sources) == N_FILES and len({r.file_name for r in sources}) == N_FILES
@@ -240,7 +248,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
         print(  # how the work was shared and how long it took, for the record (-s)
             f"\n{N_FILES} files: dropped in {dropped:.1f} s, ingested by {took_ingest:.1f} s "
             f"(a/b {len(ingested(a))}/{len(ingested(b))}), jobs done by {took_jobs:.1f} s "
-            f"(a/b {len(job_ids(a))}/{len(job_ids(b))})"
+            f"(a/b {len(job_ids(a))}/{len(job_ids(b))}, reruns after a rebalance {reruns})"
         )
     finally:
         async with open_index(a.index) as leftover:
