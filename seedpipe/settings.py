@@ -107,11 +107,19 @@ class ElasticsearchSettings(_Section):
     ca_certs: str | None = None
     verify_certs: bool = True
     request_timeout_s: float = 30.0
+    refresh: Literal["false", "wait_for", "true"] = Field(
+        default="false",
+        description="when writes become searchable: false (the refresh interval), wait_for "
+        "(each write waits for it), true (at once, costly: tests)",
+    )
 
 
 class IndexSettings(_Section):
     url: str = "sqlite:///index.db"
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    opensearch: ElasticsearchSettings = Field(
+        default_factory=ElasticsearchSettings, description="the same keys, for opensearch://"
+    )
 
 
 class IngestRule(_Section):
