@@ -70,6 +70,7 @@ class Context:
     workspaces: Workspaces
     job_types: dict[str, JobType]
     counters: dict[str, int] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)  # job type -> current revision
 
     @property
     def files_topic(self) -> str:
@@ -317,6 +318,7 @@ async def _publish_outputs(
                 inputs=known,
                 job_type=jt.name,
                 job_type_version=jt.version,
+                job_type_revision=job.job_type_revision,
                 job_id=job.id,
                 job_output=output_name,
                 workspace=out_ws.name,

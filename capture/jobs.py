@@ -1,4 +1,7 @@
-"""The SQLite job store: one row per (trigger, file), queued → running → completed|failed."""
+"""The SQLite job store: one row per (trigger, file), queued → running → completed|failed|canceled.
+
+Queued jobs run higher ``priority`` first, and in the order they were queued within a priority.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from capture.runtimes.lifeline import Started
 from seedpipe.errors import InvalidInput, JobError
 from seedpipe.sqlite import open_store
 
-JobStatus = Literal["queued", "running", "completed", "failed"]
-STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed")
+JobStatus = Literal["queued", "running", "completed", "failed", "canceled"]
+STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed", "canceled")
+TERMINAL: tuple[JobStatus, ...] = ("completed", "failed", "canceled")
+ERROR_CATEGORIES = ("system", "data", "job")
 
 # Namespace of job ids: the same trigger and file always give the same job id, on any worker.
 JOB_NAMESPACE = uuid.UUID("0b7c8d1e-5a2f-4e6b-9c3d-2f1e0a9b8c7d")
@@ -51,6 +56,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     recipe_type TEXT,
     inputs TEXT,
     results TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    job_type_revision INTEGER,
+    canceled_by TEXT,
     UNIQUE (trigger, file_id)
 );
 CREATE TABLE IF NOT EXISTS job_processes (
@@ -61,6 +69,10 @@ CREATE TABLE IF NOT EXISTS job_processes (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
+"""
+# Made after the columns a store written by an older seedpipe gains on open.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, priority DESC, created, id);
 """
 
 COLUMNS = [
@@ -91,9 +103,21 @@ COLUMNS = [
     "recipe_type",
     "inputs",
     "results",
+    "priority",
+    "job_type_revision",
+    "canceled_by",
 ]
 # Columns added after the first release: a store written before them gains them on open.
-ADDED_COLUMNS = ("recipe", "recipe_node", "recipe_type", "inputs", "results")
+ADDED_COLUMNS = {
+    "recipe": "TEXT",
+    "recipe_node": "TEXT",
+    "recipe_type": "TEXT",
+    "inputs": "TEXT",
+    "results": "TEXT",
+    "priority": "INTEGER NOT NULL DEFAULT 0",
+    "job_type_revision": "INTEGER",
+    "canceled_by": "TEXT",
+}
 JSON_COLUMNS = ("inputs", "results")
 
 
@@ -136,6 +160,10 @@ class Job:
     recipe_type: str | None = None
     inputs: dict[str, Any] | None = None
     results: dict[str, Any] | None = None
+    # Higher runs first; the job type's revision it runs (see capture.revisions); who canceled it.
+    priority: int = 0
+    job_type_revision: int | None = None
+    canceled_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
@@ -175,9 +203,10 @@ class JobStore:
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
         have = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
-        for col in ADDED_COLUMNS:
+        for col, decl in ADDED_COLUMNS.items():
             if col not in have:
-                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} TEXT")
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} {decl}")
+        self._db.executescript(INDEXES)
 
     def close(self) -> None:
         with self._lock:
@@ -245,10 +274,10 @@ class JobStore:
         return out
 
     def runnable(self, now: float, limit: int = 100) -> list[Pending]:
-        """Queued jobs whose backoff has passed, oldest first (only what scheduling needs)."""
+        """Queued jobs whose backoff has passed, higher priority first, then in queue order."""
         rows = self._exec(
             "SELECT id, job_type, cpus, mem_mib FROM jobs WHERE status = 'queued' "
-            "AND not_before <= ? ORDER BY not_before, created LIMIT ?",
+            "AND not_before <= ? ORDER BY priority DESC, created, id LIMIT ?",
             (now, limit),
         ).fetchall()
         return [Pending(*r) for r in rows]
@@ -262,9 +291,11 @@ class JobStore:
         return float(row[0]) if row and row[0] is not None else None
 
     def mark_running(self, job_id: str, log_path: str | None) -> Job:
+        """Start a queued job's next attempt; a job canceled meanwhile is returned unchanged."""
         self._exec(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, started = ?, "
-            "ended = NULL, exit_code = NULL, error = NULL, log_path = ? WHERE id = ?",
+            "ended = NULL, exit_code = NULL, error = NULL, log_path = ? "
+            "WHERE id = ? AND status = 'queued'",
             (time.time(), log_path, job_id),
         )
         return self.require(job_id)
@@ -319,6 +350,61 @@ class JobStore:
             ),
         )
         return self.require(job_id)
+
+    def cancel(self, job_id: str, by: str) -> Job:
+        """Mark a queued or running job canceled (a running one's process is killed by the
+        service that runs it); JobError naming the status when it has already ended."""
+        cur = self._exec(
+            "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "
+            "WHERE id = ? AND status IN ('queued', 'running')",
+            (by, time.time(), job_id),
+        )
+        job = self.require(job_id)
+        if cur.rowcount != 1:
+            raise JobError(
+                f"job {job_id}: status is {job.status}; only queued or running jobs can be canceled"
+            )
+        return job
+
+    def canceled_among(self, job_ids: list[str]) -> list[str]:
+        """Which of ``job_ids`` (the ones a service runs) were canceled meanwhile."""
+        if not job_ids:
+            return []
+        marks = ", ".join("?" for _ in job_ids)
+        rows = self._exec(
+            f"SELECT id FROM jobs WHERE status = 'canceled' AND id IN ({marks})",  # noqa: S608
+            tuple(job_ids),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def failed_matching(
+        self,
+        *,
+        job_type: str | None = None,
+        error_category: str | None = None,
+        since: float | None = None,
+    ) -> list[str]:
+        """Ids of failed jobs (not of recipe nodes) matching every filter given, oldest first."""
+        if error_category is not None and error_category not in ERROR_CATEGORIES:
+            raise InvalidInput(
+                f"must be one of {', '.join(ERROR_CATEGORIES)}", field="error_category"
+            )
+        where = ["status = 'failed'", "recipe IS NULL"]
+        args: list[Any] = []
+        if job_type:
+            where.append("job_type = ?")
+            args.append(job_type)
+        if error_category:
+            where.append("json_extract(error, '$.category') = ?")
+            args.append(error_category)
+        if since is not None:
+            where.append("COALESCE(ended, created) >= ?")
+            args.append(since)
+        rows = self._exec(
+            f"SELECT id FROM jobs WHERE {' AND '.join(where)} ORDER BY created, id",  # noqa: S608
+            tuple(args),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def set_process(self, job_id: str, started: Started) -> None:
         """Record where a running job's attempt runs (found again after a crash)."""

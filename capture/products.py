@@ -48,6 +48,7 @@ def make_product(
     inputs: list[FileRecord],
     job_type: str,
     job_type_version: str,
+    job_type_revision: int | None = None,
     job_id: str,
     job_output: str,
     workspace: str,
@@ -67,7 +68,9 @@ def make_product(
         url=url,
         file_size=size,
         checksum=checksum or captured.checksum,
-        job_type=JobTypeRef(name=job_type, version=job_type_version).model_dump(),
+        job_type=JobTypeRef(
+            name=job_type, version=job_type_version, revision=job_type_revision
+        ).model_dump(),
         job=job_id,
         job_output=job_output,
         ancestors=lineage_ancestors(inputs),

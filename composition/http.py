@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -30,6 +30,7 @@ def create_app(
     Jobs and recipes are those of ``capture`` (the service running beside it in ``up``), or,
     without it, read from ``settings``' stores, recipes started through an engine of their own.
     """
+    from composition.auth import guard
     from indexer.api.files import router as files_router
     from indexer.api.stac import router as stac_router
 
@@ -50,6 +51,7 @@ def create_app(
         version=__version__,
         description="Search file records by place, time and type: Scale-style /files and STAC.",
         lifespan=lifespan,
+        dependencies=[Depends(guard(settings.api.auth))],
     )
     app.state.settings = settings
     if index is not None:
@@ -69,10 +71,12 @@ def _capture_routers(
     settings: Settings, index: FileIndex | None, capture: CaptureService | None
 ) -> list[APIRouter]:
     from capture.api import jobs_router
+    from capture.control_api import control_router
     from capture.recipes.api import offline_starter, recipes_router
 
     if capture is None:
         return [
+            control_router(settings),
             jobs_router(settings),
             recipes_router(settings, starter=offline_starter(settings)),
         ]
@@ -83,7 +87,20 @@ def _capture_routers(
     async def start_recipe(rtype: str, files: Any, json_inputs: Any) -> Any:
         return await start_with_ids(service.engine, index, rtype, files, json_inputs)
 
+    async def publish_queued(job: Any) -> None:
+        from seedpipe.events import JOB_QUEUED
+
+        await service.ctx.publish_job(JOB_QUEUED, job)
+        service.wake()
+
     return [
+        control_router(
+            settings,
+            service.store,
+            service.job_types,
+            cancel=service.cancel,
+            publish=publish_queued,
+        ),
         jobs_router(settings, service.store),
         recipes_router(
             settings,

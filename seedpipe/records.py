@@ -40,6 +40,9 @@ class JobTypeRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     version: str
+    # The job type's revision (manifest, runtime and image as hashed by capture); None on
+    # records made before revisions were recorded.
+    revision: int | None = None
 
 
 class FileRecord(BaseModel):

@@ -1,4 +1,4 @@
-"""``seedpipe jobs list|show ID|retry ID``: job records from the capture service's store."""
+"""``seedpipe jobs list|show|retry|cancel|requeue``: jobs in the capture service's store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import JobError
 
-STATUSES = ("queued", "running", "completed", "failed")
+STATUSES = ("queued", "running", "completed", "failed", "canceled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     retry = sub.add_parser("retry", help="requeue a failed job (a running service picks it up)")
     add_config(retry, required=True)
     retry.add_argument("id")
+    cancel = sub.add_parser(
+        "cancel", help="cancel a queued or running job (a running one's processes are killed)"
+    )
+    add_config(cancel, required=True)
+    cancel.add_argument("id")
+    requeue = sub.add_parser("requeue", help="requeue failed jobs in bulk")
+    add_config(requeue, required=True)
+    requeue.add_argument("--status", choices=["failed"], required=True)
+    requeue.add_argument("--job-type", metavar="NAME")
+    requeue.add_argument("--error-category", choices=["system", "data", "job"])
+    requeue.add_argument("--since", metavar="WHEN", help="ISO 8601 time or an age: 30m, 12h, 7d")
+    requeue.add_argument("--dry-run", action="store_true", help="list them, requeue nothing")
 
 
 def _when(ts: float | None) -> str:
@@ -57,6 +69,30 @@ def run(args: argparse.Namespace) -> int:
                 )
             store.requeue(job.id, reset_attempts=True)
             print(f"job {job.id} requeued")
+            return 0
+        if args.action == "cancel":
+            import getpass
+
+            from capture.control import cancel_job
+
+            job = cancel_job(store, args.id, f"cli:{getpass.getuser()}")
+            print(f"job {job.id} canceled (it was {'running' if job.started else 'queued'})")
+            return 0
+        if args.action == "requeue":
+            from capture.control import parse_since, requeue_failed
+
+            since = parse_since(args.since) if args.since else None
+            ids = requeue_failed(
+                store,
+                job_type=args.job_type,
+                error_category=args.error_category,
+                since=since,
+                dry_run=args.dry_run,
+            )
+            verb = "would requeue" if args.dry_run else "requeued"
+            for job_id in ids:
+                print(job_id)
+            print(f"{verb} {len(ids)} failed jobs")
             return 0
         jobs = store.search(status=args.status, job_type=args.job_type, limit=args.limit)
         if args.format == "json":
