@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+# At module level: FastAPI resolves the routes' annotations against this module's names.
+from fastapi import Request
+
 from capture.jobs import Job, JobStore
 from seedpipe.errors import ConfigError, InvalidInput, JobError
 from seedpipe.events import JOB_QUEUED, JOBS_TOPIC
@@ -28,7 +31,7 @@ def control_router(
 ) -> APIRouter:
     """Routes over the job store a capture service beside them runs (``cancel``/``publish`` are
     its own), or over ``settings``' store, whose service notices changes within a second."""
-    from fastapi import APIRouter, Body, HTTPException, Request
+    from fastapi import APIRouter, Body, HTTPException
 
     from capture.control import (
         cancel_job,

@@ -101,7 +101,7 @@ def test_bulk_requeue_takes_only_failed_jobs_matching_every_filter(store: JobSto
 def test_since_takes_an_iso_time_or_an_age_and_names_the_field_otherwise() -> None:
     assert parse_since("2026-01-01T00:00:00Z") == 1767225600.0
     assert abs(parse_since("2h") - (time.time() - 7200)) < 5
-    with pytest.raises(InvalidInput, match="^since:"):
+    with pytest.raises(InvalidInput, match=r"^since:"):
         parse_since("yesterday")
 
 
@@ -129,6 +129,6 @@ def test_a_store_written_before_priorities_gains_them_as_integers(tmp_path: Path
         job = store.get("old")
         assert job is not None and job.priority == 0 and job.job_type_revision is None
         store.create(make_job("new", priority=3))
-        assert [p.id for p in store.runnable(time.time())][0] == job_id_for("t", "new")
+        assert next(p.id for p in store.runnable(time.time())) == job_id_for("t", "new")
     finally:
         store.close()
