@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 from capture.contract.job_errors import JobErrorInfo
 from capture.runtimes.lifeline import Started
 from seedpipe.errors import InvalidInput, JobError
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import open_store, transaction
 
 JobStatus = Literal["queued", "running", "completed", "failed", "canceled"]
 STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed", "canceled")
@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     priority INTEGER NOT NULL DEFAULT 0,
     job_type_revision INTEGER,
     canceled_by TEXT,
+    batch TEXT,
+    supersede INTEGER NOT NULL DEFAULT 1,
     UNIQUE (trigger, file_id)
 );
 CREATE TABLE IF NOT EXISTS job_processes (
@@ -73,6 +75,7 @@ CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
 # Made after the columns a store written by an older seedpipe gains on open.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, priority DESC, created, id);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, status) WHERE batch IS NOT NULL;
 """
 
 COLUMNS = [
@@ -106,6 +109,8 @@ COLUMNS = [
     "priority",
     "job_type_revision",
     "canceled_by",
+    "batch",
+    "supersede",
 ]
 # Columns added after the first release: a store written before them gains them on open.
 ADDED_COLUMNS = {
@@ -117,6 +122,8 @@ ADDED_COLUMNS = {
     "priority": "INTEGER NOT NULL DEFAULT 0",
     "job_type_revision": "INTEGER",
     "canceled_by": "TEXT",
+    "batch": "TEXT",
+    "supersede": "INTEGER NOT NULL DEFAULT 1",
 }
 JSON_COLUMNS = ("inputs", "results")
 
@@ -164,6 +171,9 @@ class Job:
     priority: int = 0
     job_type_revision: int | None = None
     canceled_by: str | None = None
+    # A batch's job: its products carry ``batch``; they supersede earlier ones only when asked.
+    batch: str | None = None
+    supersede: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
@@ -192,6 +202,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     data["products"] = json.loads(data["products"])
     for key in JSON_COLUMNS:
         data[key] = json.loads(data[key]) if data[key] else None
+    data["supersede"] = bool(data["supersede"])
     return Job(**data)
 
 
@@ -405,6 +416,57 @@ class JobStore:
             tuple(args),
         ).fetchall()
         return [r[0] for r in rows]
+
+    def create_many(self, jobs: list[Job]) -> int:
+        """Insert ``jobs`` in one transaction (a batch's page); returns how many were new."""
+        if not jobs:
+            return 0
+        sql = (
+            f"INSERT OR IGNORE INTO jobs ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+        )
+        rows = []
+        for job in jobs:
+            values = asdict(job)
+            values["record"] = json.dumps(job.record)
+            values["error"] = json.dumps(job.error) if job.error else None
+            values["products"] = json.dumps(job.products)
+            for key in JSON_COLUMNS:
+                values[key] = json.dumps(values[key]) if values[key] is not None else None
+            rows.append(tuple(values[c] for c in COLUMNS))
+        with self._lock, transaction(self._db) as db:
+            before = db.total_changes
+            db.executemany(sql, rows)
+            return db.total_changes - before
+
+    def batch_counts(self, batch: str) -> dict[str, int]:
+        """Jobs of ``batch`` by status (every status present, zero when none)."""
+        rows = self._exec(
+            "SELECT status, COUNT(*) FROM jobs WHERE batch = ? GROUP BY status", (batch,)
+        ).fetchall()
+        out: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def cancel_batch(self, batch: str, by: str, *, running: bool) -> int:
+        """Cancel a batch's queued jobs (and running ones when ``running``)."""
+        states = "('queued', 'running')" if running else "('queued')"
+        cur = self._exec(
+            "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "  # noqa: S608
+            f"WHERE batch = ? AND status IN {states}",
+            (by, time.time(), batch),
+        )
+        return cur.rowcount
+
+    def batch_file_ids(
+        self, batch: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        """(rowid, input file id) of a batch's jobs after ``after``, in rowid order (a cursor)."""
+        rows = self._exec(
+            "SELECT rowid, file_id FROM jobs WHERE batch = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+            (batch, after, limit),
+        ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def set_process(self, job_id: str, started: Started) -> None:
         """Record where a running job's attempt runs (found again after a crash)."""

@@ -49,6 +49,7 @@ def make_product(
     job_type: str,
     job_type_version: str,
     job_type_revision: int | None = None,
+    batch: str | None = None,
     job_id: str,
     job_output: str,
     workspace: str,
@@ -58,10 +59,15 @@ def make_product(
     checksum: str | None,
     version: int,
 ) -> FileRecord:
-    """The product record: lineage, deterministic id and source_* inherited from the inputs."""
+    """The product record: lineage, deterministic id and source_* inherited from the inputs.
+
+    A batch's product has an id of its own (the batch is part of it), so a rerun in a batch
+    never overwrites what an earlier run made; it may supersede it instead."""
     data = captured.model_dump()
+    key_version = job_type_version if batch is None else f"{job_type_version}\x1fbatch:{batch}"
     data.update(
-        id=product_file_id(job_type, job_type_version, captured.file_name, [r.id for r in inputs]),
+        id=product_file_id(job_type, key_version, captured.file_name, [r.id for r in inputs]),
+        batch=batch,
         file_type="PRODUCT",
         workspace=WorkspaceRef(name=workspace).model_dump(),
         file_path=file_path,

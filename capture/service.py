@@ -28,6 +28,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from capture.attempt import Context, execute, fail_now, job_event
+from capture.batches.store import BatchStore
 from capture.jobs import TERMINAL, Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
 from capture.recipes.engine import RecipeEngine
@@ -110,9 +111,11 @@ class CaptureService:
         self.revisions = register_all(self.store.path, self.job_types)
         check_recipe_revisions(self.store.path, self.recipe_types, self.revisions)
         self.recipes = RecipeStore(settings.path("recipes.db"))
+        self.batches = BatchStore(settings.path("batches.db"))
         self.ctx = Context(settings, bus, index, self.store, Workspaces(settings), self.job_types)
         self.ctx.revisions = self.revisions
         self._wake = asyncio.Event()
+        self._batch_wake = asyncio.Event()
         self.engine = RecipeEngine(
             self.ctx,
             self.recipes,
@@ -227,6 +230,8 @@ class CaptureService:
             for i in range(members)
         }
         work["scheduler"] = self._schedule(stop)
+        if self.index is not None:
+            work["batches"] = self._plan_batches(stop)
         log.info(
             "capture: %d job types, %d triggers, commits when %s (%d consumers)",
             len(self.job_types),
@@ -245,6 +250,7 @@ class CaptureService:
             await asyncio.gather(*self._followers, return_exceptions=True)
             self.store.close()
             self.recipes.close()
+            self.batches.close()
 
     async def _cancel_running(self) -> None:
         """Stop jobs in hand; they are requeued, and the interrupted attempt does not count."""
@@ -252,6 +258,36 @@ class CaptureService:
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         self.store.recover()
+
+    async def _plan_batches(self, stop: asyncio.Event) -> None:
+        """Plan batches recorded as planning (new ones, and those a restart finds half
+        planned), one page at a time so the queue fills as the catalogue is walked."""
+        from capture.batches.planner import plan
+
+        assert self.index is not None
+        while not stop.is_set():
+            for batch_id in self.batches.planning():
+                if stop.is_set():
+                    return
+                try:
+                    await plan(
+                        batch_id,
+                        self.batches,
+                        self.store,
+                        self.index,
+                        self.job_types,
+                        queued=self._wake.set,
+                        stop=stop,
+                    )
+                except Exception:
+                    log.exception("batch %s could not be planned; trying again", batch_id)
+            self._batch_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_wake.wait(), IDLE_WAKE_S)
+
+    def plan_soon(self) -> None:
+        """A batch was recorded: plan it now rather than at the next poll."""
+        self._batch_wake.set()
 
     def wake(self) -> None:
         """Have the scheduler look at the queue now (a job was queued from outside)."""

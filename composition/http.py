@@ -71,12 +71,14 @@ def _capture_routers(
     settings: Settings, index: FileIndex | None, capture: CaptureService | None
 ) -> list[APIRouter]:
     from capture.api import jobs_router
+    from capture.batches.api import batches_router
     from capture.control_api import control_router
     from capture.recipes.api import offline_starter, recipes_router
 
     if capture is None:
         return [
             control_router(settings),
+            batches_router(settings),
             jobs_router(settings),
             recipes_router(settings, starter=offline_starter(settings)),
         ]
@@ -100,6 +102,14 @@ def _capture_routers(
             service.job_types,
             cancel=service.cancel,
             publish=publish_queued,
+        ),
+        batches_router(
+            settings,
+            service.store,
+            service.job_types,
+            service.revisions,
+            service.batches,
+            plan_soon=service.plan_soon,
         ),
         jobs_router(settings, service.store),
         recipes_router(
