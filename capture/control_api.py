@@ -102,4 +102,34 @@ def control_router(
             raise HTTPException(status, str(exc)) from exc
         return job.to_dict()
 
+    @router.get("/jobs/{job_id}/executions")
+    def executions(job_id: str) -> dict[str, Any]:
+        """Every attempt (Scale's job_exe): timings, exit code, error, worker, log."""
+        if len(job_id) > MAX_ID:
+            raise HTTPException(400, "job_id: too long")
+        if get_store().get(job_id) is None:
+            raise HTTPException(404, f"no job with id {job_id!r}")
+        found = get_store().executions(job_id)
+        for i, exe in enumerate(found, 1):
+            exe["number"] = i
+            exe["log_url"] = f"/jobs/{job_id}/executions/{i}/log"
+            exe.pop("log_path", None)
+        return {"count": len(found), "results": found}
+
+    @router.get("/jobs/{job_id}/executions/{number}/log")
+    def execution_log(job_id: str, number: int) -> Any:
+        from fastapi.responses import PlainTextResponse
+
+        from capture.api import read_log_tail
+
+        if len(job_id) > MAX_ID:
+            raise HTTPException(400, "job_id: too long")
+        found = get_store().executions(job_id)
+        if not 1 <= number <= len(found):
+            raise HTTPException(404, f"job {job_id!r} has no execution {number}")
+        text = read_log_tail(found[number - 1]["log_path"])
+        if text is None:
+            raise HTTPException(404, f"execution {number} of job {job_id!r} has no log")
+        return PlainTextResponse(text)
+
     return router

@@ -6,6 +6,8 @@ Queued jobs run higher ``priority`` first, and in the order they were queued wit
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -69,6 +71,18 @@ CREATE TABLE IF NOT EXISTS job_processes (
     start INTEGER,
     container TEXT
 );
+CREATE TABLE IF NOT EXISTS job_executions (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL,
+    exit_code INTEGER,
+    error TEXT,
+    worker TEXT NOT NULL,
+    log_path TEXT,
+    PRIMARY KEY (job_id, attempt, started)
+);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
 """
@@ -126,6 +140,10 @@ ADDED_COLUMNS = {
     "supersede": "INTEGER NOT NULL DEFAULT 1",
 }
 JSON_COLUMNS = ("inputs", "results")
+
+
+# Who ran an execution: this host and process.
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def job_id_for(trigger: str, file_id: str) -> str:
@@ -309,7 +327,41 @@ class JobStore:
             "WHERE id = ? AND status = 'queued'",
             (time.time(), log_path, job_id),
         )
-        return self.require(job_id)
+        job = self.require(job_id)
+        if job.status == "running":
+            self._exec(
+                "INSERT OR REPLACE INTO job_executions (job_id, attempt, status, started, worker, "
+                "log_path) VALUES (?, ?, 'running', ?, ?, ?)",
+                (job_id, job.attempt, job.started, WORKER, log_path),
+            )
+        return job
+
+    def _end_execution(
+        self,
+        job_id: str,
+        status: str,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._exec(
+            "UPDATE job_executions SET status = ?, ended = ?, exit_code = ?, error = ? "
+            "WHERE job_id = ? AND ended IS NULL",
+            (status, time.time(), exit_code, error, job_id),
+        )
+
+    def executions(self, job_id: str) -> list[dict[str, Any]]:
+        """Every attempt of a job (Scale's job_exe), oldest first."""
+        rows = self._exec(
+            "SELECT * FROM job_executions WHERE job_id = ? ORDER BY started, attempt", (job_id,)
+        ).fetchall()
+        out = []
+        for r in rows:
+            data = dict(r)
+            data["error"] = json.loads(data["error"]) if data["error"] else None
+            ended, started = data["ended"], data["started"]
+            data["duration_s"] = round(ended - started, 3) if ended is not None else None
+            out.append(data)
+        return out
 
     def finish(
         self,
@@ -336,6 +388,7 @@ class JobStore:
                 job_id,
             ),
         )
+        self._end_execution(job_id, status, exit_code, error.model_dump_json() if error else None)
         return self.require(job_id)
 
     def requeue(
@@ -360,6 +413,7 @@ class JobStore:
                 job_id,
             ),
         )
+        self._end_execution(job_id, "failed", exit_code, error.model_dump_json() if error else None)
         return self.require(job_id)
 
     def cancel(self, job_id: str, by: str) -> Job:
@@ -371,6 +425,8 @@ class JobStore:
             (by, time.time(), job_id),
         )
         job = self.require(job_id)
+        if cur.rowcount == 1:
+            self._end_execution(job_id, "canceled")
         if cur.rowcount != 1:
             raise JobError(
                 f"job {job_id}: status is {job.status}; only queued or running jobs can be canceled"
@@ -456,6 +512,11 @@ class JobStore:
             f"WHERE batch = ? AND status IN {states}",
             (by, time.time(), batch),
         )
+        self._exec(
+            "UPDATE job_executions SET status = 'canceled', ended = ? WHERE ended IS NULL AND "
+            "job_id IN (SELECT id FROM jobs WHERE batch = ? AND status = 'canceled')",
+            (time.time(), batch),
+        )
         return cur.rowcount
 
     def batch_file_ids(
@@ -489,6 +550,11 @@ class JobStore:
 
     def recover(self) -> int:
         """Requeue jobs a crash left running; the interrupted attempt does not count."""
+        self._exec(
+            "UPDATE job_executions SET status = 'lost', ended = ? WHERE ended IS NULL AND "
+            "job_id IN (SELECT id FROM jobs WHERE status = 'running')",
+            (time.time(),),
+        )
         cur = self._exec(
             "UPDATE jobs SET status = 'queued', attempt = MAX(attempt - 1, 0), not_before = 0 "
             "WHERE status = 'running'"

@@ -362,7 +362,9 @@ class CaptureService:
         )
 
     def _start(self, job: Pending) -> None:
-        log_path = str(self.ctx.settings.path("jobs", "logs", f"job_{job.id}.log"))
+        # Each execution its own log (jobs show and /jobs/{id}/executions list them all).
+        stamp = int(time.time() * 1000)
+        log_path = str(self.ctx.settings.path("jobs", "logs", f"job_{job.id}.{stamp}.log"))
         running = self.store.mark_running(job.id, log_path)
         if running.status != "running":  # canceled between the queue read and now
             return

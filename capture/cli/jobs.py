@@ -54,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             job = store.require(args.id)
             print(json.dumps({**job.to_dict(), "input": job.record}, indent=2, default=str))
+            exes = store.executions(job.id)
+            print(f"--- executions ({len(exes)}) ---")
+            for i, exe in enumerate(exes, 1):
+                err = (exe["error"] or {}).get("name") or ""
+                took = f"{exe['duration_s']:.2f}s" if exe["duration_s"] is not None else ""
+                print(
+                    f"{i}. attempt {exe['attempt']} {exe['status']} {_when(exe['started'])} "
+                    f"{took} exit {exe['exit_code']} {err} on {exe['worker']} "
+                    f"log {exe['log_path'] or '(none)'}"
+                )
             log_text = read_log_tail(job.log_path)
             print(f"--- log {job.log_path or '(none)'} ---")
             print(log_text if log_text is not None else "(no log)")

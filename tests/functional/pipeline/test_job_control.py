@@ -99,6 +99,16 @@ async def test_cancelling_running_jobs_kills_them_and_queued_jobs_by_hand_run(
                     lambda: store.require(manual["id"]).status == "completed",
                     "the job queued by hand to complete",
                 )
+                exes = (await client.get(f"/jobs/{manual['id']}/executions")).json()
+                assert exes["count"] == 1
+                (exe,) = exes["results"]
+                assert (exe["status"], exe["exit_code"], exe["attempt"]) == ("completed", 0, 1)
+                assert exe["worker"] and exe["duration_s"] is not None
+                log = await client.get(exe["log_url"])
+                assert log.status_code == 200
+                killed = (await client.get(f"/jobs/{job.id}/executions")).json()["results"]
+                assert [e["status"] for e in killed] == ["canceled"]
+                assert (await client.get(f"/jobs/{job.id}/executions/5/log")).status_code == 404
                 # A job queued by hand and canceled before it starts never runs.
                 second = (await client.post("/jobs", json=body, headers=auth)).json()
                 stopped = await client.post(f"/jobs/{second['id']}/cancel", headers=auth)

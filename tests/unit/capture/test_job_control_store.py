@@ -132,3 +132,22 @@ def test_a_store_written_before_priorities_gains_them_as_integers(tmp_path: Path
         assert next(p.id for p in store.runnable(time.time())) == job_id_for("t", "new")
     finally:
         store.close()
+
+
+def test_every_attempt_is_an_execution_with_its_own_outcome(store: JobStore) -> None:
+    job = make_job("a")
+    store.create(job)
+    store.mark_running(job.id, "/logs/1.log")
+    store.requeue(job.id, error=failure("io", "IO", "disk gone", "system"), exit_code=None)
+    store.mark_running(job.id, "/logs/2.log")
+    store.recover()  # a crash: that execution is lost, the attempt does not count
+    store.mark_running(job.id, "/logs/3.log")
+    store.finish(job.id, "completed", exit_code=0)
+    exes = store.executions(job.id)
+    assert [(e["attempt"], e["status"], e["log_path"]) for e in exes] == [
+        (1, "failed", "/logs/1.log"),
+        (2, "lost", "/logs/2.log"),
+        (2, "completed", "/logs/3.log"),
+    ]
+    assert exes[0]["error"]["category"] == "system" and exes[2]["exit_code"] == 0
+    assert all(e["worker"] and e["duration_s"] is not None for e in exes)
