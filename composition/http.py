@@ -73,12 +73,14 @@ def _capture_routers(
     from capture.api import jobs_router
     from capture.batches.api import batches_router
     from capture.control_api import control_router
+    from capture.purge_api import purge_router
     from capture.recipes.api import offline_starter, recipes_router
 
     if capture is None:
         return [
             control_router(settings),
             batches_router(settings),
+            purge_router(settings),
             jobs_router(settings),
             recipes_router(settings, starter=offline_starter(settings)),
         ]
@@ -111,6 +113,7 @@ def _capture_routers(
             service.batches,
             plan_soon=service.plan_soon,
         ),
+        purge_router(settings, service.bus),
         jobs_router(settings, service.store),
         recipes_router(
             settings,

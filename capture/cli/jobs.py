@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
                     f"{took} exit {exe['exit_code']} {err} on {exe['worker']} "
                     f"log {exe['log_path'] or '(none)'}"
                 )
+            from capture.purge import purges_of
+
+            for p in purges_of(settings.path("jobs.db"), job.id):
+                print(f"purged {p['role']} {p['file']} at {_when(p['purged'])} by {p['by']}")
             log_text = read_log_tail(job.log_path)
             print(f"--- log {job.log_path or '(none)'} ---")
             print(log_text if log_text is not None else "(no log)")

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "job-types": ("capture.cli.job_types", "list and show job types and their revisions"),
     "jobs": ("capture.cli.jobs", "list, show, retry, cancel and requeue jobs"),
     "batches": ("capture.cli.batches", "rerun a job type over chosen files (Scale's batches)"),
+    "files": ("capture.cli.files", "purge files and what was made from them"),
     "recipe-types": ("capture.cli.recipe_types", "list, show and validate recipe definitions"),
     "recipes": ("capture.cli.recipes", "list, show, start and retry recipes"),
     "capture": ("capture.cli.capture", "run the capture service (triggers -> Seed jobs)"),

@@ -176,3 +176,49 @@ async def _len_at_least(records: Any, n: int) -> Any:
 
 async def _len_at_most(records: Any, n: int) -> bool:
     return len(await records) <= n
+
+
+async def test_batches_over_http_answer_a_dry_run_progress_and_bad_input_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from composition.http import create_app
+
+    write_config(tmp_path)
+    settings = load(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    await catalogue(settings, runs, 5)
+    async with open_index(settings.index) as index:
+        app = create_app(settings, index=index)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            body = {"job_type": "touch-job", "query": {"data_types_any": ["raw"]}}
+            dry = await client.post("/batches", json={**body, "dry_run": True})
+            assert dry.status_code == 200 and dry.json()["count"] == 5
+            for bad, field in [
+                ({**body, "query": {"bbox": "x"}}, "query.bbox"),
+                ({**body, "priority": "high"}, "priority"),
+                ({**body, "revision": 4}, "revision"),
+                ({"job_type": "touch-job"}, "query"),
+                ({**body, "query": {"data_types_any": ["none"]}}, "query"),
+                ({**body, "surprise": 1}, "surprise"),
+            ]:
+                resp = await client.post("/batches", json=bad)
+                assert resp.status_code == 400, (bad, resp.text)
+                assert resp.json()["detail"].startswith(f"{field}:"), resp.text
+            made = await client.post("/batches", json=body)
+            assert made.status_code == 201
+            batch = made.json()
+            assert batch["status"] == "planning" and batch["count"] == 5
+            shown = (await client.get(f"/batches/{batch['id']}")).json()
+            assert set(shown["progress"]) == {
+                "planned", "queued", "running", "completed", "failed", "skipped",
+            }  # fmt: skip
+            listed = (await client.get("/batches")).json()["results"]
+            assert [b["id"] for b in listed] == [batch["id"]]
+            canceled = await client.post(f"/batches/{batch['id']}/cancel")
+            assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+            assert (await client.get("/batches/nope")).status_code == 404
+            assert (await client.post("/files/nope/purge")).status_code == 404

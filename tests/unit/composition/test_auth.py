@@ -44,7 +44,7 @@ async def test_without_auth_settings_writes_are_open_as_before(tmp_path: Path) -
 
 async def test_a_write_without_credentials_is_401_with_a_challenge(tmp_path: Path) -> None:
     s = settings(tmp_path, tokens=[TOKEN])
-    for path in ("/jobs/x/cancel", "/recipes", "/jobs"):
+    for path in ("/jobs/x/cancel", "/recipes", "/jobs", "/batches", "/files/x/purge"):
         resp = await call(s, "POST", path, json={})
         assert resp.status_code == 401, path
         assert "Bearer" in resp.headers["www-authenticate"]
