@@ -374,9 +374,10 @@ class JobStore:
         products: list[str] | None = None,
         results: dict[str, Any] | None = None,
     ) -> Job:
-        self._exec(
+        # A job canceled meanwhile stays canceled (its end raced the cancel).
+        cur = self._exec(
             "UPDATE jobs SET status = ?, ended = ?, exit_code = ?, error = ?, duration_s = ?, "
-            "products = ?, results = ? WHERE id = ?",
+            "products = ?, results = ? WHERE id = ? AND status != 'canceled'",
             (
                 status,
                 time.time(),
@@ -388,7 +389,9 @@ class JobStore:
                 job_id,
             ),
         )
-        self._end_execution(job_id, status, exit_code, error.model_dump_json() if error else None)
+        if cur.rowcount:
+            err = error.model_dump_json() if error else None
+            self._end_execution(job_id, status, exit_code, err)
         return self.require(job_id)
 
     def requeue(
@@ -401,9 +404,10 @@ class JobStore:
         reset_attempts: bool = False,
     ) -> Job:
         """Back to queued (a retry after ``delay_s``); the last error is kept for the record."""
-        self._exec(
+        cur = self._exec(
             "UPDATE jobs SET status = 'queued', not_before = ?, error = ?, exit_code = ?, "
-            "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END WHERE id = ?",
+            "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END "
+            "WHERE id = ? AND status != 'canceled'",
             (
                 time.time() + delay_s,
                 error.model_dump_json() if error else None,
@@ -413,7 +417,9 @@ class JobStore:
                 job_id,
             ),
         )
-        self._end_execution(job_id, "failed", exit_code, error.model_dump_json() if error else None)
+        if cur.rowcount:
+            err = error.model_dump_json() if error else None
+            self._end_execution(job_id, "failed", exit_code, err)
         return self.require(job_id)
 
     def cancel(self, job_id: str, by: str) -> Job:

@@ -221,4 +221,14 @@ async def test_batches_over_http_answer_a_dry_run_progress_and_bad_input_naming_
             canceled = await client.post(f"/batches/{batch['id']}/cancel")
             assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
             assert (await client.get("/batches/nope")).status_code == 404
+            from indexer.backends.base import Subscription
+
+            await index.add_subscription(
+                Subscription(id="raw-files", name="raw", query=Query(data_types_any=["raw"]))
+            )
+            saved = {"job_type": "touch-job", "saved_search": "raw-files", "dry_run": True}
+            by_saved = await client.post("/batches", json=saved)
+            assert by_saved.status_code == 200 and by_saved.json()["count"] == 5
+            unknown = await client.post("/batches", json={**saved, "saved_search": "nope"})
+            assert unknown.status_code == 400 and "saved_search:" in unknown.text
             assert (await client.post("/files/nope/purge")).status_code == 404

@@ -151,3 +151,13 @@ def test_every_attempt_is_an_execution_with_its_own_outcome(store: JobStore) -> 
     ]
     assert exes[0]["error"]["category"] == "system" and exes[2]["exit_code"] == 0
     assert all(e["worker"] and e["duration_s"] is not None for e in exes)
+
+
+def test_a_job_canceled_while_it_ends_stays_canceled(store: JobStore) -> None:
+    job = make_job("a")
+    store.create(job)
+    store.mark_running(job.id, None)
+    store.cancel(job.id, "api")
+    assert store.finish(job.id, "completed", exit_code=0).status == "canceled"
+    assert store.requeue(job.id, delay_s=1).status == "canceled"
+    assert [e["status"] for e in store.executions(job.id)] == ["canceled"]
