@@ -83,6 +83,7 @@ async def test_a_batch_reruns_a_job_type_and_a_superseding_batch_replaces_its_pr
         await wait_until(
             lambda: progress(settings, first["id"])["done"], "the first batch to finish"
         )
+        assert progress(settings, first["id"])["progress"]["completed"] == 12, failures(settings)
         made = await wait_until(
             lambda: _len_at_least(products(settings, batches=[first["id"]]), 12),
             "the first batch's products to be indexed",
@@ -96,6 +97,7 @@ async def test_a_batch_reruns_a_job_type_and_a_superseding_batch_replaces_its_pr
         )  # fmt: skip
         assert code == 0 and second["progress"]["planned"] == 12, second
         await wait_until(lambda: progress(settings, second["id"])["done"], "the second batch")
+        assert progress(settings, second["id"])["progress"]["completed"] == 12, failures(settings)
         await wait_until(
             lambda: _len_at_least(products(settings, batches=[second["id"]]), 12),
             "the second batch's products",
@@ -140,6 +142,15 @@ async def test_a_canceled_batch_starts_none_of_its_queued_jobs(
     assert list(runs.glob("*.start")) == []
     code, shown = await cli(capsys, "batches", "show", batch["id"], "-c", config)
     assert code == 0 and shown["done"] and shown["progress"]["completed"] == 0
+
+
+def failures(settings: Any) -> list[Any]:
+    """The errors of failed jobs, to say why a batch fell short."""
+    jobs = JobStore(settings.path("jobs.db"))
+    try:
+        return [(j.id, j.error) for j in jobs.search(status="failed")]
+    finally:
+        jobs.close()
 
 
 def progress_count(settings: Any) -> int:
