@@ -5,6 +5,7 @@ data accepted, invalid data refused."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -130,6 +131,29 @@ def seen_over_http(operation: Any) -> Any:
     return keep
 
 
+_COMPONENT = re.compile(r"Invalid component: parameters? (.+?) in query")
+_VIOLATION = re.compile(r"violates `([A-Za-z]+)`")
+
+
+def untyped_query_only(report: str, operation: Any) -> bool:
+    """Whether the one failure reported is a "schema-violating request accepted" whose only
+    violations are of type in query parameters that take strings: what arrives over HTTP is
+    a valid string (see ``seen_over_http``, which leaves most such cases out beforehand)."""
+    if "1 distinct failure" not in report or "Schema-violating request accepted" not in report:
+        return False
+    found = _COMPONENT.search(report)
+    if found is None:
+        return False
+    names = set(re.findall(r"`([^`]+)`", found.group(1)))
+    kinds = {
+        p["name"]
+        for p in operation.definition.raw.get("parameters", [])
+        if p.get("in") == "query" and _string_kind(p.get("schema", {}))
+    }
+    violated = set(_VIOLATION.findall(report))
+    return bool(names) and names <= kinds and violated <= {"type", "anyOf", "oneOf"}
+
+
 def strategies(operation: Any) -> list[Any]:
     """Positive and negative cases; POST /search's valid bodies come from SEARCH_BODIES."""
     from schemathesis.generation.modes import GenerationMode
@@ -188,5 +212,6 @@ def test_every_operation_passes_every_schemathesis_check(live_api: str) -> None:
             try:
                 run()
             except (Exception, BaseExceptionGroup) as exc:
-                failures.append(f"{operation.label}: {str(exc)[:1500]}")
+                if not untyped_query_only(str(exc), operation):
+                    failures.append(f"{operation.label}: {str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)
