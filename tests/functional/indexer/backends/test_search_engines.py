@@ -17,7 +17,7 @@ from seedpipe.errors import InvalidInput
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
-from tests.functional.index.conftest import ELASTICSEARCH_URL
+from tests.functional.indexer.backends.conftest import ELASTICSEARCH_URL
 
 LINEAGE = ("job", "recipe", "recipe_node", "batch", "ancestors")
 ENGINES = [
