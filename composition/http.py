@@ -94,10 +94,10 @@ def create_app(
 def _capture_routers(
     settings: Settings, index: FileIndex | None, capture: CaptureService | None
 ) -> list[APIRouter]:
-    from capture.api import jobs_router
     from capture.batches.api import batches_router
-    from capture.control_api import control_router
-    from capture.purge_api import purge_router
+    from capture.http.control import control_router
+    from capture.http.jobs import jobs_router
+    from capture.http.purge import purge_router
     from capture.recipes.api import offline_starter, recipes_router
 
     if capture is None:

@@ -45,7 +45,7 @@ def _when(ts: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from capture.api import read_log_tail
+    from capture.http.jobs import read_log_tail
     from capture.jobs import JobStore
 
     settings = load_settings(args)

@@ -120,7 +120,7 @@ def control_router(
     def execution_log(job_id: str, number: int) -> Any:
         from fastapi.responses import PlainTextResponse
 
-        from capture.api import read_log_tail
+        from capture.http.jobs import read_log_tail
 
         if len(job_id) > MAX_ID:
             raise HTTPException(400, "job_id: too long")
