@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= examples/watermark/seedpipe.toml
 
-.PHONY: setup run test check lint format bench clean web
+.PHONY: setup run test check lint format bench clean web opensearch
 
 # The web page: web/ bundled (npm ci + esbuild) into the package's static folder when missing
 # or older than its sources. Built output only: nothing minified is committed.
@@ -40,8 +40,13 @@ format: $(STAMP)
 test: check
 	$(BIN)/python -m pytest -q
 
+# One OpenSearch 2.19 node on 127.0.0.1 (Java 17 + Maven; built once from Maven Central):
+# prints OPENSEARCH_URL=http://127.0.0.1:PORT when yellow, stops on Ctrl-C / SIGTERM.
+opensearch:
+	@exec deploy/opensearch/run $(if $(OPENSEARCH_PORT),--port $(OPENSEARCH_PORT))
+
 bench: $(STAMP)
 	@echo "see bench/README.md"
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache web/node_modules composition/web/static
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache web/node_modules composition/web/static deploy/opensearch/target

@@ -16,7 +16,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 0.3
-HEAVY = ("boto3", "aiokafka", "elasticsearch", "fastapi", "uvicorn", "shapely", "PIL")
+HEAVY = (
+    "boto3",
+    "aiokafka",
+    "elasticsearch",
+    "opensearchpy",
+    "fastapi",
+    "uvicorn",
+    "shapely",
+    "PIL",
+)
 
 
 def command() -> list[str]:

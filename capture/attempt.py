@@ -71,6 +71,7 @@ class Context:
     workspaces: Workspaces
     job_types: dict[str, JobType]
     counters: dict[str, int] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)  # job type -> current revision
 
     @property
     def files_topic(self) -> str:
@@ -320,6 +321,8 @@ async def _publish_outputs(
                 inputs=known,
                 job_type=jt.name,
                 job_type_version=jt.version,
+                job_type_revision=job.job_type_revision,
+                batch=job.batch,
                 job_id=job.id,
                 job_output=output_name,
                 workspace=out_ws.name,
@@ -335,10 +338,11 @@ async def _publish_outputs(
                 previous = await ctx.index.get(product.id)
                 if previous is not None:
                     product = product.model_copy(update={"version": previous.version + 1})
-                events += [
-                    file_event(FILE_METADATA_UPDATED, old, SOURCE)
-                    for old in await superseded_by(ctx.index, product)
-                ]
+                if job.supersede:  # a batch's job supersedes only when the batch asks to
+                    events += [
+                        file_event(FILE_METADATA_UPDATED, old, SOURCE)
+                        for old in await superseded_by(ctx.index, product)
+                    ]
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)
             outputs.setdefault(output_name, []).append(product.to_scale())

@@ -1,8 +1,13 @@
-"""The SQLite job store: one row per (trigger, file), queued → running → completed|failed."""
+"""The SQLite job store: one row per (trigger, file), queued → running → completed|failed|canceled.
+
+Queued jobs run higher ``priority`` first, and in the order they were queued within a priority.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -14,10 +19,12 @@ from typing import Any, Literal, NamedTuple
 from capture.contract.job_errors import JobErrorInfo
 from capture.runtimes.lifeline import Started
 from seedpipe.errors import InvalidInput, JobError
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import open_store, transaction
 
-JobStatus = Literal["queued", "running", "completed", "failed"]
-STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed")
+JobStatus = Literal["queued", "running", "completed", "failed", "canceled"]
+STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed", "canceled")
+TERMINAL: tuple[JobStatus, ...] = ("completed", "failed", "canceled")
+ERROR_CATEGORIES = ("system", "data", "job")
 
 # Namespace of job ids: the same trigger and file always give the same job id, on any worker.
 JOB_NAMESPACE = uuid.UUID("0b7c8d1e-5a2f-4e6b-9c3d-2f1e0a9b8c7d")
@@ -51,6 +58,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     recipe_type TEXT,
     inputs TEXT,
     results TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    job_type_revision INTEGER,
+    canceled_by TEXT,
+    batch TEXT,
+    supersede INTEGER NOT NULL DEFAULT 1,
     UNIQUE (trigger, file_id)
 );
 CREATE TABLE IF NOT EXISTS job_processes (
@@ -59,8 +71,25 @@ CREATE TABLE IF NOT EXISTS job_processes (
     start INTEGER,
     container TEXT
 );
+CREATE TABLE IF NOT EXISTS job_executions (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL,
+    exit_code INTEGER,
+    error TEXT,
+    worker TEXT NOT NULL,
+    log_path TEXT,
+    PRIMARY KEY (job_id, attempt, started)
+);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
 CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
+"""
+# Made after the columns a store written by an older seedpipe gains on open.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, priority DESC, created, id);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, status) WHERE batch IS NOT NULL;
 """
 
 COLUMNS = [
@@ -91,10 +120,30 @@ COLUMNS = [
     "recipe_type",
     "inputs",
     "results",
+    "priority",
+    "job_type_revision",
+    "canceled_by",
+    "batch",
+    "supersede",
 ]
 # Columns added after the first release: a store written before them gains them on open.
-ADDED_COLUMNS = ("recipe", "recipe_node", "recipe_type", "inputs", "results")
+ADDED_COLUMNS = {
+    "recipe": "TEXT",
+    "recipe_node": "TEXT",
+    "recipe_type": "TEXT",
+    "inputs": "TEXT",
+    "results": "TEXT",
+    "priority": "INTEGER NOT NULL DEFAULT 0",
+    "job_type_revision": "INTEGER",
+    "canceled_by": "TEXT",
+    "batch": "TEXT",
+    "supersede": "INTEGER NOT NULL DEFAULT 1",
+}
 JSON_COLUMNS = ("inputs", "results")
+
+
+# Who ran an execution: this host and process.
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def job_id_for(trigger: str, file_id: str) -> str:
@@ -136,6 +185,13 @@ class Job:
     recipe_type: str | None = None
     inputs: dict[str, Any] | None = None
     results: dict[str, Any] | None = None
+    # Higher runs first; the job type's revision it runs (see capture.revisions); who canceled it.
+    priority: int = 0
+    job_type_revision: int | None = None
+    canceled_by: str | None = None
+    # A batch's job: its products carry ``batch``; they supersede earlier ones only when asked.
+    batch: str | None = None
+    supersede: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
@@ -164,6 +220,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     data["products"] = json.loads(data["products"])
     for key in JSON_COLUMNS:
         data[key] = json.loads(data[key]) if data[key] else None
+    data["supersede"] = bool(data["supersede"])
     return Job(**data)
 
 
@@ -175,9 +232,10 @@ class JobStore:
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
         have = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
-        for col in ADDED_COLUMNS:
+        for col, decl in ADDED_COLUMNS.items():
             if col not in have:
-                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} TEXT")
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} {decl}")
+        self._db.executescript(INDEXES)
 
     def close(self) -> None:
         with self._lock:
@@ -268,10 +326,10 @@ class JobStore:
         return {(r[0], r[1]): r[2] for r in rows}
 
     def runnable(self, now: float, limit: int = 100) -> list[Pending]:
-        """Queued jobs whose backoff has passed, oldest first (only what scheduling needs)."""
+        """Queued jobs whose backoff has passed, higher priority first, then in queue order."""
         rows = self._exec(
             "SELECT id, job_type, cpus, mem_mib FROM jobs WHERE status = 'queued' "
-            "AND not_before <= ? ORDER BY not_before, created LIMIT ?",
+            "AND not_before <= ? ORDER BY priority DESC, created, id LIMIT ?",
             (now, limit),
         ).fetchall()
         return [Pending(*r) for r in rows]
@@ -285,12 +343,48 @@ class JobStore:
         return float(row[0]) if row and row[0] is not None else None
 
     def mark_running(self, job_id: str, log_path: str | None) -> Job:
+        """Start a queued job's next attempt; a job canceled meanwhile is returned unchanged."""
         self._exec(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, started = ?, "
-            "ended = NULL, exit_code = NULL, error = NULL, log_path = ? WHERE id = ?",
+            "ended = NULL, exit_code = NULL, error = NULL, log_path = ? "
+            "WHERE id = ? AND status = 'queued'",
             (time.time(), log_path, job_id),
         )
-        return self.require(job_id)
+        job = self.require(job_id)
+        if job.status == "running":
+            self._exec(
+                "INSERT OR REPLACE INTO job_executions (job_id, attempt, status, started, worker, "
+                "log_path) VALUES (?, ?, 'running', ?, ?, ?)",
+                (job_id, job.attempt, job.started, WORKER, log_path),
+            )
+        return job
+
+    def _end_execution(
+        self,
+        job_id: str,
+        status: str,
+        exit_code: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._exec(
+            "UPDATE job_executions SET status = ?, ended = ?, exit_code = ?, error = ? "
+            "WHERE job_id = ? AND ended IS NULL",
+            (status, time.time(), exit_code, error, job_id),
+        )
+
+    def executions(self, job_id: str) -> list[dict[str, Any]]:
+        """Every attempt of a job (Scale's job_exe), oldest first."""
+        rows = self._exec(
+            "SELECT * FROM job_executions WHERE job_id = ? ORDER BY started, attempt", (job_id,)
+        ).fetchall()
+        out = []
+        for r in rows:
+            data = dict(r)
+            data["error"] = json.loads(data["error"]) if data["error"] else None
+            ended, started = data["ended"], data["started"]
+            data["duration_s"] = round(ended - started, 3) if ended is not None else None
+            out.append(data)
+        return out
 
     def finish(
         self,
@@ -303,9 +397,10 @@ class JobStore:
         products: list[str] | None = None,
         results: dict[str, Any] | None = None,
     ) -> Job:
-        self._exec(
+        # A job canceled meanwhile stays canceled (its end raced the cancel).
+        cur = self._exec(
             "UPDATE jobs SET status = ?, ended = ?, exit_code = ?, error = ?, duration_s = ?, "
-            "products = ?, results = ? WHERE id = ?",
+            "products = ?, results = ? WHERE id = ? AND status != 'canceled'",
             (
                 status,
                 time.time(),
@@ -317,6 +412,9 @@ class JobStore:
                 job_id,
             ),
         )
+        if cur.rowcount:
+            err = error.model_dump_json() if error else None
+            self._end_execution(job_id, status, exit_code, err)
         return self.require(job_id)
 
     def requeue(
@@ -329,9 +427,10 @@ class JobStore:
         reset_attempts: bool = False,
     ) -> Job:
         """Back to queued (a retry after ``delay_s``); the last error is kept for the record."""
-        self._exec(
+        cur = self._exec(
             "UPDATE jobs SET status = 'queued', not_before = ?, error = ?, exit_code = ?, "
-            "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END WHERE id = ?",
+            "ended = ?, attempt = CASE WHEN ? THEN 0 ELSE attempt END "
+            "WHERE id = ? AND status != 'canceled'",
             (
                 time.time() + delay_s,
                 error.model_dump_json() if error else None,
@@ -341,7 +440,123 @@ class JobStore:
                 job_id,
             ),
         )
+        if cur.rowcount:
+            err = error.model_dump_json() if error else None
+            self._end_execution(job_id, "failed", exit_code, err)
         return self.require(job_id)
+
+    def cancel(self, job_id: str, by: str) -> Job:
+        """Mark a queued or running job canceled (a running one's process is killed by the
+        service that runs it); JobError naming the status when it has already ended."""
+        cur = self._exec(
+            "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "
+            "WHERE id = ? AND status IN ('queued', 'running')",
+            (by, time.time(), job_id),
+        )
+        job = self.require(job_id)
+        if cur.rowcount == 1:
+            self._end_execution(job_id, "canceled")
+        if cur.rowcount != 1:
+            raise JobError(
+                f"job {job_id}: status is {job.status}; only queued or running jobs can be canceled"
+            )
+        return job
+
+    def canceled_among(self, job_ids: list[str]) -> list[str]:
+        """Which of ``job_ids`` (the ones a service runs) were canceled meanwhile."""
+        if not job_ids:
+            return []
+        marks = ", ".join("?" for _ in job_ids)
+        rows = self._exec(
+            f"SELECT id FROM jobs WHERE status = 'canceled' AND id IN ({marks})",  # noqa: S608
+            tuple(job_ids),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def failed_matching(
+        self,
+        *,
+        job_type: str | None = None,
+        error_category: str | None = None,
+        since: float | None = None,
+    ) -> list[str]:
+        """Ids of failed jobs (not of recipe nodes) matching every filter given, oldest first."""
+        if error_category is not None and error_category not in ERROR_CATEGORIES:
+            raise InvalidInput(
+                f"must be one of {', '.join(ERROR_CATEGORIES)}", field="error_category"
+            )
+        where = ["status = 'failed'", "recipe IS NULL"]
+        args: list[Any] = []
+        if job_type:
+            where.append("job_type = ?")
+            args.append(job_type)
+        if error_category:
+            where.append("json_extract(error, '$.category') = ?")
+            args.append(error_category)
+        if since is not None:
+            where.append("COALESCE(ended, created) >= ?")
+            args.append(since)
+        rows = self._exec(
+            f"SELECT id FROM jobs WHERE {' AND '.join(where)} ORDER BY created, id",  # noqa: S608
+            tuple(args),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def create_many(self, jobs: list[Job]) -> int:
+        """Insert ``jobs`` in one transaction (a batch's page); returns how many were new."""
+        if not jobs:
+            return 0
+        sql = (
+            f"INSERT OR IGNORE INTO jobs ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+        )
+        rows = []
+        for job in jobs:
+            values = asdict(job)
+            values["record"] = json.dumps(job.record)
+            values["error"] = json.dumps(job.error) if job.error else None
+            values["products"] = json.dumps(job.products)
+            for key in JSON_COLUMNS:
+                values[key] = json.dumps(values[key]) if values[key] is not None else None
+            rows.append(tuple(values[c] for c in COLUMNS))
+        with self._lock, transaction(self._db) as db:
+            before = db.total_changes
+            db.executemany(sql, rows)
+            return db.total_changes - before
+
+    def batch_counts(self, batch: str) -> dict[str, int]:
+        """Jobs of ``batch`` by status (every status present, zero when none)."""
+        rows = self._exec(
+            "SELECT status, COUNT(*) FROM jobs WHERE batch = ? GROUP BY status", (batch,)
+        ).fetchall()
+        out: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def cancel_batch(self, batch: str, by: str, *, running: bool) -> int:
+        """Cancel a batch's queued jobs (and running ones when ``running``)."""
+        states = "('queued', 'running')" if running else "('queued')"
+        cur = self._exec(
+            "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "  # noqa: S608
+            f"WHERE batch = ? AND status IN {states}",
+            (by, time.time(), batch),
+        )
+        self._exec(
+            "UPDATE job_executions SET status = 'canceled', ended = ? WHERE ended IS NULL AND "
+            "job_id IN (SELECT id FROM jobs WHERE batch = ? AND status = 'canceled')",
+            (time.time(), batch),
+        )
+        return cur.rowcount
+
+    def batch_file_ids(
+        self, batch: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        """(rowid, input file id) of a batch's jobs after ``after``, in rowid order (a cursor)."""
+        rows = self._exec(
+            "SELECT rowid, file_id FROM jobs WHERE batch = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+            (batch, after, limit),
+        ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def set_process(self, job_id: str, started: Started) -> None:
         """Record where a running job's attempt runs (found again after a crash)."""
@@ -364,6 +579,11 @@ class JobStore:
 
     def recover(self) -> int:
         """Requeue jobs a crash left running; the interrupted attempt does not count."""
+        self._exec(
+            "UPDATE job_executions SET status = 'lost', ended = ? WHERE ended IS NULL AND "
+            "job_id IN (SELECT id FROM jobs WHERE status = 'running')",
+            (time.time(),),
+        )
         cur = self._exec(
             "UPDATE jobs SET status = 'queued', attempt = MAX(attempt - 1, 0), not_before = 0 "
             "WHERE status = 'running'"

@@ -48,6 +48,8 @@ def make_product(
     inputs: list[FileRecord],
     job_type: str,
     job_type_version: str,
+    job_type_revision: int | None = None,
+    batch: str | None = None,
     job_id: str,
     job_output: str,
     workspace: str,
@@ -57,17 +59,24 @@ def make_product(
     checksum: str | None,
     version: int,
 ) -> FileRecord:
-    """The product record: lineage, deterministic id and source_* inherited from the inputs."""
+    """The product record: lineage, deterministic id and source_* inherited from the inputs.
+
+    A batch's product has an id of its own (the batch is part of it), so a rerun in a batch
+    never overwrites what an earlier run made; it may supersede it instead."""
     data = captured.model_dump()
+    key_version = job_type_version if batch is None else f"{job_type_version}\x1fbatch:{batch}"
     data.update(
-        id=product_file_id(job_type, job_type_version, captured.file_name, [r.id for r in inputs]),
+        id=product_file_id(job_type, key_version, captured.file_name, [r.id for r in inputs]),
+        batch=batch,
         file_type="PRODUCT",
         workspace=WorkspaceRef(name=workspace).model_dump(),
         file_path=file_path,
         url=url,
         file_size=size,
         checksum=checksum or captured.checksum,
-        job_type=JobTypeRef(name=job_type, version=job_type_version).model_dump(),
+        job_type=JobTypeRef(
+            name=job_type, version=job_type_version, revision=job_type_revision
+        ).model_dump(),
         job=job_id,
         job_output=job_output,
         ancestors=lineage_ancestors(inputs),

@@ -28,11 +28,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from capture.attempt import Context, execute, fail_now, job_event
-from capture.jobs import Job, JobStore, Pending, job_id_for
+from capture.batches.store import BatchStore
+from capture.jobs import TERMINAL, Job, JobStore, Pending, job_id_for
 from capture.jobtypes import JobType, load_job_types
 from capture.recipes.engine import RecipeEngine
 from capture.recipes.store import RecipeStore, recipe_id_for
 from capture.recipes.types import RecipeType, load_recipe_types
+from capture.revisions import check_recipe_revisions, register_all
 from capture.runtimes.lifeline import reap_group, remove_container
 from capture.triggers import Trigger, compile_triggers
 from seedpipe.events import (
@@ -55,7 +57,6 @@ log = logging.getLogger(__name__)
 
 GROUP = "capture"
 IDLE_WAKE_S = 1.0
-TERMINAL = ("completed", "failed")
 
 
 def commit_mode(settings: Settings) -> str:
@@ -107,9 +108,14 @@ class CaptureService:
         }
         self.triggers: list[Trigger] = compile_triggers(settings.triggers, accepts, recipe_accepts)
         self.store = JobStore(settings.path("jobs.db"))
+        self.revisions = register_all(self.store.path, self.job_types)
+        check_recipe_revisions(self.store.path, self.recipe_types, self.revisions)
         self.recipes = RecipeStore(settings.path("recipes.db"))
+        self.batches = BatchStore(settings.path("batches.db"))
         self.ctx = Context(settings, bus, index, self.store, Workspaces(settings), self.job_types)
+        self.ctx.revisions = self.revisions
         self._wake = asyncio.Event()
+        self._batch_wake = asyncio.Event()
         self.engine = RecipeEngine(
             self.ctx,
             self.recipes,
@@ -192,6 +198,7 @@ class CaptureService:
                 max_attempts=jt.settings.max_attempts,
                 cpus=jt.cpus,
                 mem_mib=jt.mem_mib,
+                job_type_revision=self.revisions.get(jt.name),
             )
             ids.append(job.id)
             if self.store.create(job):
@@ -223,6 +230,8 @@ class CaptureService:
             for i in range(members)
         }
         work["scheduler"] = self._schedule(stop)
+        if self.index is not None:
+            work["batches"] = self._plan_batches(stop)
         log.info(
             "capture: %d job types, %d triggers, commits when %s (%d consumers)",
             len(self.job_types),
@@ -241,6 +250,7 @@ class CaptureService:
             await asyncio.gather(*self._followers, return_exceptions=True)
             self.store.close()
             self.recipes.close()
+            self.batches.close()
 
     async def _cancel_running(self) -> None:
         """Stop jobs in hand; they are requeued, and the interrupted attempt does not count."""
@@ -249,10 +259,60 @@ class CaptureService:
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         self.store.recover()
 
+    async def _plan_batches(self, stop: asyncio.Event) -> None:
+        """Plan batches recorded as planning (new ones, and those a restart finds half
+        planned), one page at a time so the queue fills as the catalogue is walked."""
+        from capture.batches.planner import plan
+
+        assert self.index is not None
+        while not stop.is_set():
+            for batch_id in self.batches.planning():
+                if stop.is_set():
+                    return
+                try:
+                    await plan(
+                        batch_id,
+                        self.batches,
+                        self.store,
+                        self.index,
+                        self.job_types,
+                        queued=self._wake.set,
+                        stop=stop,
+                    )
+                except Exception:
+                    log.exception("batch %s could not be planned; trying again", batch_id)
+            self._batch_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_wake.wait(), IDLE_WAKE_S)
+
+    def plan_soon(self) -> None:
+        """A batch was recorded: plan it now rather than at the next poll."""
+        self._batch_wake.set()
+
+    def wake(self) -> None:
+        """Have the scheduler look at the queue now (a job was queued from outside)."""
+        self._wake.set()
+
+    def cancel(self, job_id: str, by: str) -> Job:
+        """Cancel a queued or running job of this service's store (see JobStore.cancel)."""
+        job = self.store.cancel(job_id, by)
+        self._wake.set()
+        return job
+
+    def _kill_canceled(self) -> None:
+        """Stop the tasks of running jobs canceled meanwhile (by this process or another, such
+        as ``seedpipe jobs cancel``); the runtime kills the job's process group."""
+        for job_id in self.store.canceled_among(list(self._running)):
+            task = self._running.get(job_id)
+            if task is not None and not task.done():
+                log.info("job %s canceled: stopping it", job_id)
+                task.cancel()
+
     async def _schedule(self, stop: asyncio.Event) -> None:
         capture = self.settings.capture
         while not stop.is_set():
             self._wake.clear()
+            self._kill_canceled()
             # Reading the queue costs; skip it while every cpu is taken.
             pending = self.store.runnable(time.time(), limit=50) if self._has_room() else []
             for job in pending:
@@ -302,8 +362,12 @@ class CaptureService:
         )
 
     def _start(self, job: Pending) -> None:
-        log_path = str(self.ctx.settings.path("jobs", "logs", f"job_{job.id}.log"))
+        # Each execution its own log (jobs show and /jobs/{id}/executions list them all).
+        stamp = int(time.time() * 1000)
+        log_path = str(self.ctx.settings.path("jobs", "logs", f"job_{job.id}.{stamp}.log"))
         running = self.store.mark_running(job.id, log_path)
+        if running.status != "running":  # canceled between the queue read and now
+            return
         key = job.id
         self._per_type[job.job_type] = self._per_type.get(job.job_type, 0) + 1
         self._used_cpus += job.cpus

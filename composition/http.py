@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -32,6 +32,7 @@ def create_app(
     without it, read from ``settings``' stores, recipes started through an engine of their own.
     """
     from composition import metrics
+    from composition.auth import guard
     from composition.web.live import LiveFeed
     from composition.web.routes import BrowserLanding
     from composition.web.routes import router as web_router
@@ -63,6 +64,7 @@ def create_app(
         openapi_url=None,  # served by indexer.api.openapi (3.0, its own media type)
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(guard(settings.api.auth))],
     )
     app.state.settings = settings
     app.state.summaries = {}  # collection summaries by workspace (indexer.api.stac)
@@ -92,11 +94,17 @@ def create_app(
 def _capture_routers(
     settings: Settings, index: FileIndex | None, capture: CaptureService | None
 ) -> list[APIRouter]:
-    from capture.api import jobs_router
+    from capture.batches.api import batches_router
+    from capture.http.control import control_router
+    from capture.http.jobs import jobs_router
+    from capture.http.purge import purge_router
     from capture.recipes.api import offline_starter, recipes_router
 
     if capture is None:
         return [
+            control_router(settings),
+            batches_router(settings),
+            purge_router(settings),
             jobs_router(settings),
             recipes_router(settings, starter=offline_starter(settings)),
         ]
@@ -107,7 +115,29 @@ def _capture_routers(
     async def start_recipe(rtype: str, files: Any, json_inputs: Any) -> Any:
         return await start_with_ids(service.engine, index, rtype, files, json_inputs)
 
+    async def publish_queued(job: Any) -> None:
+        from seedpipe.events import JOB_QUEUED
+
+        await service.ctx.publish_job(JOB_QUEUED, job)
+        service.wake()
+
     return [
+        control_router(
+            settings,
+            service.store,
+            service.job_types,
+            cancel=service.cancel,
+            publish=publish_queued,
+        ),
+        batches_router(
+            settings,
+            service.store,
+            service.job_types,
+            service.revisions,
+            service.batches,
+            plan_soon=service.plan_soon,
+        ),
+        purge_router(settings, service.bus),
         jobs_router(settings, service.store),
         recipes_router(
             settings,

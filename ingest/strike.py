@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -276,7 +277,16 @@ class Strike:
         return rows
 
     def _ingest_sync(self, rows: list[Ingest]) -> tuple[list[Ingest], list[OutboxRow]]:
-        # One thread hop per batch: queue, plan, commit the plans, execute, commit the outcome.
+        # One thread hop per batch: claim, queue, plan, commit the plans, execute, commit the
+        # outcome. A file another copy of this strike claimed is left to it.
+        if self.drop.leases:
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                won = list(pool.map(self.drop.claim, [r.source for r in rows]))
+            lost = [r for r, ok in zip(rows, won, strict=True) if not ok]
+            if lost:
+                log.info("strike %s: %d files taken by another copy", self.name, len(lost))
+                self.ledger.remove([r.id for r in lost if r.id is not None])
+                rows = [r for r, ok in zip(rows, won, strict=True) if ok]
         self.ledger.add([r for r in rows if r.id is None])
         self._plan_all(rows)
         self.ledger.remove([r.id for r in rows if r.status is Status.QUEUED and r.id is not None])
@@ -286,6 +296,9 @@ class Strike:
         self.ledger.update(rows, events)
         for row in rows:
             count_ingest(row.strike, str(row.status))
+        if self.drop.leases:
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(self.drop.release, [r.source for r in rows]))
         return rows, events
 
     async def recover(self) -> None:

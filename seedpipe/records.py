@@ -6,7 +6,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 FileType = Literal["SOURCE", "PRODUCT"]
 
@@ -40,6 +47,16 @@ class JobTypeRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     version: str
+    # The job type's revision (manifest, runtime and image as hashed by capture); None on
+    # records made before revisions were recorded, and then left out of the record's JSON.
+    revision: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown_revision(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("revision") is None:
+            data.pop("revision", None)
+        return data
 
 
 class FileRecord(BaseModel):

@@ -107,11 +107,19 @@ class ElasticsearchSettings(_Section):
     ca_certs: str | None = None
     verify_certs: bool = True
     request_timeout_s: float = 30.0
+    refresh: Literal["false", "wait_for", "true"] = Field(
+        default="false",
+        description="when writes become searchable: false (the refresh interval), wait_for "
+        "(each write waits for it), true (at once, costly: tests)",
+    )
 
 
 class IndexSettings(_Section):
     url: str = "sqlite:///index.db"
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    opensearch: ElasticsearchSettings = Field(
+        default_factory=ElasticsearchSettings, description="the same keys, for opensearch://"
+    )
 
 
 class IngestRule(_Section):
@@ -218,6 +226,31 @@ class CaptureSettings(_Section):
     )
 
 
+class ApiAuthSettings(_Section):
+    """Who may change things over HTTP: bearer tokens and/or basic credentials (never logged)."""
+
+    tokens: list[SecretStr] = Field(default_factory=list, description="accepted bearer tokens")
+    username: str | None = Field(default=None, min_length=1, max_length=256)
+    password: SecretStr | None = None
+    protect_reads: bool = Field(default=False, description="ask for credentials on reads too")
+
+    @model_validator(mode="after")
+    def _pair(self) -> ApiAuthSettings:
+        if (self.username is None) != (self.password is None):
+            missing = "password" if self.password is None else "username"
+            raise ValueError(f"{missing}: basic credentials need both username and password")
+        for i, token in enumerate(self.tokens):
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"tokens[{i}]: a bearer token must be at least 16 characters")
+        if self.protect_reads and not self.enabled:
+            raise ValueError("protect_reads: needs tokens or username and password")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tokens) or self.username is not None
+
+
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -257,6 +290,7 @@ class ApiSettings(_Section):
         max_length=128,
         description="the STAC license of every collection (an SPDX id, or proprietary)",
     )
+    auth: ApiAuthSettings = Field(default_factory=ApiAuthSettings)
 
 
 class Settings(BaseSettings):

@@ -1,9 +1,12 @@
-"""Fixtures for every tier: real servers (tansu Kafka-protocol broker, moto S3/SQS) on loopback."""
+"""Fixtures for every tier: real servers (tansu Kafka-protocol broker, moto S3/SQS, OpenSearch) on
+loopback."""
 
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -14,6 +17,8 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parent.parent
+OPENSEARCH_RUN = ROOT / "deploy" / "opensearch" / "run"
 
 
 def free_port() -> int:
@@ -178,3 +183,76 @@ def kafka_url(kafka_bootstrap: str) -> str:
 def unique() -> str:
     """A short unique token for topic, group, index and bucket names."""
     return uuid.uuid4().hex[:10]
+
+
+class OpenSearchNode:
+    """The node ``make opensearch`` runs (deploy/opensearch/run), in its own process group."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 300.0) -> None:
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(OPENSEARCH_RUN)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if not sel.select(timeout=0.5):
+                    continue
+                line = self.proc.stdout.readline().decode(errors="replace").strip()
+                if line.startswith("OPENSEARCH_URL="):
+                    self.url = line.partition("=")[2]
+                    return
+        tail = self.log_path.read_text(errors="replace")[-2000:]
+        self.stop()
+        unavailable(
+            f"OpenSearch did not start (Java 17 + Maven needed; `make opensearch`):\n{tail}"
+        )
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """OPENSEARCH_URL when set, else one OpenSearch node started for the whole session."""
+    external = os.environ.get("OPENSEARCH_URL")
+    if external:
+        yield external
+        return
+    if not (
+        shutil.which("java")
+        and (shutil.which("mvn") or (OPENSEARCH_RUN.parent / "target").exists())
+    ):
+        unavailable("no Java 17 / Maven: OpenSearch cannot start (install openjdk-17 and maven)")
+    node = OpenSearchNode(tmp_path_factory.mktemp("opensearch") / "node.log")
+    node.start()
+    yield node.url
+    node.stop()
+
+
+@pytest.fixture
+def opensearch_index_url(opensearch_url: str) -> str:
+    """The session's node as an index URL: ``opensearch://127.0.0.1:PORT``."""
+    return "opensearch://" + opensearch_url.split("://", 1)[1]

@@ -1,9 +1,10 @@
-"""``seedpipe job-types list|show NAME``: the configured job types, manifests validated."""
+"""``seedpipe job-types list|show NAME|revisions NAME``: the configured job types."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import ConfigError
@@ -17,12 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="show one job type and its manifest")
     add_config(show, required=True)
     show.add_argument("name")
+    revs = sub.add_parser("revisions", help="list a job type's revisions and what changed")
+    add_config(revs, required=True)
+    revs.add_argument("name")
+    revs.add_argument("--format", choices=["table", "json"], default="table")
 
 
 def run(args: argparse.Namespace) -> int:
     from capture.jobtypes import load_job_types
 
-    job_types = load_job_types(load_settings(args))
+    settings = load_settings(args)
+    job_types = load_job_types(settings)
+    if args.action == "revisions":
+        return _revisions(settings.path("jobs.db"), job_types, args)
     if args.action == "show":
         jt = job_types.get(args.name)
         if jt is None:
@@ -46,5 +54,36 @@ def run(args: argparse.Namespace) -> int:
             str(jt.settings.max_concurrent),
             ", ".join(jt.inputs),
         )
+    Console().print(table)
+    return 0
+
+
+def _revisions(path: Any, job_types: dict[str, Any], args: argparse.Namespace) -> int:
+    """Registers the configured job type as it is now (as the service would), then lists."""
+    from datetime import UTC, datetime
+
+    from capture.revisions import RevisionStore
+
+    store = RevisionStore(path)
+    try:
+        jt = job_types.get(args.name)
+        if jt is not None:
+            store.register(jt)
+        revisions = store.list(args.name)
+    finally:
+        store.close()
+    if not revisions:
+        known = ", ".join(sorted(job_types)) or "none configured"
+        raise ConfigError(f"name: no job type {args.name!r} (known: {known})")
+    if args.format == "json":
+        print(json.dumps([r.to_dict() for r in revisions], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("revision", "job version", "created", "hash", "changed")
+    for r in revisions:
+        created = datetime.fromtimestamp(r.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(r.revision), r.job_version, created, r.hash[:12], ", ".join(r.changed))
     Console().print(table)
     return 0

@@ -1,4 +1,4 @@
-"""``seedpipe jobs list|show ID|retry ID``: job records from the capture service's store."""
+"""``seedpipe jobs list|show|retry|cancel|requeue``: jobs in the capture service's store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import JobError
 
-STATUSES = ("queued", "running", "completed", "failed")
+STATUSES = ("queued", "running", "completed", "failed", "canceled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     retry = sub.add_parser("retry", help="requeue a failed job (a running service picks it up)")
     add_config(retry, required=True)
     retry.add_argument("id")
+    cancel = sub.add_parser(
+        "cancel", help="cancel a queued or running job (a running one's processes are killed)"
+    )
+    add_config(cancel, required=True)
+    cancel.add_argument("id")
+    requeue = sub.add_parser("requeue", help="requeue failed jobs in bulk")
+    add_config(requeue, required=True)
+    requeue.add_argument("--status", choices=["failed"], required=True)
+    requeue.add_argument("--job-type", metavar="NAME")
+    requeue.add_argument("--error-category", choices=["system", "data", "job"])
+    requeue.add_argument("--since", metavar="WHEN", help="ISO 8601 time or an age: 30m, 12h, 7d")
+    requeue.add_argument("--dry-run", action="store_true", help="list them, requeue nothing")
 
 
 def _when(ts: float | None) -> str:
@@ -33,7 +45,7 @@ def _when(ts: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from capture.api import read_log_tail
+    from capture.http.jobs import read_log_tail
     from capture.jobs import JobStore
 
     settings = load_settings(args)
@@ -42,6 +54,20 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             job = store.require(args.id)
             print(json.dumps({**job.to_dict(), "input": job.record}, indent=2, default=str))
+            exes = store.executions(job.id)
+            print(f"--- executions ({len(exes)}) ---")
+            for i, exe in enumerate(exes, 1):
+                err = (exe["error"] or {}).get("name") or ""
+                took = f"{exe['duration_s']:.2f}s" if exe["duration_s"] is not None else ""
+                print(
+                    f"{i}. attempt {exe['attempt']} {exe['status']} {_when(exe['started'])} "
+                    f"{took} exit {exe['exit_code']} {err} on {exe['worker']} "
+                    f"log {exe['log_path'] or '(none)'}"
+                )
+            from capture.purge import purges_of
+
+            for p in purges_of(settings.path("jobs.db"), job.id):
+                print(f"purged {p['role']} {p['file']} at {_when(p['purged'])} by {p['by']}")
             log_text = read_log_tail(job.log_path)
             print(f"--- log {job.log_path or '(none)'} ---")
             print(log_text if log_text is not None else "(no log)")
@@ -57,6 +83,30 @@ def run(args: argparse.Namespace) -> int:
                 )
             store.requeue(job.id, reset_attempts=True)
             print(f"job {job.id} requeued")
+            return 0
+        if args.action == "cancel":
+            import getpass
+
+            from capture.control import cancel_job
+
+            job = cancel_job(store, args.id, f"cli:{getpass.getuser()}")
+            print(f"job {job.id} canceled (it was {'running' if job.started else 'queued'})")
+            return 0
+        if args.action == "requeue":
+            from capture.control import parse_since, requeue_failed
+
+            since = parse_since(args.since) if args.since else None
+            ids = requeue_failed(
+                store,
+                job_type=args.job_type,
+                error_category=args.error_category,
+                since=since,
+                dry_run=args.dry_run,
+            )
+            verb = "would requeue" if args.dry_run else "requeued"
+            for job_id in ids:
+                print(job_id)
+            print(f"{verb} {len(ids)} failed jobs")
             return 0
         jobs = store.search(status=args.status, job_type=args.job_type, limit=args.limit)
         if args.format == "json":

@@ -120,7 +120,8 @@ class JobNodeType(_Strict):
     node_type: Literal["job"]
     job_type_name: str = Field(min_length=1)
     job_type_version: str = Field(min_length=1)
-    job_type_revision: int | None = None  # accepted and recorded; seedpipe has no revisions
+    # When given, it must be the job type's current revision (capture.revisions, at start-up).
+    job_type_revision: int | None = Field(default=None, ge=1)
 
 
 class ConditionNodeType(_Strict):

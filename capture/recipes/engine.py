@@ -238,7 +238,7 @@ class RecipeEngine:
             updated = [r for rs in (results.get("input_records") or {}).values() for r in rs]
             self.store.merge_files(recipe.id, updated)
             return await self._complete(recipe, name, state.state, outputs=outputs)
-        if job.status == "failed":
+        if job.status in ("failed", "canceled"):
             err = job.error or {}
             why = f"job {job.id} failed: {err.get('name')}: {err.get('description')}"
             return self._fail(recipe, name, state.state, why)
@@ -408,6 +408,7 @@ class RecipeEngine:
             recipe=recipe.id,
             recipe_node=name,
             recipe_type=recipe.recipe_type,
+            job_type_revision=self.ctx.revisions.get(nt.job_type_name),
             inputs={
                 "files": {k: [r.model_dump(mode="json") for r in v] for k, v in files.items()},
                 "json": json_values,

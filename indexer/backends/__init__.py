@@ -1,4 +1,5 @@
-"""File index backends, chosen by URL: ``sqlite:///index.db`` or ``elasticsearch://host:9200``."""
+"""File index backends, chosen by URL: ``sqlite:///index.db``, ``elasticsearch://host:9200``,
+``opensearch://host:9200`` (``+https`` for TLS)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,17 @@ if TYPE_CHECKING:
     from indexer.backends.base import FileIndex
     from seedpipe.settings import IndexSettings
 
-_ES = "indexer.backends.elasticsearch:ElasticsearchIndex"
+_ES = "indexer.backends.elastic.elasticsearch:ElasticsearchIndex"
+_OS = "indexer.backends.elastic.opensearch:OpenSearchIndex"
+_ES_SCHEMES = ("elasticsearch", "elasticsearch+http", "elasticsearch+https", "http", "https")
+_OS_SCHEMES = ("opensearch", "opensearch+http", "opensearch+https")
 BACKENDS = BackendRegistry(
     "file index",
-    {
-        "sqlite": "indexer.backends.sqlite.index:SqliteIndex",
-        "elasticsearch": _ES,
-        "elasticsearch+http": _ES,
-        "elasticsearch+https": _ES,
-        "http": _ES,
-        "https": _ES,
-    },
-    {
-        s: "pip install 'elasticsearch[async]' (major version = the server's)"
-        for s in ("elasticsearch", "elasticsearch+http", "elasticsearch+https", "http", "https")
-    },
+    {"sqlite": "indexer.backends.sqlite.index:SqliteIndex"}
+    | {s: _ES for s in _ES_SCHEMES}
+    | {s: _OS for s in _OS_SCHEMES},
+    {s: "pip install 'elasticsearch[async]' (major version = the server's)" for s in _ES_SCHEMES}
+    | {s: "pip install 'opensearch-py[async]'" for s in _OS_SCHEMES},
 )
 
 

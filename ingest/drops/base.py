@@ -47,6 +47,8 @@ class Drop(ABC):
 
     #: whether files need the settle clock (S3 objects are complete once they exist)
     settles = True
+    #: whether ``claim`` asks a shared store (then strikes claim a batch concurrently)
+    leases = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -90,6 +92,16 @@ class Drop(ABC):
         """Remove the directory ``reldir`` if it is empty and unchanged for ``min_age_s``
         (as a file must settle, so must a directory a producer may still be filling)."""
         return False
+
+    def claim(self, relpath: str) -> bool:
+        """Take this file for this strike copy, before planning it; False: another copy has it.
+
+        A local folder is watched by one copy; shared drops (S3) lease each object.
+        """
+        return True
+
+    def release(self, relpath: str) -> None:
+        """Give up the claim once the file is dealt with (gone from the drop, or refused)."""
 
     def close(self) -> None:
         """Release clients."""

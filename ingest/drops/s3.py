@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 from urllib.parse import unquote_plus, urlsplit
@@ -18,6 +22,11 @@ from seedpipe.settings import StrikeSettings
 log = logging.getLogger(__name__)
 
 NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+TAKEN = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
+# Leases of drop objects, one per object version, under the drop (hidden: never ingested).
+CLAIMS = ".seedpipe-claims"
+LEASE_S = 900.0  # a copy that died holding a lease frees it after this long
+LOST_S = 60.0  # a lease seen held by another copy is not asked for again for this long
 
 
 def parse_notification(body: str) -> list[tuple[str, str]]:
@@ -68,6 +77,7 @@ class S3Drop(Drop):
     """``s3://bucket/prefix``: objects are complete once they exist, so nothing settles."""
 
     settles = False
+    leases = True
 
     def __init__(self, strike: StrikeSettings) -> None:
         super().__init__(strike.drop)
@@ -79,6 +89,10 @@ class S3Drop(Drop):
         prefix = parts.path.lstrip("/")
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self.queue_url = strike.sqs_queue_url
+        # who holds a lease: this process, distinct from every other copy of the strike
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}".encode()
+        self._claims: dict[str, str] = {}  # relpath -> the lease key this copy holds
+        self._lost: dict[str, float] = {}  # lease key -> when another copy was seen holding it
         self.s3: Any = s3_client(endpoint_url=strike.endpoint_url, region=strike.region)
         self.sqs: Any = (
             sqs_client(endpoint_url=strike.endpoint_url, region=strike.region)
@@ -171,6 +185,62 @@ class S3Drop(Drop):
             raise OSError(describe_error(exc)) from None
         self.delete(relpath)
         return target
+
+    def claim(self, relpath: str) -> bool:
+        """Lease this object version with one conditional write (``If-None-Match: *``): of the
+        strike copies that see it (one SQS queue, listings), exactly one ingests it. A lease
+        older than LEASE_S is taken over with ``If-Match``, so a dead copy blocks nothing."""
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self.prefix + relpath)
+        except Exception as exc:
+            if error_code(exc) in NOT_FOUND:
+                return False  # gone: ingested by another copy meanwhile
+            raise OSError(describe_error(exc)) from None
+        version = f"{head['ETag'].strip(chr(34))}-{int(head['LastModified'].timestamp() * 1e6)}"
+        key = f"{self.prefix}{CLAIMS}/{relpath}@{version}"
+        if time.monotonic() - self._lost.get(key, -LOST_S) < LOST_S:
+            return False  # another copy has it (looked lately): listings need not ask again
+        if self._put_lease(key, IfNoneMatch="*"):
+            self._claims[relpath] = key
+            return True
+        try:
+            held = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if error_code(exc) in NOT_FOUND:
+                return self._put_lease(key, IfNoneMatch="*")
+            raise OSError(describe_error(exc)) from None
+        with held["Body"] as body:
+            owner = body.read(256)
+        if owner != self.owner:
+            if time.time() - held["LastModified"].timestamp() < LEASE_S:
+                if len(self._lost) > 100_000:
+                    self._lost.clear()
+                self._lost[key] = time.monotonic()
+                return False
+            log.warning("strike %s: taking over the expired lease on %s", self.name, relpath)
+            if not self._put_lease(key, IfMatch=held["ETag"]):
+                return False
+        self._claims[relpath] = key
+        return True
+
+    def release(self, relpath: str) -> None:
+        # The object has left the drop first, so a copy that looks now finds nothing to claim.
+        key = self._claims.pop(relpath, None)
+        if key is not None:
+            try:
+                self.s3.delete_object(Bucket=self.bucket, Key=key)
+            except Exception as exc:  # a leftover lease only costs a takeover later
+                log.warning("strike %s: could not release %s: %s", self.name, key,
+                            describe_error(exc))  # fmt: skip
+
+    def _put_lease(self, key: str, **condition: str) -> bool:
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=self.owner, **condition)
+        except Exception as exc:
+            if error_code(exc) in TAKEN:
+                return False
+            raise OSError(describe_error(exc)) from None
+        return True
 
     def close(self) -> None:
         self.s3.close()

@@ -1,8 +1,10 @@
-"""A small catalogue in a real SQLite index, served by the app through FastAPI's TestClient."""
+"""A small catalogue in a real index (SQLite, and the session's OpenSearch node), served by the
+app through FastAPI's TestClient."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,11 +106,11 @@ def catalogue() -> list[FileRecord]:
     ]
 
 
-def api_settings(root: Path) -> Settings:
+def api_settings(root: Path, index: dict[str, Any] | None = None) -> Settings:
     return Settings.load(
         None,
         data_dir=str(root),
-        index={"url": "sqlite:///index.db"},
+        index=index or {"url": "sqlite:///index.db"},
         bus={"url": "sqlite:///events.db"},
         workspaces={"raw": {"url": str(root / "raw")}, "products": {"url": str(root / "prod")}},
     )
@@ -120,9 +122,17 @@ async def _seed(settings: Settings) -> None:
         assert all(r.status == "written" and not r.geometry_error for r in results), results
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = api_settings(tmp_path_factory.mktemp("api"))
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One seeded catalogue per module and backend (a fresh index prefix on OpenSearch)."""
+    index = None
+    if request.param == "opensearch":
+        url = "opensearch://" + request.getfixturevalue("opensearch_url").split("://", 1)[1]
+        prefix = f"api-{uuid.uuid4().hex[:10]}"
+        index = {"url": url, "opensearch": {"index_prefix": prefix, "refresh": "true"}}
+    s = api_settings(tmp_path_factory.mktemp("api"), index)
     asyncio.run(_seed(s))
     return s
 

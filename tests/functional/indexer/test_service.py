@@ -1,9 +1,12 @@
-"""The indexer service on the SQLite bus and SQLite index: events in, searchable records out."""
+"""The indexer service on the SQLite bus, over the SQLite index and a live OpenSearch index:
+events in, searchable records out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from indexer.backends.base import FileIndex, Subscription
 from indexer.service import reindex
@@ -12,12 +15,35 @@ from seedpipe.bus.base import EventBus
 from seedpipe.events import CloudEvent
 from seedpipe.query.model import Query
 from seedpipe.settings import Settings
-from tests.functional.indexer.conftest import event, index_all, publish, read_all, record
+from tests.functional.indexer.conftest import (
+    CONFIG,
+    event,
+    index_all,
+    publish,
+    read_all,
+    record,
+)
 
 PARIS = {
     "type": "Polygon",
     "coordinates": [[[2.2, 48.8], [2.5, 48.8], [2.5, 48.9], [2.2, 48.9], [2.2, 48.8]]],
 }
+INDEXES = ["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)]
+
+
+@pytest.fixture(params=INDEXES)
+def config_file(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Path:
+    """The service's config on each index backend (a fresh index prefix on OpenSearch)."""
+    text = CONFIG
+    if request.param == "opensearch":
+        url = request.getfixturevalue("opensearch_index_url")
+        text = text.replace('url = "sqlite:///index.db"', f'url = "{url}"')
+        text += f'\n[index.opensearch]\nindex_prefix = "svc-{unique}"\nrefresh = "true"\n'
+    path = tmp_path / "seedpipe.toml"
+    path.write_text(text)
+    return path
+
+
 GENEVA_LAKE = {  # clockwise on purpose: hygiene re-orients it
     "type": "Polygon",
     "coordinates": [[[6.1, 46.2], [6.1, 46.5], [6.9, 46.5], [6.9, 46.2], [6.1, 46.2]]],
@@ -181,6 +207,7 @@ async def test_reindex_rebuilds_an_index_from_the_event_log(
     assert len(await bus.dead_letters(settings.topic(events.FILES_TOPIC))) == 1
 
 
+@pytest.mark.parametrize("config_file", ["sqlite"], indirect=True)  # SQLite's own layouts
 async def test_an_index_of_an_older_layout_is_rebuilt_by_replaying_the_log_once(
     settings: Settings, bus: EventBus
 ) -> None:

@@ -49,7 +49,11 @@ def recipe_counts(settings: Settings) -> dict[str, int]:
     if not path.exists():
         return out
     with contextlib.closing(sqlite3.connect(path)) as db:
-        out.update(dict(db.execute("SELECT status, COUNT(*) FROM recipes GROUP BY status")))
+        try:
+            rows = db.execute("SELECT status, COUNT(*) FROM recipes GROUP BY status")
+            out.update(dict(rows))
+        except sqlite3.OperationalError:  # the file exists, its schema not yet: none so far
+            return out
     return out
 
 

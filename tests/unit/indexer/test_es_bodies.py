@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from indexer.backends.es_mapping import (
+from indexer.backends.elastic.mapping import (
     FILES_MAPPING,
     SUBSCRIPTIONS_MAPPING,
     meta_leaves,
     to_document,
 )
-from indexer.backends.es_query import compile_meta, compile_query, compile_search
+from indexer.backends.elastic.query import compile_meta, compile_query, compile_search
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import clean_geometry, clean_records
 from seedpipe.query.model import MetaFilter, Query
@@ -218,7 +218,7 @@ def test_the_default_sort_is_newest_created_first() -> None:
 
 
 def test_credentials_in_the_url_are_refused() -> None:
-    from indexer.backends.elasticsearch import client_url
+    from indexer.backends.elastic.elasticsearch import client_url
 
     assert client_url("elasticsearch://es:9200") == "http://es:9200"
     assert client_url("elasticsearch+https://es:9200") == "https://es:9200"
@@ -228,7 +228,7 @@ def test_credentials_in_the_url_are_refused() -> None:
 
 
 async def test_records_are_cleaned_before_they_become_documents() -> None:
-    from indexer.backends.elasticsearch import ElasticsearchIndex
+    from indexer.backends.elastic.elasticsearch import ElasticsearchIndex
     from seedpipe.settings import ElasticsearchSettings, IndexSettings
 
     settings = IndexSettings(

@@ -1,4 +1,4 @@
-"""Index backend fixtures: SQLite always, Elasticsearch when ELASTICSEARCH_URL is set."""
+"""Index backend fixtures: SQLite and OpenSearch always, Elasticsearch with ELASTICSEARCH_URL."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 
 BACKENDS = [
     pytest.param("sqlite_index", id="sqlite"),
+    pytest.param("os_index", id="opensearch", marks=[pytest.mark.opensearch]),
     pytest.param(
         "es_index",
         id="elasticsearch",
@@ -38,13 +39,28 @@ async def sqlite_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
 
 @pytest.fixture
 async def es_index(unique: str) -> AsyncIterator[FileIndex]:
-    from indexer.backends.elasticsearch import ElasticsearchIndex
+    from indexer.backends.elastic.elasticsearch import ElasticsearchIndex
 
     settings = IndexSettings(
         url=ELASTICSEARCH_URL,
         elasticsearch=ElasticsearchSettings(index_prefix=f"seedpipe-test-{unique}"),
     )
     index = ElasticsearchIndex(ELASTICSEARCH_URL, settings, refresh="wait_for")
+    async with index:
+        yield index
+        await index.drop()
+
+
+@pytest.fixture
+async def os_index(opensearch_index_url: str, unique: str) -> AsyncIterator[FileIndex]:
+    """A fresh index prefix on the session's OpenSearch node, dropped after the test."""
+    from indexer.backends.elastic.opensearch import OpenSearchIndex
+
+    settings = IndexSettings(
+        url=opensearch_index_url,
+        opensearch=ElasticsearchSettings(index_prefix=f"seedpipe-test-{unique}"),
+    )
+    index = OpenSearchIndex(opensearch_index_url, settings, refresh="true")
     async with index:
         yield index
         await index.drop()

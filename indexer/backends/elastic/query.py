@@ -1,4 +1,4 @@
-"""Compiles the neutral Query into an Elasticsearch query body, sort and search_after."""
+"""Compiles the neutral Query into a search-engine query body, sort and search_after."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import shapely
 
-from indexer.backends.es_mapping import RANGE_FIELDS, TERM_FIELDS
+from indexer.backends.elastic.mapping import RANGE_FIELDS, TERM_FIELDS
 from seedpipe.query.model import MetaFilter, Query, SortKey
 
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
@@ -99,7 +99,7 @@ def compile_query(q: Query) -> dict[str, Any]:
         values = getattr(q, name)
         if values:
             filters.append({"terms": {field: list(dict.fromkeys(values))}})
-    if q.data_types_all:
+    if q.data_types_all:  # one clause whatever the count (max_clause_count); needs painless
         tags = list(dict.fromkeys(q.data_types_all))
         every = {"terms": tags, "minimum_should_match_script": {"source": "params.num_terms"}}
         filters.append({"terms_set": {"data_type_tags": every}})

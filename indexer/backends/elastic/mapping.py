@@ -1,4 +1,4 @@
-"""Elasticsearch mappings and the document a FileRecord becomes (no client needed here)."""
+"""The search-engine mappings and the document a FileRecord becomes (no client needed here)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ TERM_FIELDS = {
     "source_task": "source_task",
 }
 
+# Elasticsearch's type for free-form meta_data (OpenSearch's is flat_object: see the dialect).
+FLATTENED: dict[str, Any] = {"type": "flattened", "ignore_above": META_STRING_MAX}
+
 PROPERTIES: dict[str, Any] = {
     "id": KEYWORD,
     "version": {"type": "long"},
@@ -84,9 +87,9 @@ PROPERTIES: dict[str, Any] = {
     "countries": KEYWORD,
     "geometry": {"type": "geo_shape", "orientation": "counterclockwise"},
     "center_point": {"type": "geo_point"},
-    # meta_data is free-form: flattened keeps the mapping fixed; meta_kv holds typed leaves
-    # so numbers compare as numbers (flattened compares everything as keywords).
-    "meta_data": {"type": "flattened", "ignore_above": META_STRING_MAX},
+    # meta_data is free-form: one field type keeps the mapping fixed (the engine's dialect says
+    # which); meta_kv holds typed leaves so numbers compare as numbers.
+    "meta_data": FLATTENED,
     "meta_kv": {
         "type": "nested",
         "dynamic": "strict",
@@ -101,18 +104,27 @@ PROPERTIES: dict[str, Any] = {
     "record": {"type": "object", "enabled": False},
 }
 
-FILES_MAPPING: dict[str, Any] = {"dynamic": "strict", "properties": PROPERTIES}
 
-# The percolator index sees the same fields, plus the stored queries.
-SUBSCRIPTIONS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        **PROPERTIES,
-        "query": {"type": "percolator"},
-        "sub_id": KEYWORD,
-        "subscription": {"type": "object", "enabled": False},
-    },
-}
+def files_mapping(meta_data: dict[str, Any] = FLATTENED) -> dict[str, Any]:
+    """The files index mapping, with the engine's field type for ``meta_data``."""
+    return {"dynamic": "strict", "properties": {**PROPERTIES, "meta_data": meta_data}}
+
+
+def subscriptions_mapping(meta_data: dict[str, Any] = FLATTENED) -> dict[str, Any]:
+    """The percolator index sees the same fields as the files, plus the stored queries."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            **files_mapping(meta_data)["properties"],
+            "query": {"type": "percolator"},
+            "sub_id": KEYWORD,
+            "subscription": {"type": "object", "enabled": False},
+        },
+    }
+
+
+FILES_MAPPING: dict[str, Any] = files_mapping()
+SUBSCRIPTIONS_MAPPING: dict[str, Any] = subscriptions_mapping()
 
 SETTINGS: dict[str, Any] = {"index": {"number_of_shards": 1, "mapping": {"nested_objects": {
     "limit": MAX_META_LEAVES}}}}  # fmt: skip

@@ -1,0 +1,133 @@
+"""HTTP routes for batches: ``POST /batches`` (a dry run answers the count and a sample),
+``GET /batches``, ``GET /batches/{id}`` with progress, ``POST /batches/{id}/cancel``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+# At module level: FastAPI resolves the routes' annotations against this module's names.
+from fastapi import Request
+
+from capture.batches.store import BatchStore
+from capture.jobs import JobStore
+from seedpipe.errors import ConfigError, InvalidInput, JobError
+from seedpipe.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from capture.jobtypes import JobType
+
+MAX_ID = 64
+
+
+def batches_router(
+    settings: Settings,
+    jobs: JobStore | None = None,
+    job_types: Mapping[str, JobType] | None = None,
+    revisions: Mapping[str, int] | None = None,
+    batches: BatchStore | None = None,
+    *,
+    plan_soon: Callable[[], None] | None = None,
+) -> APIRouter:
+    """Over the stores of the capture service beside them, or over ``settings``' stores (a
+    running capture service plans what is recorded within a second)."""
+    from fastapi import APIRouter, Body, HTTPException, Query
+
+    from capture.batches import planner
+    from capture.batches.model import parse_request
+
+    router = APIRouter(tags=["batches"])
+    state: dict[str, Any] = {}
+
+    def get_jobs() -> JobStore:
+        if jobs is not None:
+            return jobs
+        if "jobs" not in state:
+            state["jobs"] = JobStore(settings.path("jobs.db"))
+        store: JobStore = state["jobs"]
+        return store
+
+    def get_batches() -> BatchStore:
+        if batches is not None:
+            return batches
+        if "batches" not in state:
+            state["batches"] = BatchStore(settings.path("batches.db"))
+        store: BatchStore = state["batches"]
+        return store
+
+    def get_types() -> tuple[Mapping[str, JobType], Mapping[str, int]]:
+        if job_types is not None and revisions is not None:
+            return job_types, revisions
+        if "types" not in state:
+            from capture.jobtypes import load_job_types
+            from capture.revisions import register_all
+
+            try:
+                loaded = load_job_types(settings)
+            except ConfigError as exc:
+                raise HTTPException(503, f"job types cannot be loaded: {exc}") from exc
+            state["types"] = (loaded, register_all(get_jobs().path, loaded))
+        types: tuple[Mapping[str, JobType], Mapping[str, int]] = state["types"]
+        return types
+
+    @router.post("/batches", status_code=201)
+    async def create_batch(request: Request, body: Any = Body(...)) -> Any:
+        from fastapi.responses import JSONResponse
+
+        index = getattr(request.app.state, "index", None)
+        try:
+            req = parse_request(body)
+            types, revs = get_types()
+            saved = await planner.saved_query(index, req.saved_search) if req.saved_search else None
+            out = await planner.create(
+                req,
+                batches=get_batches(),
+                jobs=get_jobs(),
+                index=index,  # type: ignore[arg-type]
+                job_types=types,
+                revisions=revs,
+                saved_query=saved,
+            )
+        except InvalidInput as exc:
+            raise HTTPException(400, str(exc)) from exc
+        if plan_soon is not None and not req.dry_run:
+            plan_soon()
+        return JSONResponse(out, status_code=200 if req.dry_run else 201)
+
+    @router.get("/batches")
+    def list_batches(
+        page: int = Query(default=1, ge=1, le=100_000),
+        page_size: int = Query(default=100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        found = get_batches().recent(limit=page_size + 1, offset=(page - 1) * page_size)
+        return {
+            "page": page,
+            "page_size": page_size,
+            "has_more": len(found) > page_size,
+            "results": [planner.progress(b, get_jobs()) for b in found[:page_size]],
+        }
+
+    @router.get("/batches/{batch_id}")
+    def get_batch(batch_id: str) -> dict[str, Any]:
+        if len(batch_id) > MAX_ID:
+            raise HTTPException(400, "batch_id: too long")
+        batch = get_batches().get(batch_id)
+        if batch is None:
+            raise HTTPException(404, f"no batch with id {batch_id!r}")
+        return planner.progress(batch, get_jobs())
+
+    @router.post("/batches/{batch_id}/cancel")
+    def cancel_batch(batch_id: str, request: Request, kill_running: bool = False) -> Any:
+        if len(batch_id) > MAX_ID:
+            raise HTTPException(400, "batch_id: too long")
+        user = getattr(request.state, "principal", None)
+        by = f"api:{user}" if user else "api"
+        try:
+            return planner.cancel(batch_id, get_batches(), get_jobs(), by, running=kill_running)
+        except JobError as exc:
+            status = 404 if "no batch with id" in str(exc) else 409
+            raise HTTPException(status, str(exc)) from exc
+
+    return router

@@ -1,0 +1,133 @@
+"""``seedpipe batches create|list|show ID|cancel ID``: rerun a job type over chosen files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+from typing import Any
+
+from seedpipe.cli.common import add_config, load_settings
+from seedpipe.cli.filters import add_filter_arguments, filter_fields
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser(
+        "create",
+        help="record a batch and queue its jobs (a running capture service runs them)",
+        description="Choose files by search filters, a saved search or an earlier batch.",
+        conflict_handler="resolve",  # --job-type names the batch's job type, not a filter
+    )
+    add_config(create, required=True)
+    add_filter_arguments(create)
+    what = create.add_mutually_exclusive_group(required=True)
+    what.add_argument("--job-type", dest="batch_job_type", metavar="NAME")
+    what.add_argument("--recipe-type", metavar="NAME", help="not supported yet")
+    create.add_argument("--revision", type=int, metavar="N", help="default: the current one")
+    create.add_argument("--saved-search", metavar="ID")
+    create.add_argument("--previous-batch", metavar="ID", help="the files of an earlier batch")
+    create.add_argument("--supersede", action="store_true", help="mark earlier products superseded")
+    create.add_argument("--dry-run", action="store_true", help="count and sample, queue nothing")
+    create.add_argument("--priority", type=int, default=0)
+    ls = sub.add_parser("list", help="list batches, newest first")
+    add_config(ls, required=True)
+    ls.add_argument("--limit", type=int, default=100)
+    show = sub.add_parser("show", help="a batch with its progress")
+    add_config(show, required=True)
+    show.add_argument("id")
+    cancel = sub.add_parser("cancel", help="stop a batch: its queued jobs never start")
+    add_config(cancel, required=True)
+    cancel.add_argument("id")
+    cancel.add_argument("--kill-running", action="store_true", help="also kill its running jobs")
+
+
+def _body(args: argparse.Namespace) -> dict[str, Any]:
+    from seedpipe.errors import InvalidInput
+
+    if args.recipe_type:
+        raise InvalidInput("batches of recipe types are not supported yet", field="--recipe-type")
+    # --job-type is the batch's; the search filter of that name is not offered here.
+    fields = filter_fields(args)
+    body: dict[str, Any] = {
+        "job_type": args.batch_job_type,
+        "supersede": args.supersede,
+        "dry_run": args.dry_run,
+        "priority": args.priority,
+    }
+    if args.revision is not None:
+        body["revision"] = args.revision
+    if args.previous_batch:
+        body["previous_batch"] = args.previous_batch
+    if args.saved_search:
+        body["saved_search"] = args.saved_search
+    if fields or not (args.previous_batch or args.saved_search):
+        body["query"] = fields
+    return body
+
+
+async def _create(settings: Any, body: dict[str, Any]) -> dict[str, Any]:
+    from capture.batches import planner
+    from capture.batches.model import parse_request
+    from capture.batches.store import BatchStore
+    from capture.jobs import JobStore
+    from capture.jobtypes import load_job_types
+    from capture.revisions import register_all
+    from indexer.backends import open_index
+
+    request = parse_request(body)
+    job_types = load_job_types(settings)
+    jobs = JobStore(settings.path("jobs.db"))
+    batches = BatchStore(settings.path("batches.db"))
+    try:
+        revisions = register_all(jobs.path, job_types)
+        async with open_index(settings.index) as index:
+            saved = (
+                await planner.saved_query(index, request.saved_search)
+                if request.saved_search
+                else None
+            )
+            out = await planner.create(
+                request,
+                batches=batches,
+                jobs=jobs,
+                index=index,
+                job_types=job_types,
+                revisions=revisions,
+                saved_query=saved,
+            )
+            if request.dry_run:
+                return out
+            await planner.plan(out["id"], batches, jobs, index, job_types)
+            return planner.progress(batches.require(out["id"]), jobs)
+    finally:
+        jobs.close()
+        batches.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from capture.batches import planner
+    from capture.batches.store import BatchStore
+    from capture.jobs import JobStore
+
+    settings = load_settings(args)
+    if args.action == "create":
+        print(json.dumps(asyncio.run(_create(settings, _body(args))), indent=2))
+        return 0
+    jobs = JobStore(settings.path("jobs.db"))
+    batches = BatchStore(settings.path("batches.db"))
+    try:
+        if args.action == "show":
+            print(json.dumps(planner.progress(batches.require(args.id), jobs), indent=2))
+        elif args.action == "cancel":
+            by = f"cli:{getpass.getuser()}"
+            out = planner.cancel(args.id, batches, jobs, by, running=args.kill_running)
+            print(json.dumps(out, indent=2))
+        else:
+            found = [planner.progress(b, jobs) for b in batches.recent(limit=args.limit)]
+            print(json.dumps(found, indent=2))
+        return 0
+    finally:
+        jobs.close()
+        batches.close()

@@ -1,0 +1,1 @@
+"""Capture's HTTP routes: job records, job control and executions, purge."""

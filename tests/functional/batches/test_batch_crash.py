@@ -1,0 +1,87 @@
+"""SIGKILL of ``seedpipe up`` in the middle of a batch, restarted: each file run once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from capture.batches import planner
+from capture.batches.model import parse_request
+from capture.batches.store import BatchStore
+from capture.jobs import JobStore
+from capture.jobtypes import load_job_types
+from capture.revisions import register_all
+from indexer.backends import open_index
+from seedpipe.query.model import Query
+from tests.functional.batches.conftest import catalogue, write_config
+from tests.functional.pipeline.conftest import load, start_up_process, wait_until
+
+# 300 rather than 1,000 files keeps the test near 30 s on two shared cores; the planner walks
+# the same pages either way.
+N = 300
+
+
+def counts(settings: object, batch_id: str) -> dict[str, int]:
+    jobs = JobStore(settings.path("jobs.db"))  # type: ignore[attr-defined]
+    batches = BatchStore(settings.path("batches.db"))  # type: ignore[attr-defined]
+    try:
+        out: dict[str, int] = planner.progress(batches.require(batch_id), jobs)["progress"]
+        return out
+    finally:
+        jobs.close()
+        batches.close()
+
+
+@pytest.mark.slow
+async def test_kill_9_during_a_batch_and_restart_runs_every_file_once_with_exact_counts(
+    tmp_path: Path,
+) -> None:
+    write_config(tmp_path)
+    settings = load(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    ids = await catalogue(settings, runs, N)
+    # Recorded before `up` starts: the service itself plans it.
+    jobs = JobStore(settings.path("jobs.db"))
+    batches = BatchStore(settings.path("batches.db"))
+    job_types = load_job_types(settings)
+    async with open_index(settings.index) as index:
+        made = await planner.create(
+            parse_request({"job_type": "touch-job", "query": {"data_types_any": ["raw"]}}),
+            batches=batches,
+            jobs=jobs,
+            index=index,
+            job_types=job_types,
+            revisions=register_all(jobs.path, job_types),
+        )
+    jobs.close()
+    batches.close()
+    batch_id = made["id"]
+    log_path = tmp_path / "up.log"
+    proc = start_up_process(tmp_path, log_path)
+    try:
+        await wait_until(
+            lambda: counts(settings, batch_id)["completed"] >= N // 3 or None,
+            "a third of the batch to complete",
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc = start_up_process(tmp_path, log_path)
+        await wait_until(
+            lambda: counts(settings, batch_id)["completed"] == N or None,
+            "the whole batch to complete after the restart",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log_path.read_text()[-4000:]
+    assert counts(settings, batch_id) == {
+        "planned": N, "queued": 0, "running": 0, "completed": N, "failed": 0, "skipped": 0,
+    }  # fmt: skip
+    async with open_index(settings.index) as index:
+        page = await index.search(Query(batches=[batch_id], limit=N + 10))
+    assert sorted(p.ancestors[0] for p in page.records) == ids  # one product per file
+    # Runs the kill interrupted started again; none ran twice to the end (one job per file).
+    started = {p.name.split(".")[0] for p in runs.glob("*.start")}
+    assert len(started) == N
