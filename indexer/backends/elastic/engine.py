@@ -19,6 +19,7 @@ from indexer.backends.base import (
 )
 from indexer.backends.elastic.mapping import (
     FLATTENED,
+    RESULT_WINDOW,
     SETTINGS,
     files_mapping,
     subscriptions_mapping,
@@ -146,6 +147,8 @@ class SearchEngineIndex(FileIndex):
                 raise EngineError(status, answer)  # another copy may have made it meanwhile
         else:  # made by an older seedpipe: add the fields it lacks (engines add, never retype)
             await self._add_fields(self.alias, self.files_mapping)
+            await self._ok("PUT", f"/{_q(self.alias)}/_settings",
+                           {"index": {"max_result_window": RESULT_WINDOW}})  # fmt: skip
         status, _ = await self._request("HEAD", f"/{_q(self.subs)}")
         if status == 404:
             body = {"settings": SETTINGS, "mappings": self.subscriptions_mapping}

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from seedpipe.query.geometry import CleanGeometry
-from seedpipe.query.model import TimeField
+from seedpipe.query.model import MAX_LIMIT, TimeField
 from seedpipe.records import FileRecord
 
 KEYWORD = {"type": "keyword"}
@@ -126,8 +126,11 @@ def subscriptions_mapping(meta_data: dict[str, Any] = FLATTENED) -> dict[str, An
 FILES_MAPPING: dict[str, Any] = files_mapping()
 SUBSCRIPTIONS_MAPPING: dict[str, Any] = subscriptions_mapping()
 
-SETTINGS: dict[str, Any] = {"index": {"number_of_shards": 1, "mapping": {"nested_objects": {
-    "limit": MAX_META_LEAVES}}}}  # fmt: skip
+# A page asks for one record more than its limit (to know whether a next page exists), so the
+# engine's result window must take MAX_LIMIT + 1 (its default is 10,000).
+RESULT_WINDOW = MAX_LIMIT + 1
+SETTINGS: dict[str, Any] = {"index": {"number_of_shards": 1, "max_result_window": RESULT_WINDOW,
+    "mapping": {"nested_objects": {"limit": MAX_META_LEAVES}}}}  # fmt: skip
 
 
 def _iso(value: datetime | None) -> str | None:

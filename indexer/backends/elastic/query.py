@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
@@ -67,6 +68,16 @@ def compile_meta(m: MetaFilter) -> dict[str, Any]:
     return _nested(m.property, scalar, {"range": {field: {bound: v}}})
 
 
+def _at_or_after(t: datetime) -> str:
+    """A lower bound for the engine's millisecond dates: a time with microseconds goes up to the
+    next millisecond (the engine would truncate it, so ``> t``, which the query model makes
+    ``>= t + 1 µs``, would match ``t`` itself)."""
+    extra = t.microsecond % 1000
+    if extra:
+        t += timedelta(microseconds=1000 - extra)
+    return t.isoformat()
+
+
 def compile_time(q: Query) -> dict[str, Any] | None:
     if q.datetime is None:
         return None
@@ -81,9 +92,9 @@ def compile_time(q: Query) -> dict[str, Any] | None:
         return MATCH_NONE  # an open end is never contained in a record's closed interval
     bounds: dict[str, Any] = {"relation": q.time_relation.upper()}
     if start is not None:
-        bounds["gte"] = start.isoformat()
+        bounds["gte"] = _at_or_after(start)
     if end is not None:
-        bounds["lte"] = end.isoformat()
+        bounds["lte"] = end.isoformat()  # the engine truncates it to the millisecond: right
     return {"range": {RANGE_FIELDS[q.time_field]: bounds}}
 
 
@@ -123,9 +134,8 @@ def compile_query(q: Query) -> dict[str, Any]:
     if time is not None:
         filters.append(time)
     for b in q.bounds:
-        filters.append(
-            {"range": {b.field: {"gte" if b.op == ">=" else "lte": b.value.isoformat()}}}
-        )
+        side = {"gte": _at_or_after(b.value)} if b.op == ">=" else {"lte": b.value.isoformat()}
+        filters.append({"range": {b.field: side}})
     geom = q.geometry()
     if geom is not None:
         shape = json.loads(shapely.to_geojson(geom))

@@ -28,11 +28,27 @@ def es_summary_body(workspace: str) -> dict[str, Any]:
         "track_total_hits": True,
         "query": live,
         "aggs": {
-            "bbox": {"geo_bounds": {"field": "center_point"}},
-            "data_start": {"min": {"field": "data_started"}},
-            "data_end": {"max": {"field": "data_ended"}},
-            "created_start": {"min": {"field": "created"}},
-            "created_end": {"max": {"field": "created"}},
+            # every footprint, not their centres; a footprint split at the antimeridian counts
+            # as its two halves (as in the SQLite index), so the extent is never a wrapped box
+            "bbox": {"geo_bounds": {"field": "geometry", "wrap_longitude": False}},
+            "points": {"geo_bounds": {"field": "center_point", "wrap_longitude": False}},
+            # a record's time is its data interval (either end alone is an instant), else its
+            # created time: the same rule as the SQLite index's coalesce(d0, created)
+            "with_data": {
+                "filter": {"exists": {"field": "data_time"}},
+                "aggs": {
+                    f"{agg}_{field}": {agg: {"field": field}}
+                    for agg in ("min", "max")
+                    for field in ("data_started", "data_ended")
+                },
+            },
+            "without_data": {
+                "filter": {"bool": {"must_not": [{"exists": {"field": "data_time"}}]}},
+                "aggs": {
+                    "min_created": {"min": {"field": "created"}},
+                    "max_created": {"max": {"field": "created"}},
+                },
+            },
             "media_types": {"terms": {"field": "media_type", **terms}},
             "file_types": {"terms": {"field": "file_type", **terms}},
             "data_types": {"terms": {"field": "data_type_tags", **terms}},
@@ -42,16 +58,27 @@ def es_summary_body(workspace: str) -> dict[str, Any]:
 
 def es_summary(resp: dict[str, Any]) -> CollectionSummary:
     aggs = resp.get("aggregations", {})
-    bounds = aggs.get("bbox", {}).get("bounds")
+    boxes = []
+    for name in ("bbox", "points"):  # the footprints, and the centres of records with none
+        bounds = aggs.get(name, {}).get("bounds")
+        if bounds:
+            tl, br = bounds["top_left"], bounds["bottom_right"]
+            # the engine encodes shapes to ~1e-7°: 180 reads back as 179.99999992
+            boxes.append([round(float(v), 6) for v in (tl["lon"], br["lat"], br["lon"], tl["lat"])])
     bbox = None
-    if bounds:
-        tl, br = bounds["top_left"], bounds["bottom_right"]
-        bbox = (float(tl["lon"]), float(br["lat"]), float(br["lon"]), float(tl["lat"]))
+    if boxes:
+        w, s, e, n = (f(b[i] for b in boxes) for i, f in enumerate((min, min, max, max)))
+        bbox = (w, s, e, n)
+    data, other = aggs.get("with_data", {}), aggs.get("without_data", {})
 
-    def when(*names: str, pick: Any) -> datetime | None:
-        values = [aggs.get(n, {}).get("value") for n in names]
-        found = [v for v in values if v is not None]
+    def when(pick: Any, *values: dict[str, Any]) -> datetime | None:
+        found = [v["value"] for v in values if v.get("value") is not None]
         return datetime.fromtimestamp(pick(found) / 1000, UTC) if found else None
+
+    start = when(min, data.get("min_data_started", {}), data.get("min_data_ended", {}),
+                 other.get("min_created", {}))  # fmt: skip
+    end = when(max, data.get("max_data_started", {}), data.get("max_data_ended", {}),
+               other.get("max_created", {}))  # fmt: skip
 
     def keys(name: str) -> list[str]:
         return [str(b["key"]) for b in aggs.get(name, {}).get("buckets", [])]
@@ -59,8 +86,8 @@ def es_summary(resp: dict[str, Any]) -> CollectionSummary:
     return CollectionSummary(
         count=int(resp["hits"]["total"]["value"]),
         bbox=bbox,
-        start=when("data_start", "created_start", pick=min),
-        end=when("data_end", "created_end", pick=max),
+        start=start,
+        end=end,
         media_types=keys("media_types"),
         file_types=keys("file_types"),
         data_types=keys("data_types"),

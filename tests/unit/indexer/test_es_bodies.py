@@ -280,3 +280,22 @@ def test_exclusions_names_prefixes_and_the_data_or_created_time_compile_to_es_cl
         "range": {"data_time": {"relation": "INTERSECTS", "gte": "2020-01-01T00:00:00+00:00"}}
     }
     assert either[1]["bool"]["filter"][1]["range"]["created_time"]["gte"].startswith("2020")
+
+
+def test_a_lower_time_bound_goes_up_to_the_engines_next_millisecond() -> None:
+    # STAC's `gt` is `>= t + 1 µs` in the query model; the engine keeps milliseconds and would
+    # truncate that back to t, matching t itself
+    t = datetime(2021, 6, 1, 12, tzinfo=UTC)
+    after = Query(datetime={"start": t.replace(microsecond=1)})
+    assert one(after, "range")["data_time"]["gte"] == "2021-06-01T12:00:00.001000+00:00"
+    exact = Query(datetime={"start": t.replace(microsecond=2000)})
+    assert one(exact, "range")["data_time"]["gte"] == "2021-06-01T12:00:00.002000+00:00"
+    bound = Query(bounds=[{"field": "created", "op": ">=", "value": t.replace(microsecond=5)}])
+    assert one(bound, "range")["created"] == {"gte": "2021-06-01T12:00:00.001000+00:00"}
+
+
+def test_the_result_window_takes_a_page_of_the_maximum_and_its_lookahead() -> None:
+    from indexer.backends.elastic.mapping import SETTINGS
+    from seedpipe.query.model import MAX_LIMIT
+
+    assert SETTINGS["index"]["max_result_window"] == MAX_LIMIT + 1
