@@ -68,14 +68,23 @@ def compile_meta(m: MetaFilter) -> dict[str, Any]:
     return _nested(m.property, scalar, {"range": {field: {bound: v}}})
 
 
+MS = timedelta(milliseconds=1)
+
+
+def _ms_floor(t: datetime) -> datetime:
+    return t - timedelta(microseconds=t.microsecond % 1000)
+
+
+def _ms_ceil(t: datetime) -> datetime:
+    down = _ms_floor(t)
+    return down if down == t else down + MS
+
+
 def _at_or_after(t: datetime) -> str:
-    """A lower bound for the engine's millisecond dates: a time with microseconds goes up to the
-    next millisecond (the engine would truncate it, so ``> t``, which the query model makes
-    ``>= t + 1 µs``, would match ``t`` itself)."""
-    extra = t.microsecond % 1000
-    if extra:
-        t += timedelta(microseconds=1000 - extra)
-    return t.isoformat()
+    """``>= t`` on the engine's millisecond dates: a time with microseconds goes up to the next
+    millisecond (the engine truncates it, so ``> t``, which the query model makes ``>= t + 1 µs``,
+    would match ``t`` itself)."""
+    return _ms_ceil(t).isoformat()
 
 
 def compile_time(q: Query) -> dict[str, Any] | None:
@@ -87,15 +96,31 @@ def compile_time(q: Query) -> dict[str, Any] | None:
         no_data = {"bool": {"must_not": [{"exists": {"field": RANGE_FIELDS["data"]}}]}}
         either = [data, {"bool": {"filter": [no_data, created]}}]
         return {"bool": {"should": either, "minimum_should_match": 1}}
+    field = RANGE_FIELDS[q.time_field]
     start, end = q.datetime.start, q.datetime.end
-    if q.time_relation == "contains" and (start is None or end is None):
-        return MATCH_NONE  # an open end is never contained in a record's closed interval
-    bounds: dict[str, Any] = {"relation": q.time_relation.upper()}
-    if start is not None:
-        bounds["gte"] = _at_or_after(start)
+    if q.time_relation == "contains":
+        if start is None or end is None:
+            return MATCH_NONE  # an open end is never contained in a record's closed interval
+        # a record [r0, r1] of whole milliseconds holds [a, b] when r0 <= floor(a), r1 >= ceil(b)
+        window = {"gte": _ms_floor(start).isoformat(), "lte": _ms_ceil(end).isoformat()}
+        return {"range": {field: {"relation": "CONTAINS", **window}}}
+    # intersects and within: r1 >= ceil(a), r0 <= floor(b) (the engine floors b itself)
+    low = None if start is None else _ms_ceil(start)
+    high = None if end is None else _ms_floor(end)
+    relation = q.time_relation.upper()
+    if low is not None and high is not None and low > high:  # a and b inside one millisecond
+        if relation == "WITHIN":
+            return MATCH_NONE  # no whole-millisecond interval fits
+        # the engine refuses an inverted range: the two halves of the intersection apart
+        after = {"range": {field: {"relation": "INTERSECTS", "gte": low.isoformat()}}}
+        before = {"range": {field: {"relation": "INTERSECTS", "lte": high.isoformat()}}}
+        return {"bool": {"filter": [after, before]}}
+    bounds: dict[str, Any] = {"relation": relation}
+    if low is not None:
+        bounds["gte"] = low.isoformat()
     if end is not None:
-        bounds["lte"] = end.isoformat()  # the engine truncates it to the millisecond: right
-    return {"range": {RANGE_FIELDS[q.time_field]: bounds}}
+        bounds["lte"] = end.isoformat()
+    return {"range": {field: bounds}}
 
 
 def compile_query(q: Query) -> dict[str, Any]:

@@ -299,3 +299,22 @@ def test_the_result_window_takes_a_page_of_the_maximum_and_its_lookahead() -> No
     from seedpipe.query.model import MAX_LIMIT
 
     assert SETTINGS["index"]["max_result_window"] == MAX_LIMIT + 1
+
+
+def test_a_window_inside_one_millisecond_is_never_an_inverted_range() -> None:
+    t = datetime(2020, 7, 23, tzinfo=UTC)
+    a, b = t.replace(microsecond=12_500), t.replace(microsecond=12_900)
+    overlap = Query(datetime={"start": a, "end": b})
+    (halves,) = [f["bool"]["filter"] for f in filters(overlap) if "filter" in f.get("bool", {})]
+    assert [h["range"]["data_time"] for h in halves] == [
+        {"relation": "INTERSECTS", "gte": "2020-07-23T00:00:00.013000+00:00"},
+        {"relation": "INTERSECTS", "lte": "2020-07-23T00:00:00.012000+00:00"},
+    ]
+    within = Query(datetime={"start": a, "end": b}, time_relation="within")
+    assert one(within, "match_none") == {}
+    contains = Query(datetime={"start": a, "end": b}, time_relation="contains")
+    assert one(contains, "range")["data_time"] == {
+        "relation": "CONTAINS",
+        "gte": "2020-07-23T00:00:00.012000+00:00",
+        "lte": "2020-07-23T00:00:00.013000+00:00",
+    }
