@@ -67,7 +67,8 @@ def parse_queue_request(body: Any) -> tuple[str, dict[str, list[str]], dict[str,
     job_type = body.get("job_type")
     if not isinstance(job_type, str) or not job_type:
         raise InvalidInput("must name a configured job type", field="job_type")
-    raw_files = body.get("inputs") or {}
+    raw_files = body.get("inputs")
+    raw_files = {} if raw_files is None else raw_files  # null: left out
     if not isinstance(raw_files, dict):
         raise InvalidInput("must be an object of input name to file id(s)", field="inputs")
     files: dict[str, list[str]] = {}
@@ -82,7 +83,8 @@ def parse_queue_request(body: Any) -> tuple[str, dict[str, list[str]], dict[str,
         files[str(name)] = ids
     if total > MAX_FILES:
         raise InvalidInput(f"at most {MAX_FILES} files", field="inputs")
-    json_inputs = body.get("json") or {}
+    json_inputs = body.get("json")
+    json_inputs = {} if json_inputs is None else json_inputs
     if not isinstance(json_inputs, dict):
         raise InvalidInput("must be an object of input name to JSON value", field="json")
     priority = body.get("priority", 0)

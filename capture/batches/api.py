@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 # At module level: FastAPI resolves the routes' annotations against this module's names.
 from fastapi import Request
 
+from capture.batches.model import MAX_PRIORITY
 from capture.batches.store import BatchStore
 from capture.jobs import JobStore
-from seedpipe.errors import ConfigError, InvalidInput, JobError
+from seedpipe.errors import ConfigError, JobError
 from seedpipe.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,6 +21,57 @@ if TYPE_CHECKING:
     from capture.jobtypes import JobType
 
 MAX_ID = 64
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+BATCH_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID, "nullable": True}
+
+# What parse_request takes (the route reads the body itself; FastAPI cannot see it). A member
+# given as null is taken as left out.
+BATCH_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["job_type"],
+                "description": "exactly one of query, previous_batch or saved_search says "
+                "which files",
+                "properties": {
+                    "job_type": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "revision": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "nullable": True,
+                        "description": "the job type's revision (default: the current one)",
+                    },
+                    "query": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "search filters (seedpipe.query.Query's fields)",
+                    },
+                    "previous_batch": {**BATCH_ID, "description": "that batch's files again"},
+                    "saved_search": {**BATCH_ID, "description": "a saved search's files"},
+                    "supersede": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "the new products supersede the previous batch's",
+                    },
+                    "priority": {
+                        "type": "integer",
+                        "minimum": -MAX_PRIORITY,
+                        "maximum": MAX_PRIORITY,
+                        "default": 0,
+                    },
+                    "dry_run": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "answer the count and a sample; record nothing",
+                    },
+                },
+            }
+        }
+    },
+}
 
 
 def batches_router(
@@ -34,6 +86,7 @@ def batches_router(
     """Over the stores of the capture service beside them, or over ``settings``' stores (a
     running capture service plans what is recorded within a second)."""
     from fastapi import APIRouter, Body, HTTPException, Query
+    from fastapi import Path as PathParam
 
     from capture.batches import planner
     from capture.batches.model import parse_request
@@ -72,26 +125,30 @@ def batches_router(
         types: tuple[Mapping[str, JobType], Mapping[str, int]] = state["types"]
         return types
 
-    @router.post("/batches", status_code=201)
+    @router.post(
+        "/batches",
+        status_code=201,
+        summary="Run a job type again over files of the catalogue (a batch)",
+        openapi_extra={"requestBody": BATCH_BODY},
+        responses={200: {"description": "a dry run: the count and a sample of the files"}},
+    )
     async def create_batch(request: Request, body: Any = Body(...)) -> Any:
         from fastapi.responses import JSONResponse
 
         index = getattr(request.app.state, "index", None)
-        try:
-            req = parse_request(body)
-            types, revs = get_types()
-            saved = await planner.saved_query(index, req.saved_search) if req.saved_search else None
-            out = await planner.create(
-                req,
-                batches=get_batches(),
-                jobs=get_jobs(),
-                index=index,  # type: ignore[arg-type]
-                job_types=types,
-                revisions=revs,
-                saved_query=saved,
-            )
-        except InvalidInput as exc:
-            raise HTTPException(400, str(exc)) from exc
+        # InvalidInput is the app's 400 {"detail", "field"}.
+        req = parse_request(body)
+        types, revs = get_types()
+        saved = await planner.saved_query(index, req.saved_search) if req.saved_search else None
+        out = await planner.create(
+            req,
+            batches=get_batches(),
+            jobs=get_jobs(),
+            index=index,  # type: ignore[arg-type]
+            job_types=types,
+            revisions=revs,
+            saved_query=saved,
+        )
         if plan_soon is not None and not req.dry_run:
             plan_soon()
         return JSONResponse(out, status_code=200 if req.dry_run else 201)
@@ -110,18 +167,24 @@ def batches_router(
         }
 
     @router.get("/batches/{batch_id}")
-    def get_batch(batch_id: str) -> dict[str, Any]:
-        if len(batch_id) > MAX_ID:
-            raise HTTPException(400, "batch_id: too long")
+    def get_batch(
+        batch_id: str = PathParam(max_length=MAX_ID, description="the batch's id"),
+    ) -> dict[str, Any]:
         batch = get_batches().get(batch_id)
         if batch is None:
             raise HTTPException(404, f"no batch with id {batch_id!r}")
         return planner.progress(batch, get_jobs())
 
-    @router.post("/batches/{batch_id}/cancel")
-    def cancel_batch(batch_id: str, request: Request, kill_running: bool = False) -> Any:
-        if len(batch_id) > MAX_ID:
-            raise HTTPException(400, "batch_id: too long")
+    @router.post(
+        "/batches/{batch_id}/cancel",
+        summary="Cancel a batch: its queued jobs never start",
+        responses={409: {"description": "the batch cannot be canceled now", "content": ERROR}},
+    )
+    def cancel_batch(
+        request: Request,
+        batch_id: str = PathParam(max_length=MAX_ID, description="the batch's id"),
+        kill_running: bool = Query(default=False, description="also cancel its running jobs"),
+    ) -> Any:
         user = getattr(request.state, "principal", None)
         by = f"api:{user}" if user else "api"
         try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 # At module level: FastAPI resolves the routes' annotations against this module's names.
 from fastapi import Request
 
+from capture.control import MAX_FILES, MAX_PRIORITY
 from capture.jobs import Job, JobStore
 from seedpipe.errors import ConfigError, InvalidInput, JobError
 from seedpipe.events import JOB_QUEUED, JOBS_TOPIC
@@ -19,6 +20,49 @@ if TYPE_CHECKING:
     from capture.jobtypes import JobType
 
 MAX_ID = 64
+MAX_FILE_ID = 256
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+FILE_ID = {"type": "string", "minLength": 1, "maxLength": MAX_FILE_ID}
+
+# What parse_queue_request takes (the route reads the body itself; FastAPI cannot see it).
+QUEUE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["job_type"],
+                "properties": {
+                    "job_type": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "inputs": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "job input name -> a file id or a list of file ids "
+                        f"(at most {MAX_FILES} in all)",
+                        "additionalProperties": {
+                            "oneOf": [
+                                FILE_ID,
+                                {"type": "array", "items": FILE_ID, "maxItems": MAX_FILES},
+                            ]
+                        },
+                    },
+                    "json": {
+                        "type": "object",
+                        "nullable": True,
+                        "description": "JSON input name -> its value",
+                    },
+                    "priority": {
+                        "type": "integer",
+                        "minimum": -MAX_PRIORITY,
+                        "maximum": MAX_PRIORITY,
+                        "default": 0,
+                    },
+                },
+            }
+        }
+    },
+}
 
 
 def control_router(
@@ -32,6 +76,7 @@ def control_router(
     """Routes over the job store a capture service beside them runs (``cancel``/``publish`` are
     its own), or over ``settings``' store, whose service notices changes within a second."""
     from fastapi import APIRouter, Body, HTTPException
+    from fastapi import Path as PathParam
 
     from capture.control import (
         cancel_job,
@@ -60,18 +105,21 @@ def control_router(
                 raise HTTPException(503, f"job types cannot be loaded: {exc}") from exc
         return types[0]
 
-    @router.post("/jobs", status_code=201)
+    @router.post(
+        "/jobs",
+        status_code=201,
+        summary="Queue a job by hand",
+        openapi_extra={"requestBody": QUEUE_BODY},
+    )
     async def queue_job(request: Request, body: Any = Body(...)) -> dict[str, Any]:
-        try:
-            name, file_ids, json_inputs, priority = parse_queue_request(body)
-            jt = get_types().get(name)
-            if jt is None:
-                known = ", ".join(sorted(get_types())) or "none configured"
-                raise InvalidInput(f"unknown job type {name!r} (known: {known})", field="job_type")
-            files = await lookup_files(getattr(request.app.state, "index", None), file_ids)
-            check_job_inputs(jt, files, json_inputs)
-        except InvalidInput as exc:
-            raise HTTPException(400, str(exc)) from exc
+        # InvalidInput is the app's 400 {"detail", "field"}.
+        name, file_ids, json_inputs, priority = parse_queue_request(body)
+        jt = get_types().get(name)
+        if jt is None:
+            known = ", ".join(sorted(get_types())) or "none configured"
+            raise InvalidInput(f"unknown job type {name!r} (known: {known})", field="job_type")
+        files = await lookup_files(getattr(request.app.state, "index", None), file_ids)
+        check_job_inputs(jt, files, json_inputs)
         from capture.attempt import job_event
         from capture.revisions import current_revision
 
@@ -87,10 +135,15 @@ def control_router(
                 await bus.publish(settings.topic(JOBS_TOPIC), job_event(JOB_QUEUED, job))
         return job.to_dict()
 
-    @router.post("/jobs/{job_id}/cancel")
-    def cancel_route(job_id: str, request: Request) -> dict[str, Any]:
-        if len(job_id) > MAX_ID:
-            raise HTTPException(400, "job_id: too long")
+    @router.post(
+        "/jobs/{job_id}/cancel",
+        summary="Cancel a queued or running job",
+        responses={409: {"description": "the job has already ended", "content": ERROR}},
+    )
+    def cancel_route(
+        request: Request,
+        job_id: str = PathParam(max_length=MAX_ID, description="the job's id"),
+    ) -> dict[str, Any]:
         by = "api"
         user = getattr(request.state, "principal", None)
         if user:
@@ -103,10 +156,10 @@ def control_router(
         return job.to_dict()
 
     @router.get("/jobs/{job_id}/executions")
-    def executions(job_id: str) -> dict[str, Any]:
+    def executions(
+        job_id: str = PathParam(max_length=MAX_ID, description="the job's id"),
+    ) -> dict[str, Any]:
         """Every attempt (Scale's job_exe): timings, exit code, error, worker, log."""
-        if len(job_id) > MAX_ID:
-            raise HTTPException(400, "job_id: too long")
         if get_store().get(job_id) is None:
             raise HTTPException(404, f"no job with id {job_id!r}")
         found = get_store().executions(job_id)
@@ -117,13 +170,14 @@ def control_router(
         return {"count": len(found), "results": found}
 
     @router.get("/jobs/{job_id}/executions/{number}/log")
-    def execution_log(job_id: str, number: int) -> Any:
+    def execution_log(
+        job_id: str = PathParam(max_length=MAX_ID, description="the job's id"),
+        number: int = PathParam(ge=1, description="the execution's number, from 1"),
+    ) -> Any:
         from fastapi.responses import PlainTextResponse
 
         from capture.http.jobs import read_log_tail
 
-        if len(job_id) > MAX_ID:
-            raise HTTPException(400, "job_id: too long")
         found = get_store().executions(job_id)
         if not 1 <= number <= len(found):
             raise HTTPException(404, f"job {job_id!r} has no execution {number}")

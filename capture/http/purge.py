@@ -16,27 +16,33 @@ if TYPE_CHECKING:
     from seedpipe.bus.base import EventBus
 
 MAX_ID = 128
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def purge_router(settings: Settings, bus: EventBus | None = None) -> APIRouter:
     """Over ``bus`` (the capture service's, in ``up``) or a bus opened per request."""
-    from fastapi import APIRouter, HTTPException
+    from fastapi import APIRouter, HTTPException, Query
+    from fastapi import Path as PathParam
 
     from capture.purge import purge
     from seedpipe.workspaces import Workspaces
 
     router = APIRouter(tags=["files"])
 
-    @router.post("/files/{file_id}/purge")
+    @router.post(
+        "/files/{file_id}/purge",
+        summary="Purge a file (with descendants, its products too): bytes and record",
+        responses={
+            409: {"description": "queued or running work still uses them: force", "content": ERROR}
+        },
+    )
     async def purge_file(
-        file_id: str,
         request: Request,
-        descendants: bool = False,
-        dry_run: bool = False,
-        force: bool = False,
+        file_id: str = PathParam(max_length=MAX_ID, description="the file's id"),
+        descendants: bool = Query(default=False, description="also the products made from it"),
+        dry_run: bool = Query(default=False, description="say what would go; change nothing"),
+        force: bool = Query(default=False, description="even while its jobs are queued or run"),
     ) -> dict[str, Any]:
-        if len(file_id) > MAX_ID:
-            raise HTTPException(400, "file_id: too long")
         index = request.app.state.index
         user = getattr(request.state, "principal", None)
         by = f"api:{user}" if user else "api"
@@ -54,7 +60,10 @@ def purge_router(settings: Settings, bus: EventBus | None = None) -> APIRouter:
             async with open_bus(settings.bus) as opened:
                 return await purge(settings, index, opened, Workspaces(settings), file_id, **kwargs)
         except InvalidInput as exc:
-            status = 404 if exc.field == "id" else 409 if exc.field == "force" else 400
-            raise HTTPException(status, str(exc)) from exc
+            if exc.field == "id":
+                raise HTTPException(404, str(exc)) from exc
+            if exc.field == "force":
+                raise HTTPException(409, str(exc)) from exc
+            raise  # the app's 400 {"detail", "field"}
 
     return router

@@ -164,9 +164,10 @@ def strategies(operation: Any) -> list[Any]:
     definition = operation.definition.raw
     if not definition.get("parameters") and "requestBody" not in definition:
         return [operation.as_strategy()]  # nothing to get wrong
-    if operation.label == "POST /recipes":
-        # A valid start names a configured recipe type and files of the catalogue, which no
-        # schema can say (this catalogue has no recipe types): only invalid bodies are sent.
+    if operation.label in ("POST /recipes", "POST /jobs", "POST /batches"):
+        # A valid start, job or batch names a configured recipe or job type (and files of the
+        # catalogue that fit its inputs), which no schema can say (this catalogue has no
+        # recipe or job types): only invalid bodies are sent.
         return [negative]
     if operation.label == "POST /search":
         positive = st.sampled_from(SEARCH_BODIES).flatmap(

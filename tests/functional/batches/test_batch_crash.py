@@ -15,6 +15,8 @@ from capture.jobtypes import load_job_types
 from capture.revisions import register_all
 from indexer.backends import open_index
 from seedpipe.query.model import Query
+from seedpipe.records import FileRecord
+from seedpipe.settings import Settings
 from tests.functional.batches.conftest import catalogue, write_config
 from tests.functional.pipeline.conftest import load, start_up_process, wait_until
 
@@ -32,6 +34,16 @@ def counts(settings: object, batch_id: str) -> dict[str, int]:
     finally:
         jobs.close()
         batches.close()
+
+
+async def products(settings: Settings, batch_id: str) -> list[FileRecord]:
+    async with open_index(settings.index) as index:
+        page = await index.search(Query(batches=[batch_id], limit=N + 10))
+    return page.records
+
+
+async def indexed(settings: Settings, batch_id: str) -> bool:
+    return len(await products(settings, batch_id)) >= N
 
 
 @pytest.mark.slow
@@ -73,15 +85,19 @@ async def test_kill_9_during_a_batch_and_restart_runs_every_file_once_with_exact
             lambda: counts(settings, batch_id)["completed"] == N or None,
             "the whole batch to complete after the restart",
         )
+        # A job completes in jobs.db before the indexer, behind the bus, has read its product.
+        # After a SIGKILL the dead service's bus leases stand until its session times out
+        # (bus.sqlite.session_timeout_s), so the restarted indexer may start reading only
+        # after the last job has ended: stopping now would leave products unindexed.
+        await wait_until(lambda: indexed(settings, batch_id), "the batch's products indexed")
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, log_path.read_text()[-4000:]
     assert counts(settings, batch_id) == {
         "planned": N, "queued": 0, "running": 0, "completed": N, "failed": 0, "skipped": 0,
     }  # fmt: skip
-    async with open_index(settings.index) as index:
-        page = await index.search(Query(batches=[batch_id], limit=N + 10))
-    assert sorted(p.ancestors[0] for p in page.records) == ids  # one product per file
+    found = await products(settings, batch_id)
+    assert sorted(p.ancestors[0] for p in found) == ids  # one product per file
     # Runs the kill interrupted started again; none ran twice to the end (one job per file).
     started = {p.name.split(".")[0] for p in runs.glob("*.start")}
     assert len(started) == N

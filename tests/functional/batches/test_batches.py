@@ -219,6 +219,7 @@ async def test_batches_over_http_answer_a_dry_run_progress_and_bad_input_naming_
                 resp = await client.post("/batches", json=bad)
                 assert resp.status_code == 400, (bad, resp.text)
                 assert resp.json()["detail"].startswith(f"{field}:"), resp.text
+                assert resp.json()["field"] == field, resp.text
             made = await client.post("/batches", json=body)
             assert made.status_code == 201
             batch = made.json()
@@ -231,7 +232,17 @@ async def test_batches_over_http_answer_a_dry_run_progress_and_bad_input_naming_
             assert [b["id"] for b in listed] == [batch["id"]]
             canceled = await client.post(f"/batches/{batch['id']}/cancel")
             assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+            assert (await client.post(f"/batches/{batch['id']}/cancel")).status_code == 409
             assert (await client.get("/batches/nope")).status_code == 404
+            for method, path, field in [
+                ("GET", f"/batches/{'b' * 65}", "batch_id"),
+                ("POST", f"/batches/{'b' * 65}/cancel", "batch_id"),
+                ("POST", f"/batches/{batch['id']}/cancel?kill_running=maybe", "kill_running"),
+                ("POST", f"/files/{'f' * 129}/purge", "file_id"),
+                ("POST", "/files/file-00000/purge?dry_run=perhaps", "dry_run"),
+            ]:
+                resp = await client.request(method, path)
+                assert resp.status_code == 400 and resp.json()["field"] == field, resp.text
             from indexer.backends.base import Subscription
 
             await index.add_subscription(

@@ -87,6 +87,7 @@ async def test_cancelling_running_jobs_kills_them_and_queued_jobs_by_hand_run(
                     "/jobs", json={**body, "inputs": {"NOPE": job.file_id}}, headers=auth
                 )
                 assert bad.status_code == 400 and "inputs.NOPE" in bad.text
+                assert bad.json()["field"] == "job input"
                 missing = await client.post(
                     "/jobs", json={**body, "inputs": {"INPUT_FILE": "nope"}}, headers=auth
                 )
@@ -115,6 +116,8 @@ async def test_cancelling_running_jobs_kills_them_and_queued_jobs_by_hand_run(
                 assert stopped.status_code == 200 and stopped.json()["canceled_by"] == "api:token"
                 gone = await client.post("/jobs/nope/cancel", headers=auth)
                 assert gone.status_code == 404
+                long = await client.post(f"/jobs/{'j' * 65}/cancel", headers=auth)
+                assert long.status_code == 400 and long.json()["field"] == "job_id", long.text
         finally:
             store.close()
     assert len(list(runs.glob("*.done"))) == 1  # only the job queued by hand finished

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from capture.contract.job_errors import failure
-from capture.control import parse_since, requeue_failed
+from capture.control import parse_queue_request, parse_since, requeue_failed
 from capture.jobs import Job, JobStore, job_id_for
 from seedpipe.errors import InvalidInput, JobError
 
@@ -103,6 +103,15 @@ def test_since_takes_an_iso_time_or_an_age_and_names_the_field_otherwise() -> No
     assert abs(parse_since("2h") - (time.time() - 7200)) < 5
     with pytest.raises(InvalidInput, match=r"^since:"):
         parse_since("yesterday")
+
+
+def test_a_job_request_takes_null_as_left_out_and_refuses_other_non_objects() -> None:
+    assert parse_queue_request({"job_type": "t", "inputs": None, "json": None}) == ("t", {}, {}, 0)
+    got = parse_queue_request({"job_type": "t", "inputs": {"IN": "f1"}, "priority": -3})
+    assert got == ("t", {"IN": ["f1"]}, {}, -3)
+    for field, value in [("inputs", []), ("inputs", ""), ("inputs", 0), ("json", []), ("json", 0)]:
+        with pytest.raises(InvalidInput, match=rf"^{field}:"):
+            parse_queue_request({"job_type": "t", field: value})
 
 
 def test_a_store_written_before_priorities_gains_them_as_integers(tmp_path: Path) -> None:
