@@ -16,8 +16,9 @@ from seedpipe.sqlite import connect
 log = logging.getLogger(__name__)
 
 # PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents had no
-# mask of the null fields they leave out (3 has, so search_json can serve them as they are).
-SCHEMA_VERSION = 3
+# mask of the null fields they leave out (3 has, so search_json can serve them as they are); in
+# 3, the R*Tree's time axis counted weeks (4: units of 50 weeks, see rows.TIME_UNIT_US).
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,

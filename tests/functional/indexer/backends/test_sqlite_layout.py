@@ -121,6 +121,33 @@ async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     con.close()
 
 
+async def test_an_index_of_layout_3_is_kept_aside_and_replayed_into_the_new_tree(
+    tmp_path: Path,
+) -> None:
+    # Layout 3's R*Tree counted data time in weeks: its boxes mean nothing to this layout's
+    # probes, so the file goes aside and the event log is replayed into a new one.
+    path = tmp_path / "index.db"
+    place = {"type": "Point", "coordinates": [10.5, 20.5]}
+    await one_record_then(path, "PRAGMA user_version = 3")
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert await index.needs_replay()
+        assert await index.get("f") is None
+        await index.upsert([
+            rec(1, geometry=place, data_started="2024-01-01T00:00:00Z",
+                data_ended="2024-01-02T00:00:00Z"),
+        ])  # fmt: skip
+        await index.replay_done()
+        point = Query(intersects=place)
+        assert (await index.search(point)).total == 1
+        window = {"start": "2024-01-01T12:00:00Z", "end": "2024-01-01T13:00:00Z"}
+        assert (await index.search(Query(intersects=place, datetime=window))).total == 1
+        away = {"start": "2024-01-03T00:00:00Z", "end": "2024-01-04T00:00:00Z"}
+        assert (await index.search(Query(intersects=place, datetime=away))).total == 0
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("index.db.layout3-")]
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert not await index.needs_replay()
+
+
 async def test_an_index_written_for_other_record_fields_is_rebuilt(tmp_path: Path) -> None:
     # Documents leave null fields out, with a mask over the model's nullable fields: a file
     # written by a seedpipe whose FileRecord had other fields must not be read with this mask.
