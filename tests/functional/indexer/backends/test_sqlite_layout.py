@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -313,3 +315,59 @@ async def test_a_file_without_the_name_index_gets_its_names_indexed(tmp_path: Pa
     async with SqliteIndex(f"sqlite:///{path}") as index:
         page = await index.search(Query(file_name_contains="f.ti"))
         assert [r.id for r in page.records] == ["f"]
+
+
+def _points(n: int) -> list[FileRecord]:
+    return [
+        FileRecord(
+            id=f"p{i}", file_name=f"p{i}.tif", workspace={"name": "raw"}, file_path=f"p{i}.tif",
+            geometry={"type": "Point", "coordinates": [1.0, 2.0]},
+        )
+        for i in range(n)
+    ]  # fmt: skip
+
+
+async def test_a_point_query_runs_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(_points(3))
+
+        async def no_thread(*args: object) -> None:
+            raise AssertionError("a point query went to the worker thread")
+
+        monkeypatch.setattr("indexer.backends.sqlite.index.asyncio.to_thread", no_thread)
+        point = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]})
+        assert (await index.search_json(point)).total == 3
+        assert sorted(r.id for r in (await index.search(point)).records) == ["p0", "p1", "p2"]
+        assert await index.count(point) == 3
+        monkeypatch.undo()  # closing goes to the thread
+
+
+async def test_a_point_query_over_its_inline_budget_finishes_in_the_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.backends.sqlite import index as module
+
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(_points(40))
+        monkeypatch.setattr(module, "INLINE_S", -1.0)  # every SQL statement is interrupted
+        monkeypatch.setattr(module, "INLINE_STEPS", 1)
+        threaded: list[object] = []
+        real = asyncio.to_thread
+
+        async def spy(fn: Any, *args: Any) -> Any:
+            threaded.append(fn)
+            return await real(fn, *args)
+
+        monkeypatch.setattr("indexer.backends.sqlite.index.asyncio.to_thread", spy)
+        point = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]}, limit=30)
+        page = await index.search(point)
+        assert page.total == 40 and len(page.records) == 30 and page.next_token
+        assert len(threaded) == 2  # the read, then decoding a page longer than INLINE_DECODE
+        assert (await index.search_json(point)).total == 40
+        assert isinstance(index, SqliteIndex)
+        assert not index.con.in_transaction  # the interrupted snapshot was closed
+        await index.upsert(_points(41)[40:])  # and the connection writes as before
+        monkeypatch.setattr(module, "INLINE_S", 2.0)
+        assert await index.count(point) == 41
