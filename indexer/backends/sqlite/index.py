@@ -317,10 +317,11 @@ class SqliteIndex(FileIndex):
     def _known(self, q: Query) -> Known:
         """Read once per search, inside its snapshot: another process may have indexed a longer
         interval since (a stale, shorter span would hide records), and names change."""
-        row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
-        return Known(
-            data_span_us=int(row[0]), name_rids=name_candidates(self.con, q.file_name_contains)
-        )
+        span = None
+        if _data_time(q):  # only a data-time filter uses it (a point query has none)
+            row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
+            span = int(row[0])
+        return Known(data_span_us=span, name_rids=name_candidates(self.con, q.file_name_contains))
 
     def _filters(self, q: Query, known: Known, *, probe_tags: bool = False) -> Where:
         where = compile_filters(q, probe_tags=probe_tags, known=known)
@@ -442,6 +443,12 @@ def _stored_signature(tagkeys: str) -> int:
     """The data-type signature a stored row's R*Tree ids carry, from its tag keys."""
     n = len(DATA_TYPE)
     return signature(k[n:] for k in tagkeys.split(TAG_SEP) if k.startswith(DATA_TYPE))
+
+
+def _data_time(q: Query) -> bool:
+    """Whether the query (or one of its alternatives) filters on data time."""
+    alts = [q, *(alt for group in q.any_of for alt in group)]
+    return any(a.datetime is not None and a.time_field in ("data", "data_or_created") for a in alts)
 
 
 def _inline(q: Query) -> bool:
