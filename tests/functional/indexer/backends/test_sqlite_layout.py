@@ -371,3 +371,9 @@ async def test_a_point_query_over_its_inline_budget_finishes_in_the_worker_threa
         await index.upsert(_points(41)[40:])  # and the connection writes as before
         monkeypatch.setattr(module, "INLINE_S", 2.0)
         assert await index.count(point) == 41
+
+
+async def test_the_index_reads_through_a_memory_map(tmp_path: Path) -> None:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        assert isinstance(index, SqliteIndex)
+        assert index.con.execute("PRAGMA mmap_size").fetchone()[0] >= 1 << 30
