@@ -321,6 +321,8 @@ def order_rows(
     them in one pass; sorting a thousand here beats reading their rows again to sort in SQL).
     """
     n = len(keys)
+    if token is None and len(rows) < 2:  # nothing to order (most point queries)
+        return list(rows)
     items = list(rows)
     sentinel: tuple[Any, ...] | None = None
     if token is not None:
