@@ -371,10 +371,27 @@ class Query(BaseModel):
 
     # ----- pagination tokens: base64url JSON of the last row's sort values and id -----
 
-    def make_token(self, values: list[Any], last_id: str) -> str:
-        body = {"f": self.fingerprint(), "k": values, "id": last_id}
+    def make_token(self, values: list[Any], last_id: str, *, before: bool = False) -> str:
+        """A token for the rows after the row ``(values, last_id)`` in query order, or with
+        ``before`` the rows before it (a previous page: its last ``limit`` rows)."""
+        body: dict[str, Any] = {"f": self.fingerprint(), "k": values, "id": last_id}
+        if before:
+            body["d"] = "b"
         raw = json.dumps(body, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @property
+    def token_before(self) -> bool:
+        """Whether ``token`` asks for the page before its row (a ``prev`` link) rather than
+        after it; checked like the rest of the token by ``decode_token``."""
+        if self.token is None:
+            return False
+        try:
+            raw = base64.urlsafe_b64decode(self.token + "=" * (-len(self.token) % 4))
+            body = json.loads(raw)
+        except (binascii.Error, ValueError):
+            return False
+        return isinstance(body, dict) and body.get("d") == "b"
 
     def decode_token(self) -> tuple[list[Any], str] | None:
         """``(sort values, last id)`` from ``token``; InvalidInput(field='token') if forged."""
@@ -386,7 +403,9 @@ class Query(BaseModel):
             body = json.loads(raw)
         except (binascii.Error, ValueError) as exc:
             raise bad from exc
-        if not isinstance(body, dict) or set(body) != {"f", "k", "id"}:
+        if not isinstance(body, dict) or set(body) - {"d"} != {"f", "k", "id"}:
+            raise bad
+        if body.get("d", "b") != "b":
             raise bad
         values, last_id = body["k"], body["id"]
         if body["f"] != self.fingerprint() or not isinstance(last_id, str) or len(last_id) > 128:
