@@ -48,6 +48,7 @@ from indexer.backends.sqlite.spatial import spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
+from seedpipe.query.match import matches
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
@@ -398,7 +399,7 @@ class SqliteIndex(FileIndex):
         return list(self._subs)
 
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
-        return [s for s in await self.list_subscriptions() if s.query.matches(record)]
+        return [s for s in await self.list_subscriptions() if matches(s.query, record)]
 
 
 def _stored_signature(tagkeys: str) -> int:
