@@ -209,9 +209,7 @@ def recipes_router(
         more = len(found) > size
         public = settings.api.public_url
         return {
-            "count": store.count(
-                status=status, recipe_type=recipe_type, input_file=input_file
-            ),
+            "count": store.count(status=status, recipe_type=recipe_type, input_file=input_file),
             "next": page_link(request, public, cursor=page[-1].id) if more and page else None,
             "previous": page_link(request, public, cursor=None) if cursor else None,
             "results": [r.to_dict() for r in page],
