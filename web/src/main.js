@@ -181,7 +181,7 @@ async function search({ keepPage = false } = {}) {
     list.set("cursor", cursor);
     list.set("page", String(state.page));
   }
-  history.replaceState(null, "", `?${params}`);
+  history.replaceState(null, "", `?${params}${location.hash}`); // the open record's hash kept
   if (!keepPage) map.showFootprints(params);
   try {
     const page = await getJson(`/files?${list}`);
@@ -452,6 +452,7 @@ function openJob(jobId) {
   clear(record);
   const box = el("section", { id: "record-job" });
   record.append(closeButton(), box);
+  location.hash = `job=${encodeURIComponent(jobId)}`;
   renderJob(box, jobId, "Job");
 }
 
@@ -603,6 +604,10 @@ function fromAddress() {
   }
 }
 
+// What the address opens (#file=, #recipe=, #job=), read before the search rewrites it.
+const opened = /file=([^&]+)/.exec(location.hash);
+const openedRecipe = /recipe=([^&]+)/.exec(location.hash);
+const openedJob = /job=([^&]+)/.exec(location.hash);
 fromAddress();
 try {
   readForm();
@@ -612,9 +617,6 @@ try {
 if (state.bbox) map.setBox(state.bbox);
 search();
 connectLive();
-const opened = /file=([^&]+)/.exec(location.hash);
-const openedRecipe = /recipe=([^&]+)/.exec(location.hash);
-const openedJob = /job=([^&]+)/.exec(location.hash);
 if (opened) openRecord(decodeURIComponent(opened[1]));
 else if (openedRecipe && config.recipes) openRecipe(decodeURIComponent(openedRecipe[1]));
 else if (openedJob) openJob(decodeURIComponent(openedJob[1]));

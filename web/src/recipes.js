@@ -199,13 +199,14 @@ export function recipeView(recipe, { openJob, openFile, openRecipe }) {
   const { order, depth } = ordered(nodes);
   box.append(el("h4", {}, "Graph"), graph(nodes, order, depth));
   const list = el("ol", { class: "nodes", "aria-label": "nodes" });
-  for (const name of order) list.append(nodeItem(nodes[name], { openJob, openFile, openRecipe }));
+  const halted = recipe.status === "failed";
+  for (const name of order) list.append(nodeItem(nodes[name], halted, { openJob, openFile, openRecipe }));
   if (!order.length) list.append(el("li", { class: "muted" }, "no nodes"));
   box.append(el("h4", {}, "Nodes"), list);
   return box;
 }
 
-function nodeItem(node, { openJob, openFile, openRecipe }) {
+function nodeItem(node, halted, { openJob, openFile, openRecipe }) {
   const item = el("li", { "data-node": node.name, "data-state": node.state, class: `node ${node.state}` });
   item.append(
     el("span", { class: "node-name" }, node.name),
@@ -224,6 +225,10 @@ function nodeItem(node, { openJob, openFile, openRecipe }) {
         : "first: depends on nothing",
     ),
   );
+  if (halted && node.state === "pending") {
+    // The API keeps them pending: a retry of the recipe runs them.
+    item.append(el("div", { class: "muted node-blocked" }, "blocked: the recipe failed before it"));
+  }
   if (node.condition_result !== null && node.condition_result !== undefined) {
     item.append(
       el("div", { class: "meta condition" }, `condition ${node.condition_result ? "accepted" : "not accepted"}`),
@@ -283,9 +288,9 @@ function fileLink(id, openFile) {
 // The dependency graph as a small SVG: a column per depth, a box per node coloured by its
 // state, a line per dependency (dashed when it waits for a "not accepted" condition).
 function graph(nodes, order, depth) {
-  const W = 120;
+  const W = 104;
   const H = 26;
-  const GX = 36;
+  const GX = 22;
   const GY = 12;
   const rows = {};
   const at = {};
@@ -331,7 +336,7 @@ function graph(nodes, order, depth) {
     g.append(make("rect", { x: at[name].x, y: at[name].y, width: W, height: H, rx: 4 }));
     const text = make("text", { x: at[name].x + 6, y: at[name].y + 17 });
     const label = `${name} · ${node.state}`;
-    text.textContent = label.length > 19 ? `${label.slice(0, 18)}…` : label;
+    text.textContent = label.length > 16 ? `${label.slice(0, 15)}…` : label;
     const title = document.createElementNS(SVG, "title");
     title.textContent = `${name} (${node.node_type}): ${node.state}`;
     g.append(title, text);
