@@ -40,6 +40,9 @@ def recipe_detail(recipes: RecipeStore, jobs: JobStore, recipe_id: str) -> dict[
         data["dependencies"] = spec.get("dependencies", [])
         job = jobs.get(state.job_id) if state and state.job_id else None
         data["job_status"] = job.status if job else None
+        if data["state"] == "queued" and job is not None and job.status == "running":
+            # The engine marks a node running when it next looks; its job already says so.
+            data["state"] = "running"
         data["products"] = job.products if job else []
         data["json_outputs"] = (job.results or {}).get("json_outputs", {}) if job else {}
         out_nodes[name] = data

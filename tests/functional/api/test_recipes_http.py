@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from capture.jobs import Job, JobStore
+from capture.recipes.api import recipe_detail
 from capture.recipes.store import Recipe, RecipeNode, RecipeStore
 from composition.http import create_app
 from indexer.backends import open_index
@@ -84,3 +86,33 @@ async def test_the_openapi_document_describes_input_file(recipes_api: httpx.Asyn
     assert "input" in params["input_file"]["description"]
     flat = schema.get("anyOf", [schema])
     assert any(s.get("type") == "string" and s.get("maxLength") == 128 for s in flat), schema
+
+
+def test_a_queued_node_whose_job_runs_is_shown_running(tmp_path: Path) -> None:
+    recipes = RecipeStore(tmp_path / "recipes.db")
+    jobs = JobStore(tmp_path / "jobs.db")
+    recipe = _recipe("r1", 1.0, ["a"], [])
+    recipes.create(recipe, [RecipeNode("r1", "watermark", "job")])
+    job = Job(
+        id="j1",
+        job_type="image-watermark",
+        job_type_version="0.1.0",
+        trigger="recipe:r1",
+        file_id="watermark",
+        event_id="r1",
+        input_name="IMAGE",
+        record={},
+        recipe="r1",
+        recipe_node="watermark",
+    )
+    assert jobs.create(job)
+    assert recipes.set_node("r1", "watermark", ("pending",), state="queued", job_id="j1")
+    detail = recipe_detail(recipes, jobs, "r1")
+    assert detail is not None and detail["nodes"]["watermark"]["state"] == "queued"
+    jobs.mark_running("j1", None)
+    detail = recipe_detail(recipes, jobs, "r1")
+    assert detail is not None
+    assert detail["nodes"]["watermark"]["state"] == "running"
+    assert detail["nodes"]["watermark"]["job_status"] == "running"
+    recipes.close()
+    jobs.close()

@@ -8,6 +8,8 @@ name is hostile markup: it must show as text, never run.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,76 @@ pytestmark = pytest.mark.slow
 HOSTILE = "<img src=x onerror=window.pwned=1>"  # would run if the page parsed names as HTML
 
 
+# A job that waits until the test lets it go, so the page is seen redrawing a running recipe.
+GATE_MANIFEST = {
+    "seedVersion": "1.0.0",
+    "job": {
+        "name": "gate",
+        "jobVersion": "1.0.0",
+        "packageVersion": "1.0.0",
+        "title": "Gate",
+        "description": "Waits for a release file next to it.",
+        "maintainer": {"name": "t", "email": "t@example.com"},
+        "timeout": 60,
+        "interface": {
+            "command": "${IMAGE} ${OUTPUT_DIR}",
+            "inputs": {"files": [{"name": "IMAGE", "mediaTypes": ["image/png"]}]},
+        },
+    },
+}
+GATE_SCRIPT = """
+import sys, time
+from pathlib import Path
+release = Path(__file__).with_name("release")
+deadline = time.time() + 50
+while not release.exists() and time.time() < deadline:
+    time.sleep(0.1)
+print("released" if release.exists() else "never released")
+sys.exit(0 if release.exists() else 3)
+"""
+GATED = {
+    "version": "7",
+    "input": {
+        "files": [{"name": "IMAGE", "media_types": ["image/png"], "required": True}],
+        "json": [],
+    },
+    "nodes": {
+        "wait": {
+            "dependencies": [],
+            "input": {"IMAGE": {"type": "recipe", "input": "IMAGE"}},
+            "node_type": {
+                "node_type": "job",
+                "job_type_name": "gate",
+                "job_type_version": "1.0.0",
+                "job_type_revision": 1,
+            },
+        }
+    },
+}
+
+
 @pytest.fixture
 def recipe_root(tmp_path: Path) -> Path:
     root = tmp_path / "site"
     (root / "drop").mkdir(parents=True)
-    (root / "seedpipe.toml").write_text(example_config())
+    gate = root / "gate"
+    gate.mkdir()
+    (gate / "seed.manifest.json").write_text(json.dumps(GATE_MANIFEST))
+    (gate / "gate.py").write_text(GATE_SCRIPT)
+    (gate / "gated.json").write_text(json.dumps(GATED))
+    extra = f"""
+[[job_types]]
+name = "gate"
+manifest = "{gate / "seed.manifest.json"}"
+entrypoint = "python {gate / "gate.py"}"
+output_workspace = "output"
+max_attempts = 1
+
+[[recipe_types]]
+name = "gated"
+definition = "{gate / "gated.json"}"
+"""
+    (root / "seedpipe.toml").write_text(example_config(extra))
     return root
 
 
@@ -153,11 +220,37 @@ async def test_a_person_watches_a_recipe_run_reads_its_nodes_and_follows_its_pro
         await expect(record.locator("#recipe-status")).to_have_text("completed")
         assert await page.evaluate("window.pwned") is None
 
+        # A recipe started over HTTP whose job waits: the open view shows it running, then
+        # completed once the job is let go, with no reload and no click.
+        async with httpx.AsyncClient(base_url=base) as api:
+            sources = await api.get(
+                "/files", params={"file_type": "SOURCE", "file_name_contains": "onerror"}
+            )
+            [source] = sources.json()["results"]
+            started = await api.post(
+                "/recipes", json={"recipe_type": "gated", "inputs": {"IMAGE": source["id"]}}
+            )
+            assert started.status_code == 201, started.text
+            gated_id = started.json()["id"]
+        await page.get_by_role("tab", name="Recipes").click()
+        await expect(page.locator("#recipe-count")).to_have_text("2 recipes", timeout=30_000)
+        await recipes.locator(f'li[data-recipe="{gated_id}"] a.name').click()
+        await expect(record.locator("#recipe-status")).to_have_text("running")
+        wait_node = nodes.locator('li[data-node="wait"]')
+        await expect(wait_node.locator(".state")).to_have_text(re.compile("^(queued|running)$"))
+        # queued until the job starts, then running (the job is held until released)
+        await expect(wait_node.locator(".state")).to_have_text("running", timeout=30_000)
+        await page.screenshot(path=shots / "running.png")
+        (recipe_root / "gate" / "release").write_text("")
+        await expect(record.locator("#recipe-status")).to_have_text("completed", timeout=60_000)
+        await expect(wait_node.locator(".state")).to_have_text("completed")
+        await expect(wait_node.locator(".badge.completed")).to_have_count(2)  # node and job
+
         # A PNG cut short: the watermark node fails, and the page says why.
         _truncated_png(recipe_root / "drop" / "broken.png")
         await wait_until(lambda: recipe_counts(settings)["failed"] == 1 or None, "a failed recipe")
         await page.get_by_role("tab", name="Recipes").click()
-        await expect(page.locator("#recipe-count")).to_have_text("2 recipes", timeout=30_000)
+        await expect(page.locator("#recipe-count")).to_have_text("3 recipes", timeout=30_000)
         failed = recipes.locator("li", has=page.locator(".badge.failed"))
         await expect(failed).to_have_count(1, timeout=30_000)
         await failed.locator("a.name").click()
@@ -174,10 +267,14 @@ async def test_a_person_watches_a_recipe_run_reads_its_nodes_and_follows_its_pro
 
         # The status filter pages through /recipes as the API pages it.
         await page.get_by_label("Status").select_option("completed")
-        await expect(page.locator("#recipe-count")).to_have_text("1 recipe")
+        await expect(page.locator("#recipe-count")).to_have_text("2 recipes")
         async with httpx.AsyncClient(base_url=base) as api:
             listed = (await api.get("/recipes", params={"status": "completed"})).json()
-        assert [r["id"] for r in listed["results"]] == [recipe_id]
+        assert [r["id"] for r in listed["results"]] == [recipe_id, gated_id]
+        shown = await recipes.locator("li").evaluate_all(
+            "items => items.map(i => i.dataset.recipe)"
+        )
+        assert shown == [recipe_id, gated_id]
         assert not errors, errors
-    for name in ("recipe", "product", "failed"):
+    for name in ("recipe", "product", "running", "failed"):
         assert (shots / f"{name}.png").stat().st_size > 10_000
