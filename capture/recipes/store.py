@@ -146,6 +146,25 @@ def _node(row: sqlite3.Row) -> RecipeNode:
     return RecipeNode(**d)
 
 
+def _filters(
+    status: str | None, recipe_type: str | None, input_file: str | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if recipe_type:
+        where.append("recipe_type = ?")
+        args.append(recipe_type)
+    if input_file:
+        # ``files`` maps the id of every file the recipe took in (its inputs and its nodes')
+        # to the record as it saw it. A scan of the recipes: fine for a page's record view.
+        where.append("EXISTS (SELECT 1 FROM json_each(recipes.files) WHERE json_each.key = ?)")
+        args.append(input_file)
+    return where, args
+
+
 class RecipeStore:
     """Recipes and their nodes in SQLite (WAL); shared by the threads of one process."""
 
@@ -223,20 +242,18 @@ class RecipeStore:
         *,
         status: str | None = None,
         recipe_type: str | None = None,
+        input_file: str | None = None,
         limit: int = 100,
         after: str | None = None,
     ) -> list[Recipe]:
-        """Oldest first; ``after`` is the id of the last recipe of the previous page."""
+        """Oldest first; ``after`` is the id of the last recipe of the previous page.
+
+        ``input_file``: only recipes that took that file as an input, the recipe's own or one
+        of its nodes' (the files a recipe has seen; its products are the records' ``recipe``).
+        """
         if status is not None and status not in RECIPE_STATUSES:
             raise InvalidInput(f"must be one of {', '.join(RECIPE_STATUSES)}", field="status")
-        where: list[str] = []
-        args: list[Any] = []
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if recipe_type:
-            where.append("recipe_type = ?")
-            args.append(recipe_type)
+        where, args = _filters(status, recipe_type, input_file)
         if after:
             where.append("(created, id) > (SELECT created, id FROM recipes WHERE id = ?)")
             args.append(after)
@@ -253,12 +270,20 @@ class RecipeStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def count(self, *, status: str | None = None, recipe_type: str | None = None) -> int:
+    def count(
+        self,
+        *,
+        status: str | None = None,
+        recipe_type: str | None = None,
+        input_file: str | None = None,
+    ) -> int:
         """How many recipes ``search`` would walk through with these filters."""
-        where = [c for c, v in (("status = ?", status), ("recipe_type = ?", recipe_type)) if v]
-        args = tuple(v for v in (status, recipe_type) if v)
+        where, args = _filters(status, recipe_type, input_file)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        row = self._exec(f"SELECT COUNT(*) FROM recipes {clause}", args).fetchone()  # noqa: S608
+        row = self._exec(
+            f"SELECT COUNT(*) FROM recipes {clause}",  # noqa: S608 (clauses are constants)
+            tuple(args),
+        ).fetchone()
         return int(row[0])
 
     def counts(self) -> dict[str, int]:
