@@ -93,9 +93,9 @@ def parse_request(body: Any) -> BatchRequest:
         )
     job_type = body.get("job_type")
     recipe_type = body.get("recipe_type")
-    if job_type is not None and (not isinstance(job_type, str) or not job_type):
+    if kinds == ["job_type"] and (not isinstance(job_type, str) or not job_type):
         raise InvalidInput("must name a configured job type", field="job_type")
-    if recipe_type is not None and (not isinstance(recipe_type, str) or not recipe_type):
+    if kinds == ["recipe_type"] and (not isinstance(recipe_type, str) or not recipe_type):
         raise InvalidInput("must name a configured recipe type", field="recipe_type")
     revision = body.get("revision")
     if revision is not None and (

@@ -211,13 +211,16 @@ async def plan(
             return created
         created += await asyncio.to_thread(jobs.create_many, page_jobs)
         if not batches.advance(batch.id, cursor):
-            # Canceled while this page was written: its jobs must not run either.
-            await asyncio.to_thread(
-                jobs.cancel_batch,
-                batch.id,
-                batches.require(batch.id).canceled_by or "batch",
-                running=False,
-            )
+            stopped = batches.require(batch.id)
+            if stopped.status == "canceled":
+                # Canceled while this page was written: its jobs must not run either.
+                await asyncio.to_thread(
+                    jobs.cancel_batch,
+                    batch.id,
+                    f"batch:{stopped.canceled_by or 'batch'}",
+                    running=False,
+                )
+            # Else another planner (the CLI's, the service's) planned it meanwhile.
             return created
         if queued is not None:
             queued()
@@ -277,9 +280,12 @@ async def plan_recipes(
             )
             created += int(new)
         if not batches.advance(batch.id, cursor):
-            # Canceled while this page was started: its recipes must not run either.
             stopped = batches.require(batch.id)
-            cancel_recipes(stopped, jobs, engine.store, stopped.canceled_by or "batch", False)
+            if stopped.status == "canceled":
+                # Canceled while this page was started: its recipes must not run either.
+                by = stopped.canceled_by or "batch"
+                await asyncio.to_thread(cancel_recipes, stopped, jobs, engine.store, by, False)
+            # Else another planner (the CLI's, the service's) planned it meanwhile.
             return created
         if queued is not None:
             queued()

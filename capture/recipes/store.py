@@ -382,10 +382,10 @@ class RecipeStore:
         return out
 
     def _started(self, batch: str, running: list[str]) -> int:
-        marks = ", ".join("?" for _ in running) or "NULL"
+        among = f"id IN ({', '.join('?' for _ in running)}) OR " if running else ""
         row = self._exec(
             "SELECT COUNT(*) FROM recipes WHERE batch = ? AND parent IS NULL "  # noqa: S608
-            f"AND status = 'running' AND (id IN ({marks}) OR {STARTED})",
+            f"AND status = 'running' AND ({among}{STARTED})",
             (batch, *running),
         ).fetchone()
         return int(row[0])
@@ -406,10 +406,11 @@ class RecipeStore:
     ) -> list[str]:
         """Cancel a batch's running recipes that have not started (every running one, with
         their sub-recipes, when ``started``), except ``keep``; the ids canceled."""
-        marks = ", ".join("?" for _ in keep) or "NULL"
         where = "batch = ? AND status = 'running'"
         if not started:
-            where += f" AND parent IS NULL AND id NOT IN ({marks}) AND NOT {STARTED}"
+            where += f" AND parent IS NULL AND NOT {STARTED}"
+            if keep:
+                where += f" AND id NOT IN ({', '.join('?' for _ in keep)})"
         args: tuple[Any, ...] = (batch,) if started else (batch, *keep)
         error = json.dumps({"reason": f"canceled by {by}", "canceled_by": by})
         with self._transaction() as db:
