@@ -4,6 +4,7 @@ engine; dry run, supersede, progress counted in recipes, cancel, resumed plannin
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,7 +133,8 @@ async def test_a_recipe_batch_runs_a_recipe_per_file_and_supersedes_only_when_as
         newest = await made_by(settings, third["id"], 2 * N)
         for earlier in (first["id"], second["id"]):
             await wait_until(
-                lambda b=earlier: _none_left(settings, b), f"batch {earlier}'s products superseded"
+                functools.partial(_none_left, settings, earlier),
+                f"batch {earlier}'s products superseded",
             )
             old = await products(settings, batches=[earlier], include_superseded=True)
             assert len(old) == 2 * N and all(p.is_superseded and p.superseded for p in old)
