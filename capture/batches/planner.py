@@ -329,6 +329,8 @@ async def create(
             )
         if request.revision is not None:
             raise InvalidInput("recipe types have no revisions", field="revision")
+        if recipes is None:
+            raise JobError("a recipe type's batch needs the recipe store")
         name = recipe_input_name(rt)
     else:
         jt = job_types.get(str(request.job_type))
