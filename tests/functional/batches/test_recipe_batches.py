@@ -232,6 +232,23 @@ async def test_recipe_batches_over_http(tmp_path: Path) -> None:
             assert shown["progress"] == finished(N) and shown["done"]
             listed = (await client.get("/batches")).json()["results"]
             assert [b["id"] for b in listed] == [batch["id"]]
+            recipe = (await client.get("/recipes", params={"page_size": 1})).json()["results"]
+            assert recipe[0]["batch"] == batch["id"]
+            # Again over its files, superseding what it made.
+            again = {"recipe_type": "twice", "previous_batch": batch["id"], "supersede": True}
+            dry = await client.post("/batches", json={**again, "dry_run": True})
+            assert dry.status_code == 200 and dry.json()["count"] == N, dry.text
+            resp = await client.post("/batches", json=again)
+            assert resp.status_code == 201 and resp.json()["supersede"], resp.text
+            second = resp.json()
+    async with running_pipeline(settings):
+        assert await done(settings, second["id"]) == finished(N), failures(settings)
+        await made_by(settings, second["id"], 2 * N)
+        await wait_until(
+            functools.partial(_none_left, settings, batch["id"]), "the first products superseded"
+        )
+    old = await products(settings, batches=[batch["id"]], include_superseded=True)
+    assert len(old) == 2 * N and all(p.is_superseded for p in old)
 
 
 async def test_canceling_a_recipe_batch_stops_the_recipes_not_yet_started(
