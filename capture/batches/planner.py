@@ -465,7 +465,13 @@ def cancel_recipes(
 ) -> int:
     """Cancel a recipe type's batch's recipes not yet started (all unfinished ones when
     ``running``) and their jobs; how many recipes."""
-    keep = [] if running else jobs.running_recipes(batch.id)
-    ids = recipes.cancel_batch(batch.id, by, started=running, keep=keep)
-    jobs.cancel_recipes(batch.id, ids, f"batch:{by}", running=running)
-    return len(ids)
+    if running:
+        ids = recipes.cancel_batch(batch.id, by, started=True)
+        jobs.cancel_recipes(batch.id, ids, f"batch:{by}", running=True)
+        return len(ids)
+    # Their queued jobs first: a job the scheduler starts meanwhile is not canceled (a job
+    # starts only from the queue), and its recipe, under way after all, is left to run.
+    candidates = recipes.unstarted(batch.id, keep=jobs.running_recipes(batch.id))
+    jobs.cancel_recipes(batch.id, candidates, f"batch:{by}", running=False)
+    under_way = set(jobs.running_recipes(batch.id))
+    return len(recipes.cancel([c for c in candidates if c not in under_way], by))

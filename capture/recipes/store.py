@@ -401,26 +401,37 @@ class RecipeStore:
         ).fetchall()
         return [(int(r[0]), str(r[1])) for r in rows]
 
+    def unstarted(self, batch: str, keep: Sequence[str] = ()) -> list[str]:
+        """A batch's running recipes none of whose job or sub-recipe nodes has started, but
+        for ``keep`` (recipes with a job running that their nodes do not show yet)."""
+        where = f"batch = ? AND status = 'running' AND parent IS NULL AND NOT {STARTED}"
+        if keep:
+            where += f" AND id NOT IN ({', '.join('?' for _ in keep)})"
+        rows = self._exec(f"SELECT id FROM recipes WHERE {where}", (batch, *keep))  # noqa: S608
+        return [str(r[0]) for r in rows.fetchall()]
+
+    def cancel(self, ids: Sequence[str], by: str) -> list[str]:
+        """Mark the running ones of ``ids`` canceled (``error.canceled_by`` says who); those
+        it changed."""
+        error = json.dumps({"reason": f"canceled by {by}", "canceled_by": by})
+        done: list[str] = []
+        with self._transaction() as db:
+            for rid in ids:
+                cur = db.execute(
+                    "UPDATE recipes SET status = 'canceled', ended = ?, error = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    (time.time(), error, rid),
+                )
+                if cur.rowcount == 1:
+                    done.append(rid)
+        return done
+
     def cancel_batch(
         self, batch: str, by: str, *, started: bool, keep: Sequence[str] = ()
     ) -> list[str]:
         """Cancel a batch's running recipes that have not started (every running one, with
         their sub-recipes, when ``started``), except ``keep``; the ids canceled."""
-        where = "batch = ? AND status = 'running'"
         if not started:
-            where += f" AND parent IS NULL AND NOT {STARTED}"
-            if keep:
-                where += f" AND id NOT IN ({', '.join('?' for _ in keep)})"
-        args: tuple[Any, ...] = (batch,) if started else (batch, *keep)
-        error = json.dumps({"reason": f"canceled by {by}", "canceled_by": by})
-        with self._transaction() as db:
-            ids = [
-                r[0]
-                for r in db.execute(f"SELECT id FROM recipes WHERE {where}", args)  # noqa: S608
-            ]
-            db.executemany(
-                "UPDATE recipes SET status = 'canceled', ended = ?, error = ? "
-                "WHERE id = ? AND status = 'running'",
-                [(time.time(), error, i) for i in ids],
-            )
-        return ids
+            return self.cancel(self.unstarted(batch, keep), by)
+        rows = self._exec("SELECT id FROM recipes WHERE batch = ? AND status = 'running'", (batch,))
+        return self.cancel([str(r[0]) for r in rows.fetchall()], by)
