@@ -127,13 +127,18 @@ def seen_over_http(operation: Any) -> Any:
         return not any(
             (name in kinds and looks_valid(value, kinds[name]))
             or (name in kinds and kinds[name] == "list" and isinstance(value, str))
-            or value is None
-            or value == ""
-            or value == []
+            or sent_empty(value)
             for name, value in (case.query or {}).items()
         )
 
     return keep
+
+
+def sent_empty(value: Any) -> bool:
+    """``name=`` (or ``name=&name=``) over HTTP: null, "" and lists of nothing else."""
+    if isinstance(value, list):
+        return all(v is None or v == "" for v in value)
+    return value is None or value == ""
 
 
 _COMPONENT = re.compile(r"Invalid component: parameters? (.+?) in query")
