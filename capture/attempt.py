@@ -19,6 +19,7 @@ from capture.products import (
     apply_input_metadata,
     make_product,
     product_path,
+    recipe_input_ids,
     source_time,
     superseded_by,
 )
@@ -304,6 +305,12 @@ async def _publish_outputs(
         if job.recipe
         else {}
     )
+    # A recipe type's batch supersedes what earlier runs of the recipe made for its inputs.
+    recipe_inputs = (
+        recipe_input_ids((job.inputs or {}).get("recipe"))
+        if job.batch is not None and job.recipe is not None
+        else None
+    )
     events = []
     ids = []
     outputs: dict[str, list[dict[str, Any]]] = {}
@@ -341,7 +348,7 @@ async def _publish_outputs(
                 if job.supersede:  # a batch's job supersedes only when the batch asks to
                     events += [
                         file_event(FILE_METADATA_UPDATED, old, SOURCE)
-                        for old in await superseded_by(ctx.index, product)
+                        for old in await superseded_by(ctx.index, product, recipe_inputs)
                     ]
             events.append(file_event(FILE_PRODUCED, product, SOURCE))
             ids.append(product.id)

@@ -548,6 +548,38 @@ class JobStore:
         )
         return cur.rowcount
 
+    def running_recipes(self, batch: str) -> list[str]:
+        """The recipes of ``batch`` with a job running now (no more than the workers run)."""
+        rows = self._exec(
+            "SELECT DISTINCT recipe FROM jobs WHERE batch = ? AND status = 'running' "
+            "AND recipe IS NOT NULL",
+            (batch,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def cancel_recipes(self, batch: str, recipes: list[str], by: str, *, running: bool) -> int:
+        """Cancel the queued jobs of ``batch``'s ``recipes`` (running ones too when
+        ``running``)."""
+        states = "('queued', 'running')" if running else "('queued')"
+        canceled = 0
+        for start in range(0, len(recipes), 500):
+            chunk = recipes[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            now = time.time()
+            cur = self._exec(
+                "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "  # noqa: S608
+                f"WHERE batch = ? AND status IN {states} AND recipe IN ({marks})",
+                (by, now, batch, *chunk),
+            )
+            canceled += cur.rowcount
+            self._exec(
+                "UPDATE job_executions SET status = 'canceled', ended = ? "  # noqa: S608
+                "WHERE ended IS NULL AND job_id IN (SELECT id FROM jobs WHERE batch = ? "
+                f"AND status = 'canceled' AND recipe IN ({marks}))",
+                (now, batch, *chunk),
+            )
+        return canceled
+
     def batch_file_ids(
         self, batch: str, after: int = 0, limit: int = 1000
     ) -> list[tuple[int, str]]:

@@ -148,9 +148,15 @@ def apply_input_metadata(record: FileRecord, update: dict[str, Any]) -> FileReco
         raise InvalidInput(describe_validation_error(exc), field="input_metadata") from exc
 
 
-async def superseded_by(index: CatalogueReader, product: FileRecord) -> list[FileRecord]:
+async def superseded_by(
+    index: CatalogueReader, product: FileRecord, recipe_inputs: list[str] | None = None
+) -> list[FileRecord]:
     """Products this one replaces, marked superseded: same job type, output name and inputs,
-    made by another version of the job type (the same version reuses the id and bumps it)."""
+    made by another version of the job type (the same version reuses the id and bumps it).
+
+    A product of a recipe type's batch (``recipe_inputs``: the ids of the recipe's input
+    files) replaces the products of the same recipe type, node and output made for the same
+    recipe inputs: its own inputs may be the batch's new intermediate products."""
     from seedpipe.query.model import Query
 
     jt = product.job_type
@@ -164,6 +170,19 @@ async def superseded_by(index: CatalogueReader, product: FileRecord) -> list[Fil
     )
     page = await index.search(query)
     now = utcnow()
+    if recipe_inputs is not None and product.recipe_type is not None:
+        wanted = set(recipe_inputs)
+        return [
+            old.bump(is_superseded=True, superseded=now)
+            for old in page.records
+            if old.id != product.id
+            and old.file_name == product.file_name
+            and old.recipe_type == product.recipe_type
+            and old.recipe_node == product.recipe_node
+            and old.job_output == product.job_output
+            and old.recipe != product.recipe
+            and wanted <= set(old.ancestors)
+        ]
     return [
         old.bump(is_superseded=True, superseded=now)
         for old in page.records
@@ -171,3 +190,12 @@ async def superseded_by(index: CatalogueReader, product: FileRecord) -> list[Fil
         and old.file_name == product.file_name
         and sorted(old.ancestors) == sorted(product.ancestors)
     ]
+
+
+def recipe_input_ids(recipe_inputs: Any) -> list[str]:
+    """The ids of the files among a recipe's inputs (INPUT_METADATA's RECIPE)."""
+    ids: list[str] = []
+    for value in (recipe_inputs or {}).values():
+        if isinstance(value, list):
+            ids += [r["id"] for r in value if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    return ids

@@ -278,6 +278,7 @@ class CaptureService:
                         self.job_types,
                         queued=self._wake.set,
                         stop=stop,
+                        engine=self.engine,
                     )
                 except Exception:
                     log.exception("batch %s could not be planned; trying again", batch_id)

@@ -17,6 +17,7 @@ from seedpipe.events import (
     CloudEvent,
     describe_validation_error,
 )
+from seedpipe.query.match import matches
 from seedpipe.query.model import Query, parse_datetime_interval
 from seedpipe.records import FileRecord
 from seedpipe.settings import TriggerSettings
@@ -133,7 +134,7 @@ class Trigger:
             return False
         if self.file_name_regex is not None and not self.file_name_regex.search(record.file_name):
             return False
-        return self.query.matches(record)
+        return matches(self.query, record)
 
 
 def media_type_accepted(media_type: str, accepts: Sequence[str]) -> bool:

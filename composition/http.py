@@ -136,6 +136,8 @@ def _capture_routers(
             service.revisions,
             service.batches,
             plan_soon=service.plan_soon,
+            recipes=service.recipes,
+            recipe_types=service.recipe_types,
         ),
         purge_router(settings, service.bus),
         jobs_router(settings, service.store),

@@ -13,13 +13,15 @@ if TYPE_CHECKING:
 
 
 class SearchPage(BaseModel):
-    """One page of results in query order; ``next_token`` is None on the last page."""
+    """One page of results in query order; ``next_token`` is None on the last page,
+    ``prev_token`` on the first (and on a page reached without a token)."""
 
     model_config = ConfigDict(extra="forbid")
 
     records: list[FileRecord]
     total: int
     next_token: str | None = None
+    prev_token: str | None = None
 
 
 class CatalogueReader(Protocol):

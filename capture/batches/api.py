@@ -12,6 +12,7 @@ from fastapi import Request
 from capture.batches.model import MAX_PRIORITY
 from capture.batches.store import BatchStore
 from capture.jobs import JobStore
+from capture.recipes.store import RecipeStore
 from seedpipe.errors import ConfigError, JobError
 from seedpipe.settings import Settings
 
@@ -19,13 +20,14 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from capture.jobtypes import JobType
+    from capture.recipes.types import RecipeType
 
 MAX_ID = 64
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 BATCH_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID, "nullable": True}
 
 # What parse_request takes (the route reads the body itself; FastAPI cannot see it). A member
-# given as null is taken as left out.
+# given as null is taken as left out, but for job_type and recipe_type (exactly one is given).
 BATCH_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -33,16 +35,29 @@ BATCH_BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["job_type"],
-                "description": "exactly one of query, previous_batch or saved_search says "
-                "which files",
+                "description": "exactly one of job_type or recipe_type says what runs; "
+                "exactly one of query, previous_batch or saved_search says which files",
+                "oneOf": [{"required": ["job_type"]}, {"required": ["recipe_type"]}],
                 "properties": {
-                    "job_type": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "job_type": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 256,
+                        "description": "a job per file, of this job type",
+                    },
+                    "recipe_type": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 256,
+                        "description": "a recipe per file, of this recipe type (the file "
+                        "feeds its one file input)",
+                    },
                     "revision": {
                         "type": "integer",
                         "minimum": 1,
                         "nullable": True,
-                        "description": "the job type's revision (default: the current one)",
+                        "description": "the job type's revision (default: the current one); "
+                        "recipe types have none",
                     },
                     "query": {
                         "type": "object",
@@ -82,6 +97,8 @@ def batches_router(
     batches: BatchStore | None = None,
     *,
     plan_soon: Callable[[], None] | None = None,
+    recipes: RecipeStore | None = None,
+    recipe_types: Mapping[str, RecipeType] | None = None,
 ) -> APIRouter:
     """Over the stores of the capture service beside them, or over ``settings``' stores (a
     running capture service plans what is recorded within a second)."""
@@ -110,6 +127,27 @@ def batches_router(
         store: BatchStore = state["batches"]
         return store
 
+    def get_recipes() -> RecipeStore:
+        if recipes is not None:
+            return recipes
+        if "recipes" not in state:
+            state["recipes"] = RecipeStore(settings.path("recipes.db"))
+        store: RecipeStore = state["recipes"]
+        return store
+
+    def get_recipe_types() -> Mapping[str, RecipeType]:
+        if recipe_types is not None:
+            return recipe_types
+        if "recipe_types" not in state:
+            from capture.recipes.types import load_recipe_types
+
+            try:
+                state["recipe_types"] = load_recipe_types(settings, get_types()[0])
+            except ConfigError as exc:
+                raise HTTPException(503, f"recipe types cannot be loaded: {exc}") from exc
+        types: Mapping[str, RecipeType] = state["recipe_types"]
+        return types
+
     def get_types() -> tuple[Mapping[str, JobType], Mapping[str, int]]:
         if job_types is not None and revisions is not None:
             return job_types, revisions
@@ -128,7 +166,7 @@ def batches_router(
     @router.post(
         "/batches",
         status_code=201,
-        summary="Run a job type again over files of the catalogue (a batch)",
+        summary="Run a job type or a recipe type again over files of the catalogue (a batch)",
         openapi_extra={"requestBody": BATCH_BODY},
         responses={200: {"description": "a dry run: the count and a sample of the files"}},
     )
@@ -148,6 +186,8 @@ def batches_router(
             job_types=types,
             revisions=revs,
             saved_query=saved,
+            recipe_types=get_recipe_types() if req.recipe_type is not None else None,
+            recipes=get_recipes(),
         )
         if plan_soon is not None and not req.dry_run:
             plan_soon()
@@ -163,7 +203,7 @@ def batches_router(
             "page": page,
             "page_size": page_size,
             "has_more": len(found) > page_size,
-            "results": [planner.progress(b, get_jobs()) for b in found[:page_size]],
+            "results": [planner.progress(b, get_jobs(), get_recipes()) for b in found[:page_size]],
         }
 
     @router.get("/batches/{batch_id}")
@@ -173,7 +213,7 @@ def batches_router(
         batch = get_batches().get(batch_id)
         if batch is None:
             raise HTTPException(404, f"no batch with id {batch_id!r}")
-        return planner.progress(batch, get_jobs())
+        return planner.progress(batch, get_jobs(), get_recipes())
 
     @router.post(
         "/batches/{batch_id}/cancel",
@@ -188,7 +228,9 @@ def batches_router(
         user = getattr(request.state, "principal", None)
         by = f"api:{user}" if user else "api"
         try:
-            return planner.cancel(batch_id, get_batches(), get_jobs(), by, running=kill_running)
+            return planner.cancel(
+                batch_id, get_batches(), get_jobs(), by, running=kill_running, recipes=get_recipes()
+            )
         except JobError as exc:
             status = 404 if "no batch with id" in str(exc) else 409
             raise HTTPException(status, str(exc)) from exc

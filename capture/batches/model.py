@@ -20,11 +20,13 @@ def new_batch_id() -> str:
 
 @dataclass
 class Batch:
-    """One batch; ``query`` is a ``seedpipe.query.Query`` as JSON (None with ``previous``)."""
+    """One batch of a job type or (``recipe_type``, then ``job_type`` and ``revision`` are
+    None) of a recipe type; ``query`` is a ``seedpipe.query.Query`` as JSON (None with
+    ``previous``)."""
 
     id: str
-    job_type: str
-    revision: int
+    job_type: str | None
+    revision: int | None
     query: dict[str, Any] | None = None
     previous: str | None = None
     saved_search: str | None = None
@@ -35,6 +37,7 @@ class Batch:
     created: float = field(default_factory=time.time)
     planned_at: float | None = None
     canceled_by: str | None = None
+    recipe_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -44,7 +47,7 @@ class Batch:
 
 @dataclass(frozen=True)
 class BatchRequest:
-    job_type: str
+    job_type: str | None
     revision: int | None
     query: dict[str, Any] | None
     previous: str | None
@@ -52,10 +55,11 @@ class BatchRequest:
     supersede: bool
     priority: int
     dry_run: bool
+    recipe_type: str | None = None
 
 
 def parse_request(body: Any) -> BatchRequest:
-    """``POST /batches``' body: ``{"job_type": T, "revision": N, "query": {...} |
+    """``POST /batches``' body: ``{"job_type": T | "recipe_type": T, "revision": N, "query": {...} |
     "previous_batch": ID | "saved_search": ID, "supersede": bool, "priority": N,
     "dry_run": bool}``; InvalidInput naming the field."""
     from pydantic import ValidationError
@@ -78,18 +82,32 @@ def parse_request(body: Any) -> BatchRequest:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise InvalidInput("is not a field of a batch request", field=unknown[0])
-    if "recipe_type" in body:
+    # Unlike the other members, these two are never null: the one given is what runs.
+    kinds = [k for k in ("job_type", "recipe_type") if k in body]
+    if len(kinds) != 1:
         raise InvalidInput(
-            "batches of recipe types are not supported yet; give a job_type", field="recipe_type"
+            "give exactly one of job_type or recipe_type, not both"
+            if kinds
+            else "give exactly one of job_type or recipe_type",
+            field="recipe_type" if kinds else "job_type",
         )
     job_type = body.get("job_type")
-    if not isinstance(job_type, str) or not job_type:
+    recipe_type = body.get("recipe_type")
+    if kinds == ["job_type"] and (not isinstance(job_type, str) or not job_type):
         raise InvalidInput("must name a configured job type", field="job_type")
+    if kinds == ["recipe_type"] and (not isinstance(recipe_type, str) or not recipe_type):
+        raise InvalidInput("must name a configured recipe type", field="recipe_type")
     revision = body.get("revision")
     if revision is not None and (
         isinstance(revision, bool) or not isinstance(revision, int) or revision < 1
     ):
         raise InvalidInput("must be a positive integer", field="revision")
+    if revision is not None and recipe_type is not None:
+        raise InvalidInput(
+            "recipe types have no revisions; a recipe's jobs run their job types' current "
+            "revisions (leave revision out)",
+            field="revision",
+        )
     sources = [k for k in ("query", "previous_batch", "saved_search") if body.get(k) is not None]
     if len(sources) != 1:
         raise InvalidInput(
@@ -130,4 +148,5 @@ def parse_request(body: Any) -> BatchRequest:
         supersede=flags["supersede"],
         priority=priority,
         dry_run=flags["dry_run"],
+        recipe_type=recipe_type,
     )

@@ -28,15 +28,21 @@ CREATE TABLE IF NOT EXISTS batches (
     cursor TEXT,
     created REAL NOT NULL,
     planned_at REAL,
-    canceled_by TEXT
+    canceled_by TEXT,
+    recipe_type TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status);
 """
+# Columns added after the first release: a store written before them gains them on open.
+ADDED_COLUMNS = {"recipe_type": "TEXT"}
 COLUMNS = list(Batch.__dataclass_fields__)
 
 
 def _row(row: sqlite3.Row) -> Batch:
     data = dict(row)
+    # A recipe type's batch has neither (stored as "" and 0: the columns are NOT NULL).
+    data["job_type"] = data["job_type"] or None
+    data["revision"] = data["revision"] or None
     data["query"] = json.loads(data["query"]) if data["query"] else None
     data["supersede"] = bool(data["supersede"])
     return Batch(**data)
@@ -48,6 +54,10 @@ class BatchStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_store(Path(path), SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(batches)").fetchall()}
+        for col, decl in ADDED_COLUMNS.items():
+            if col not in have:
+                self._db.execute(f"ALTER TABLE batches ADD COLUMN {col} {decl}")
 
     def close(self) -> None:
         with self._lock:
@@ -60,6 +70,8 @@ class BatchStore:
     def create(self, batch: Batch) -> None:
         values = asdict(batch)
         values["query"] = json.dumps(batch.query) if batch.query is not None else None
+        values["job_type"] = batch.job_type or ""
+        values["revision"] = batch.revision or 0
         sql = (
             f"INSERT INTO batches ({', '.join(COLUMNS)}) "  # noqa: S608
             f"VALUES ({', '.join('?' for _ in COLUMNS)})"

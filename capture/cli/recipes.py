@@ -11,7 +11,7 @@ from typing import Any
 from seedpipe.cli.common import add_config, load_settings
 from seedpipe.errors import InvalidInput
 
-STATUSES = ("running", "completed", "failed")
+STATUSES = ("running", "completed", "failed", "canceled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # (recipe type, {input: [file ids]}, {input: JSON}) -> (recipe, created)
 Starter = Callable[[str, dict[str, list[str]], dict[str, Any]], Awaitable[tuple["Recipe", bool]]]
 MAX_ID = 64
+MAX_FILE_ID = 128  # as a recipe start's file ids
 MAX_PAGE_SIZE = 1000  # Scale's page size limit, as /files and /jobs
 
 
@@ -39,6 +40,9 @@ def recipe_detail(recipes: RecipeStore, jobs: JobStore, recipe_id: str) -> dict[
         data["dependencies"] = spec.get("dependencies", [])
         job = jobs.get(state.job_id) if state and state.job_id else None
         data["job_status"] = job.status if job else None
+        if data["state"] == "queued" and job is not None and job.status == "running":
+            # The engine marks a node running when it next looks; its job already says so.
+            data["state"] = "running"
         data["products"] = job.products if job else []
         data["json_outputs"] = (job.results or {}).get("json_outputs", {}) if job else {}
         out_nodes[name] = data
@@ -174,6 +178,13 @@ def recipes_router(
         recipe_type: str | None = Query(
             default=None, max_length=256, description="only recipes of this recipe type"
         ),
+        input_file: str | None = Query(
+            default=None,
+            min_length=1,
+            max_length=MAX_FILE_ID,
+            description="only recipes that took this file (its id) as an input, the recipe's "
+            "own or one of its nodes'; the recipe that made a file is its record's recipe",
+        ),
         cursor: str | None = Query(
             default=None,
             min_length=1,
@@ -190,12 +201,18 @@ def recipes_router(
     ) -> dict[str, Any]:
         size = min(page_size, MAX_PAGE_SIZE)
         store = get_recipes()
-        found = store.search(status=status, recipe_type=recipe_type, limit=size + 1, after=cursor)
+        found = store.search(
+            status=status,
+            recipe_type=recipe_type,
+            input_file=input_file,
+            limit=size + 1,
+            after=cursor,
+        )
         page = found[:size]
         more = len(found) > size
         public = settings.api.public_url
         return {
-            "count": store.count(status=status, recipe_type=recipe_type),
+            "count": store.count(status=status, recipe_type=recipe_type, input_file=input_file),
             "next": page_link(request, public, cursor=page[-1].id) if more and page else None,
             "previous": page_link(request, public, cursor=None) if cursor else None,
             "results": [r.to_dict() for r in page],

@@ -102,8 +102,13 @@ class RecipeEngine:
         event_id: str | None = None,
         parent: str | None = None,
         parent_node: str | None = None,
+        batch: str | None = None,
+        batch_file: str | None = None,
+        supersede: bool = True,
+        priority: int = 0,
     ) -> tuple[Recipe, bool]:
-        """Create a recipe (or find the one these inputs already made) and advance it."""
+        """Create a recipe (or find the one these inputs already made) and advance it. A
+        batch's recipe (``batch``) gives its jobs the batch, ``supersede`` and ``priority``."""
         rt = self.recipe_types.get(recipe_type)
         if rt is None:
             known = ", ".join(sorted(self.recipe_types)) or "none configured"
@@ -126,6 +131,10 @@ class RecipeEngine:
             event_id=event_id,
             parent=parent,
             parent_node=parent_node,
+            batch=batch,
+            batch_file=batch_file,
+            supersede=supersede,
+            priority=priority,
         )
         nodes = [RecipeNode(recipe_id, n, node.kind) for n, node in rt.definition.nodes.items()]
         created = self.store.create(recipe, nodes)
@@ -159,7 +168,7 @@ class RecipeEngine:
     async def _advance(self, recipe_id: str) -> bool:
         """Carry the recipe on as far as it goes now; True once it is no longer running."""
         recipe = self.store.get(recipe_id)
-        if recipe is None or recipe.status == "completed":
+        if recipe is None or recipe.status in ("completed", "canceled"):
             return True
         definition = RecipeDefinition.model_validate(recipe.definition)
         order = topological(
@@ -329,6 +338,9 @@ class RecipeEngine:
                     event_id=recipe.event_id,
                     parent=recipe.id,
                     parent_node=name,
+                    batch=recipe.batch,
+                    supersede=recipe.supersede,
+                    priority=recipe.priority,
                 )
             except InvalidInput as exc:
                 return self._fail(recipe, name, "pending", f"sub-recipe inputs: {exc}")
@@ -409,6 +421,9 @@ class RecipeEngine:
             recipe_node=name,
             recipe_type=recipe.recipe_type,
             job_type_revision=self.ctx.revisions.get(nt.job_type_name),
+            priority=recipe.priority,
+            batch=recipe.batch,
+            supersede=recipe.supersede,
             inputs={
                 "files": {k: [r.model_dump(mode="json") for r in v] for k, v in files.items()},
                 "json": json_values,

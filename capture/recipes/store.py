@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +16,8 @@ from typing import Any, Literal
 from seedpipe.errors import InvalidInput, JobError
 from seedpipe.sqlite import open_store
 
-RecipeStatus = Literal["running", "completed", "failed"]
-RECIPE_STATUSES: tuple[RecipeStatus, ...] = ("running", "completed", "failed")
+RecipeStatus = Literal["running", "completed", "failed", "canceled"]
+RECIPE_STATUSES: tuple[RecipeStatus, ...] = ("running", "completed", "failed", "canceled")
 NodeState = Literal["pending", "queued", "running", "completed", "failed", "skipped"]
 NODE_STATES: tuple[NodeState, ...] = (
     "pending",
@@ -45,7 +45,11 @@ CREATE TABLE IF NOT EXISTS recipes (
     parent_node TEXT,
     created REAL NOT NULL,
     ended REAL,
-    error TEXT
+    error TEXT,
+    batch TEXT,
+    batch_file TEXT,
+    supersede INTEGER NOT NULL DEFAULT 1,
+    priority INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS recipes_status ON recipes (status, created);
 CREATE INDEX IF NOT EXISTS recipes_type ON recipes (recipe_type, created);
@@ -64,6 +68,21 @@ CREATE TABLE IF NOT EXISTS recipe_nodes (
     PRIMARY KEY (recipe_id, name)
 );
 """
+# Columns added after the first release: a store written before them gains them on open.
+ADDED_COLUMNS = {
+    "batch": "TEXT",
+    "batch_file": "TEXT",
+    "supersede": "INTEGER NOT NULL DEFAULT 1",
+    "priority": "INTEGER NOT NULL DEFAULT 0",
+}
+INDEXES = """
+CREATE INDEX IF NOT EXISTS recipes_batch ON recipes (batch, status) WHERE batch IS NOT NULL;
+"""
+# A recipe has started once one of these nodes is no longer waiting (conditions need no job).
+STARTED = (
+    "EXISTS (SELECT 1 FROM recipe_nodes n WHERE n.recipe_id = recipes.id "
+    "AND n.kind != 'condition' AND n.state IN ('running', 'completed', 'failed'))"
+)
 
 
 def recipe_id_for(*parts: str) -> str:
@@ -86,6 +105,12 @@ class Recipe:
     created: float = field(default_factory=time.time)
     ended: float | None = None
     error: dict[str, Any] | None = None
+    # A batch's recipe: its jobs and products carry ``batch``; ``batch_file`` is the file it
+    # was started for; its products supersede earlier ones only when the batch asks to.
+    batch: str | None = None
+    batch_file: str | None = None
+    supersede: bool = True
+    priority: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, without the definition and the file map (``show`` adds them)."""
@@ -100,6 +125,7 @@ class Recipe:
             "created": self.created,
             "ended": self.ended,
             "error": self.error,
+            "batch": self.batch,
         }
 
 
@@ -136,6 +162,7 @@ def _recipe(row: sqlite3.Row) -> Recipe:
     for key in ("definition", "inputs", "files"):
         d[key] = json.loads(d[key])
     d["error"] = json.loads(d["error"]) if d["error"] else None
+    d["supersede"] = bool(d["supersede"])
     return Recipe(**d)
 
 
@@ -146,6 +173,25 @@ def _node(row: sqlite3.Row) -> RecipeNode:
     return RecipeNode(**d)
 
 
+def _filters(
+    status: str | None, recipe_type: str | None, input_file: str | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if recipe_type:
+        where.append("recipe_type = ?")
+        args.append(recipe_type)
+    if input_file:
+        # ``files`` maps the id of every file the recipe took in (its inputs and its nodes')
+        # to the record as it saw it. A scan of the recipes: fine for a page's record view.
+        where.append("EXISTS (SELECT 1 FROM json_each(recipes.files) WHERE json_each.key = ?)")
+        args.append(input_file)
+    return where, args
+
+
 class RecipeStore:
     """Recipes and their nodes in SQLite (WAL); shared by the threads of one process."""
 
@@ -153,6 +199,11 @@ class RecipeStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(recipes)").fetchall()}
+        for col, decl in ADDED_COLUMNS.items():
+            if col not in have:
+                self._db.execute(f"ALTER TABLE recipes ADD COLUMN {col} {decl}")
+        self._db.executescript(INDEXES)
 
     def close(self) -> None:
         with self._lock:
@@ -178,8 +229,8 @@ class RecipeStore:
         with self._transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO recipes (id, recipe_type, definition, inputs, files, "
-                "status, trigger, event_id, parent, parent_node, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, trigger, event_id, parent, parent_node, created, batch, batch_file, "
+                "supersede, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     recipe.id,
                     recipe.recipe_type,
@@ -192,6 +243,10 @@ class RecipeStore:
                     recipe.parent,
                     recipe.parent_node,
                     recipe.created,
+                    recipe.batch,
+                    recipe.batch_file,
+                    int(recipe.supersede),
+                    recipe.priority,
                 ),
             )
             if cur.rowcount != 1:
@@ -223,20 +278,18 @@ class RecipeStore:
         *,
         status: str | None = None,
         recipe_type: str | None = None,
+        input_file: str | None = None,
         limit: int = 100,
         after: str | None = None,
     ) -> list[Recipe]:
-        """Oldest first; ``after`` is the id of the last recipe of the previous page."""
+        """Oldest first; ``after`` is the id of the last recipe of the previous page.
+
+        ``input_file``: only recipes that took that file as an input, the recipe's own or one
+        of its nodes' (the files a recipe has seen; its products are the records' ``recipe``).
+        """
         if status is not None and status not in RECIPE_STATUSES:
             raise InvalidInput(f"must be one of {', '.join(RECIPE_STATUSES)}", field="status")
-        where: list[str] = []
-        args: list[Any] = []
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if recipe_type:
-            where.append("recipe_type = ?")
-            args.append(recipe_type)
+        where, args = _filters(status, recipe_type, input_file)
         if after:
             where.append("(created, id) > (SELECT created, id FROM recipes WHERE id = ?)")
             args.append(after)
@@ -253,12 +306,20 @@ class RecipeStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def count(self, *, status: str | None = None, recipe_type: str | None = None) -> int:
+    def count(
+        self,
+        *,
+        status: str | None = None,
+        recipe_type: str | None = None,
+        input_file: str | None = None,
+    ) -> int:
         """How many recipes ``search`` would walk through with these filters."""
-        where = [c for c, v in (("status = ?", status), ("recipe_type = ?", recipe_type)) if v]
-        args = tuple(v for v in (status, recipe_type) if v)
+        where, args = _filters(status, recipe_type, input_file)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        row = self._exec(f"SELECT COUNT(*) FROM recipes {clause}", args).fetchone()  # noqa: S608
+        row = self._exec(
+            f"SELECT COUNT(*) FROM recipes {clause}",  # noqa: S608 (clauses are constants)
+            tuple(args),
+        ).fetchone()
         return int(row[0])
 
     def counts(self) -> dict[str, int]:
@@ -325,3 +386,77 @@ class RecipeStore:
                 if old is None or int(old.get("version", 1)) <= int(r.get("version", 1)):
                     files[r["id"]] = r
             db.execute("UPDATE recipes SET files = ? WHERE id = ?", (json.dumps(files), recipe_id))
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def batch_counts(self, batch: str, running: Sequence[str] = ()) -> dict[str, int]:
+        """A batch's recipes (not their sub-recipes) by state: queued (none of its jobs has
+        started), running, completed, failed, canceled. ``running`` are recipes with a job
+        running now (a node's state catches up with its job only when the engine looks)."""
+        out = {"queued": 0, "running": 0, "completed": 0, "failed": 0, "canceled": 0}
+        rows = self._exec(
+            "SELECT status, COUNT(*) FROM recipes WHERE batch = ? AND parent IS NULL "
+            "GROUP BY status",
+            (batch,),
+        ).fetchall()
+        out.update({r[0]: r[1] for r in rows})
+        if out["running"]:
+            started = self._started(batch, list(running))
+            out["queued"] = out["running"] - started
+            out["running"] = started
+        return out
+
+    def _started(self, batch: str, running: list[str]) -> int:
+        among = f"id IN ({', '.join('?' for _ in running)}) OR " if running else ""
+        row = self._exec(
+            "SELECT COUNT(*) FROM recipes WHERE batch = ? AND parent IS NULL "  # noqa: S608
+            f"AND status = 'running' AND ({among}{STARTED})",
+            (batch, *running),
+        ).fetchone()
+        return int(row[0])
+
+    def batch_file_ids(
+        self, batch: str, after: int = 0, limit: int = 1000
+    ) -> list[tuple[int, str]]:
+        """(rowid, file id) of a batch's recipes after ``after``, in rowid order (a cursor)."""
+        rows = self._exec(
+            "SELECT rowid, batch_file FROM recipes WHERE batch = ? AND parent IS NULL "
+            "AND rowid > ? ORDER BY rowid LIMIT ?",
+            (batch, after, limit),
+        ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def unstarted(self, batch: str, keep: Sequence[str] = ()) -> list[str]:
+        """A batch's running recipes none of whose job or sub-recipe nodes has started, but
+        for ``keep`` (recipes with a job running that their nodes do not show yet)."""
+        where = f"batch = ? AND status = 'running' AND parent IS NULL AND NOT {STARTED}"
+        if keep:
+            where += f" AND id NOT IN ({', '.join('?' for _ in keep)})"
+        rows = self._exec(f"SELECT id FROM recipes WHERE {where}", (batch, *keep))  # noqa: S608
+        return [str(r[0]) for r in rows.fetchall()]
+
+    def cancel(self, ids: Sequence[str], by: str) -> list[str]:
+        """Mark the running ones of ``ids`` canceled (``error.canceled_by`` says who); those
+        it changed."""
+        error = json.dumps({"reason": f"canceled by {by}", "canceled_by": by})
+        done: list[str] = []
+        with self._transaction() as db:
+            for rid in ids:
+                cur = db.execute(
+                    "UPDATE recipes SET status = 'canceled', ended = ?, error = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    (time.time(), error, rid),
+                )
+                if cur.rowcount == 1:
+                    done.append(rid)
+        return done
+
+    def cancel_batch(
+        self, batch: str, by: str, *, started: bool, keep: Sequence[str] = ()
+    ) -> list[str]:
+        """Cancel a batch's running recipes that have not started (every running one, with
+        their sub-recipes, when ``started``), except ``keep``; the ids canceled."""
+        if not started:
+            return self.cancel(self.unstarted(batch, keep), by)
+        rows = self._exec("SELECT id FROM recipes WHERE batch = ? AND status = 'running'", (batch,))
+        return self.cancel([str(r[0]) for r in rows.fetchall()], by)

@@ -74,20 +74,32 @@ def message_for(event: CloudEvent) -> str | None:
         )
     if event.type in events.JOB_EVENT_TYPES:
         data = event.data if isinstance(event.data, dict) else {}
-        return sse(
-            "job",
-            {
-                "type": event.type,
-                "id": event.subject,
-                "job_type": data.get("job_type"),
-                "status": data.get("status"),
-            },
-        )
+        job = {
+            "type": event.type,
+            "id": event.subject,
+            "job_type": data.get("job_type"),
+            "status": data.get("status"),
+        }
+        if data.get("recipe"):  # a recipe node's job: an open recipe view redraws its node
+            job.update(recipe=data["recipe"], recipe_node=data.get("recipe_node"))
+        return sse("job", job)
+    if event.type in events.RECIPE_EVENT_TYPES:
+        data = event.data if isinstance(event.data, dict) else {}
+        node = data.get("node") if isinstance(data.get("node"), dict) else None
+        recipe = {
+            "type": event.type,
+            "id": event.subject or data.get("id"),
+            "recipe_type": data.get("recipe_type"),
+            "status": data.get("status"),
+        }
+        if node is not None:
+            recipe["node"] = {"name": node.get("name"), "state": node.get("state")}
+        return sse("recipe", recipe)
     return None
 
 
 class LiveFeed:
-    """Consumes the files and jobs topics as this process's own group, from now on."""
+    """Consumes the files, jobs and recipes topics as this process's own group, from now on."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -120,7 +132,11 @@ class LiveFeed:
     async def _run(self) -> None:
         from seedpipe.bus import open_bus
 
-        topics = [self.settings.topic(events.FILES_TOPIC), self.settings.topic(events.JOBS_TOPIC)]
+        topics = [
+            self.settings.topic(events.FILES_TOPIC),
+            self.settings.topic(events.JOBS_TOPIC),
+            self.settings.topic(events.RECIPES_TOPIC),
+        ]
 
         async def handle(event: CloudEvent) -> None:
             self.deliver(event)

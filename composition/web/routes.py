@@ -24,7 +24,10 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 
 def page_config(app: FastAPI) -> dict[str, Any]:
     settings = app.state.settings
-    paths = {getattr(r, "path", None) for r in app.routes}
+    from indexer.api.http import leaf_routes
+
+    # Included routers are one route each on newer FastAPI: their own routes are looked into.
+    paths = {getattr(r, "path", None) for r in leaf_routes(app.routes)}
     return {
         "version": __version__,
         "basemap_url": "/ui/basemap.geojson",

@@ -87,20 +87,21 @@ def allowed_methods(scope: Scope) -> set[str]:
     app = scope.get("app")
     methods: set[str] = set()
     probe = {**scope, "method": "GET"}
-    for route in _leaf_routes(getattr(app, "routes", [])):
+    for route in leaf_routes(getattr(app, "routes", [])):
         match, _ = route.matches(probe)
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or {"GET"})
     return methods
 
 
-def _leaf_routes(routes: Any) -> Any:
+def leaf_routes(routes: Any) -> Any:
+    """The routes an app answers with, included routers' own routes in their place."""
     # FastAPI keeps an included router as one route holding the router (all ours are included
     # without a prefix, so their own paths match).
     for route in routes:
         inner = getattr(route, "original_router", None)
         if inner is not None:
-            yield from _leaf_routes(inner.routes)
+            yield from leaf_routes(inner.routes)
         else:
             yield route
 

@@ -58,7 +58,8 @@ FILES_PARAMS: list[dict[str, Any]] = [
     ],
     _q(
         "file_type",
-        {"type": "array", "items": {"type": "string", "pattern": FILE_TYPE}, "maxItems": 2},
+        # repeats and empty values are taken (a value may come twice, in any case)
+        {"type": "array", "items": {"type": "string", "pattern": FILE_TYPE}, "maxItems": MAX_LIST},
         "only SOURCE or only PRODUCT files (any case)",
         style="form",
         explode=True,

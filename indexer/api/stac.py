@@ -230,6 +230,7 @@ class PageOf:
     records: list[FileRecord]
     total: int
     next_token: str | None
+    prev_token: str | None = None
 
 
 async def _search(
@@ -237,7 +238,7 @@ async def _search(
 ) -> Response:
     query = stac_query(body, sorted(request.app.state.settings.workspaces))
     found = await get_index(request).search(query)
-    page = PageOf(list(found.records), found.total, found.next_token)
+    page = PageOf(list(found.records), found.total, found.next_token, found.prev_token)
     return _page(request, body, page, method=method, collection=collection)
 
 
@@ -261,20 +262,22 @@ def _page(
         href = collection_href(root, collection)
         links.append({"rel": "collection", "type": "application/json", "href": href})
         links.append({"rel": "parent", "type": "application/json", "href": href})
-    if found.next_token is not None:
+    for rel, token in (("next", found.next_token), ("prev", found.prev_token)):
+        if token is None:
+            continue
         if method == "GET":
-            href = link(request, token=found.next_token)
-            links.append({"rel": "next", "type": GEOJSON, "href": href, "method": "GET"})
+            href = link(request, token=token)
+            links.append({"rel": rel, "type": GEOJSON, "href": href, "method": "GET"})
         else:
-            next_body = {k: v for k, v in body.items() if k != "next"}
-            next_body["token"] = found.next_token
+            again = {k: v for k, v in body.items() if k != "next"}
+            again["token"] = token
             links.append(
                 {
-                    "rel": "next",
+                    "rel": rel,
                     "type": GEOJSON,
                     "href": f"{root}/search",
                     "method": "POST",
-                    "body": json.loads(json.dumps(next_body)),
+                    "body": json.loads(json.dumps(again)),
                     "merge": False,
                 }
             )

@@ -49,6 +49,7 @@ class JsonPage:
     docs: list[str]
     total: int
     next_token: str | None = None
+    prev_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class FileIndex(ABC):
         """``search`` as JSON text; a backend that stores records as JSON returns it as is."""
         page = await self.search(query)
         docs = [r.model_dump_json() for r in page.records]
-        return JsonPage(docs=docs, total=page.total, next_token=page.next_token)
+        return JsonPage(docs, page.total, next_token=page.next_token, prev_token=page.prev_token)
 
     @abstractmethod
     async def count(self, query: Query) -> int:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -24,7 +21,9 @@ from pydantic import (
 )
 
 from seedpipe.errors import InvalidInput
+from seedpipe.query import tokens
 from seedpipe.query.meta import MAX_LIST, MetaFilter, MetaOp, lookup, same_kind
+from seedpipe.query.tokens import MAX_TOKEN_CHARS
 from seedpipe.query.values import (
     TimeInterval,
     check_bbox,
@@ -63,7 +62,6 @@ if TYPE_CHECKING:
 MAX_LIMIT = 10_000
 MAX_ALTERNATIVES = 16
 MAX_SORT_KEYS = 5
-MAX_TOKEN_CHARS = 4096
 
 # "data_or_created": the data interval, else (a record without data time) its created time; the
 # time a STAC item shows as its datetime.
@@ -369,38 +367,24 @@ class Query(BaseModel):
         raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 
-    # ----- pagination tokens: base64url JSON of the last row's sort values and id -----
+    # ----- pagination tokens (seedpipe.query.tokens), bound to this query's fingerprint -----
 
-    def make_token(self, values: list[Any], last_id: str) -> str:
-        body = {"f": self.fingerprint(), "k": values, "id": last_id}
-        raw = json.dumps(body, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    def make_token(self, values: list[Any], last_id: str, *, before: bool = False) -> str:
+        """A token for the rows after the row ``(values, last_id)`` in query order, or with
+        ``before`` the rows before it (a previous page: its last ``limit`` rows)."""
+        return tokens.make_token(self.fingerprint(), values, last_id, before=before)
+
+    @property
+    def token_before(self) -> bool:
+        """Whether ``token`` asks for the page before its row (a ``prev`` link) rather than
+        after it; checked like the rest of the token by ``decode_token``."""
+        return tokens.token_before(self.token)
 
     def decode_token(self) -> tuple[list[Any], str] | None:
-        """``(sort values, last id)`` from ``token``; InvalidInput(field='token') if forged."""
+        """``(sort values, row id)`` from ``token``; InvalidInput(field='token') if forged."""
         if self.token is None:
             return None
-        bad = InvalidInput("is not a token this query produced", field="token")
-        try:
-            raw = base64.urlsafe_b64decode(self.token + "=" * (-len(self.token) % 4))
-            body = json.loads(raw)
-        except (binascii.Error, ValueError) as exc:
-            raise bad from exc
-        if not isinstance(body, dict) or set(body) != {"f", "k", "id"}:
-            raise bad
-        values, last_id = body["k"], body["id"]
-        if body["f"] != self.fingerprint() or not isinstance(last_id, str) or len(last_id) > 128:
-            raise bad
-        if not isinstance(values, list) or len(values) > MAX_SORT_KEYS + 1:
-            raise bad
-        for v in values:
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float | str)):
-                raise bad
-            if isinstance(v, str) and len(v) > 2048:
-                raise bad
-            if isinstance(v, float) and not math.isfinite(v):
-                raise bad
-        return values, last_id
+        return tokens.decode_token(self.token, self.fingerprint(), MAX_SORT_KEYS + 1)
 
     def sort_values(self, record: FileRecord) -> list[Any]:
         """The neutral sort values of a record (times as epoch microseconds, None if missing)."""
@@ -412,147 +396,3 @@ class Query(BaseModel):
                 value = getattr(record, key.field)
             out.append(to_micros(value) if isinstance(value, datetime) else value)
         return out
-
-    # ----- the same semantics, evaluated in Python on one record -----
-
-    def matches(self, record: FileRecord) -> bool:
-        """Whether ``record`` satisfies every filter (sort, limit and token do not apply)."""
-        r = record
-        if not self.include_deleted and r.is_deleted:
-            return False
-        if not self.include_superseded and r.is_superseded:
-            return False
-        if self.ids and r.id not in self.ids:
-            return False
-        tags = set(r.data_type_tags)
-        if self.data_types_all and not set(self.data_types_all) <= tags:
-            return False
-        if self.data_types_any and tags.isdisjoint(self.data_types_any):
-            return False
-        if self.data_types_none and not tags.isdisjoint(self.data_types_none):
-            return False
-        pairs: list[tuple[list[str], str | None]] = [
-            (self.media_types, r.media_type),
-            (list(self.file_types), r.file_type),
-            (self.workspaces, r.workspace.name),
-            (self.job_types, r.job_type.name if r.job_type else None),
-            (self.job_outputs, r.job_output),
-            (self.jobs, r.job),
-            (self.recipes, r.recipe),
-            (self.recipe_nodes, r.recipe_node),
-            (self.batches, r.batch),
-            (self.source_sensor_class, r.source_sensor_class),
-            (self.source_sensor, r.source_sensor),
-            (self.source_collection, r.source_collection),
-            (self.source_task, r.source_task),
-        ]
-        for wanted, actual in pairs:
-            if wanted and actual not in wanted:
-                return False
-        for name, unwanted in self.not_in.items():
-            value = r.id if name == "ids" else _excludable(r, name)
-            if value is not None and value in unwanted:
-                return False
-        if self.file_names and r.file_name not in self.file_names:
-            return False
-        folded = r.file_name.casefold()
-        if self.file_name_starts and not folded.startswith(self.file_name_starts.casefold()):
-            return False
-        if self.file_name_ends and not folded.endswith(self.file_name_ends.casefold()):
-            return False
-        if self.countries and set(r.countries).isdisjoint(self.countries):
-            return False
-        if self.derived_from and set(r.ancestors).isdisjoint(self.derived_from):
-            return False
-        if self.file_name_contains and (
-            self.file_name_contains.casefold() not in r.file_name.casefold()
-        ):
-            return False
-        if self.datetime is not None and not self._time_matches(r):
-            return False
-        if any(not m.matches(r.meta_data) for m in self.meta):
-            return False
-        if any(not b.holds(getattr(r, b.field)) for b in self.bounds):
-            return False
-        for path in self.meta_missing:
-            found, value = lookup(r.meta_data, path)
-            if found and value is not None:
-                return False
-        if any(not any(alt.matches(r) for alt in group) for group in self.any_of):
-            return False
-        return self._place_matches(r)
-
-    def _time_matches(self, r: FileRecord) -> bool:
-        span = record_interval(r, self.time_field)
-        if span is None or self.datetime is None:
-            return False
-        return interval_relation(
-            span, self.datetime.start_us, self.datetime.end_us, self.time_relation
-        )
-
-    def _place_matches(self, r: FileRecord) -> bool:
-        geom = self._geometry
-        if geom is None:
-            return True
-        from seedpipe.query.geometry import record_shape
-
-        shape = record_shape(r)
-        return shape is not None and bool(geom.intersects(shape))
-
-
-_EXCLUDABLE_ATTRS = {
-    "media_types": "media_type",
-    "workspaces": "workspace",
-    "job_types": "job_type",
-    "job_outputs": "job_output",
-    "jobs": "job",
-    "recipes": "recipe",
-    "recipe_nodes": "recipe_node",
-    "batches": "batch",
-    "source_sensor_class": "source_sensor_class",
-    "source_sensor": "source_sensor",
-    "source_collection": "source_collection",
-    "source_task": "source_task",
-}
-
-
-def _excludable(r: FileRecord, name: str) -> str | None:
-    value = getattr(r, _EXCLUDABLE_ATTRS[name])
-    if value is None or isinstance(value, str):
-        return value
-    return str(value.name)  # workspace and job type references
-
-
-def record_interval(r: FileRecord, time_field: TimeField) -> tuple[int, int] | None:
-    """The record's closed interval (epoch µs) for a time field; one end alone is an instant."""
-    if time_field == "data_or_created":
-        return record_interval(r, "data") or record_interval(r, "created")
-    if time_field == "created":
-        t = to_micros(r.created)
-        return t, t
-    if time_field == "last_modified":
-        t = to_micros(r.last_modified)
-        return t, t
-    a, b = (
-        (r.data_started, r.data_ended)
-        if time_field == "data"
-        else (r.source_started, r.source_ended)
-    )
-    if a is None and b is None:
-        return None
-    start = to_micros(a if a is not None else b)  # type: ignore[arg-type]
-    end = to_micros(b if b is not None else a)  # type: ignore[arg-type]
-    return (start, end) if start <= end else (end, start)
-
-
-def interval_relation(
-    span: tuple[int, int], qs: int | None, qe: int | None, relation: TimeRelation
-) -> bool:
-    """Closed-interval relation of a record span to a query interval with open ends."""
-    rs, re_ = span
-    if relation == "intersects":
-        return (qe is None or rs <= qe) and (qs is None or re_ >= qs)
-    if relation == "within":
-        return (qs is None or rs >= qs) and (qe is None or re_ <= qe)
-    # contains: the record covers the whole query interval; an open end is never covered
-    return qs is not None and qe is not None and rs <= qs and re_ >= qe

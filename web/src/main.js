@@ -4,6 +4,7 @@ import "./style.css";
 import { getJson, filesParams } from "./api.js";
 import { CatalogueMap } from "./map.js";
 import { JobsPanel, jobSummary } from "./jobs.js";
+import { RecipesPanel, recipeView, recipeLink } from "./recipes.js";
 import { el, fmtTime, clear } from "./dom.js";
 
 const LIST_PAGE = 50;
@@ -32,6 +33,7 @@ app.innerHTML = `
   <nav role="tablist">
     <button role="tab" id="tab-search" aria-selected="true">Search</button>
     <button role="tab" id="tab-jobs" aria-selected="false">Jobs</button>
+    <button role="tab" id="tab-recipes" aria-selected="false" hidden>Recipes</button>
   </nav>
   <span id="live" class="live" title="live updates">live: connecting</span>
 </header>
@@ -101,6 +103,7 @@ app.innerHTML = `
       </div>
     </section>
     <section id="jobs-pane" hidden></section>
+    <section id="recipes-pane" hidden></section>
   </aside>
   <div id="map" class="map" aria-label="map"></div>
   <section id="record" class="record" aria-label="record" hidden></section>
@@ -124,6 +127,8 @@ const map = new CatalogueMap($("map"), config, {
 // For the browser tests and the benchmark: the Leaflet map (to turn places into pixels).
 window.seedpipe = { map: map.map };
 const jobs = new JobsPanel($("jobs-pane"), { openJob: (id) => openJob(id) });
+const recipes = new RecipesPanel($("recipes-pane"), { openRecipe: (id) => openRecipe(id) });
+$("tab-recipes").hidden = !config.recipes;
 
 for (const name of config.collections || []) {
   $("workspace").append(el("option", { value: name }, name));
@@ -176,7 +181,7 @@ async function search({ keepPage = false } = {}) {
     list.set("cursor", cursor);
     list.set("page", String(state.page));
   }
-  history.replaceState(null, "", `?${params}`);
+  history.replaceState(null, "", `?${params}${location.hash}`); // the open record's hash kept
   if (!keepPage) map.showFootprints(params);
   try {
     const page = await getJson(`/files?${list}`);
@@ -298,7 +303,13 @@ async function openRecord(id) {
   );
   const lineage = el("section", { id: "lineage" }, el("h3", {}, "Lineage"));
   const jobBox = el("section", { id: "record-job" });
-  record.append(lineage, jobBox);
+  record.append(lineage);
+  if (config.recipes) {
+    const recipesBox = el("section", { id: "record-recipes" }, el("h3", {}, "Recipes"));
+    record.append(recipesBox);
+    renderFileRecipes(recipesBox, file);
+  }
+  record.append(jobBox);
   renderLineage(lineage, file);
   if (file.job) renderJob(jobBox, file.job, "Made by job");
 }
@@ -307,6 +318,8 @@ function closeButton() {
   const button = el("button", { type: "button", class: "close", "aria-label": "Close" }, "×");
   button.addEventListener("click", () => {
     record.hidden = true;
+    openRecipeId = null;
+    clearTimeout(recipeTimer);
     history.replaceState(null, "", location.pathname + location.search);
   });
   return button;
@@ -368,6 +381,47 @@ async function renderLineage(box, file) {
   }
 }
 
+// The recipe that made the file (its record says) and those that took it in (GET /recipes
+// ?input_file=), each a link to the recipe's view.
+async function renderFileRecipes(box, file) {
+  const made = el("ul", { class: "links", "aria-label": "made by recipe" });
+  const used = el("ul", { class: "links", "aria-label": "used by recipes" });
+  box.append(el("h4", {}, "Made by"), made, el("h4", {}, "Used by"), used);
+  if (file.recipe) {
+    made.append(
+      el(
+        "li",
+        {},
+        recipeLink(file.recipe, file.recipe_type || file.recipe, openRecipe),
+        file.recipe_node ? el("span", { class: "muted" }, ` node ${file.recipe_node}`) : "",
+      ),
+    );
+  } else {
+    made.append(el("li", { class: "muted" }, "no recipe"));
+  }
+  try {
+    const page = await getJson(`/recipes?input_file=${encodeURIComponent(file.id)}&page_size=20`);
+    if (!page.results.length) used.append(el("li", { class: "muted" }, "no recipe yet"));
+    for (const found of page.results) {
+      used.append(
+        el(
+          "li",
+          {},
+          recipeLink(found.id, found.recipe_type, openRecipe),
+          " ",
+          el("span", { class: `badge ${found.status}` }, found.status),
+          el("span", { class: "muted" }, ` ${fmtTime(found.created)}`),
+        ),
+      );
+    }
+    if (page.count > page.results.length) {
+      used.append(el("li", { class: "muted" }, `and ${page.count - page.results.length} more`));
+    }
+  } catch (err) {
+    used.append(el("li", { class: "error" }, err.message));
+  }
+}
+
 function recordLink(id, text) {
   const link = el("a", { href: `#file=${encodeURIComponent(id)}`, "data-file": id }, text);
   link.addEventListener("click", (event) => {
@@ -398,20 +452,83 @@ function openJob(jobId) {
   clear(record);
   const box = el("section", { id: "record-job" });
   record.append(closeButton(), box);
+  location.hash = `job=${encodeURIComponent(jobId)}`;
   renderJob(box, jobId, "Job");
+}
+
+// ---- one recipe: its nodes and their states, redrawn while it runs
+
+let openRecipeId = null;
+let recipeTimer = null;
+let recipeWait = 1000; // the poll's backoff while a recipe runs: 1 s growing to 15 s
+let recipeSerial = 0;
+
+async function openRecipe(id) {
+  record.hidden = false;
+  if (openRecipeId !== id || !record.querySelector("#recipe-view")) {
+    clear(record);
+    record.append(closeButton(), el("section", { id: "recipe-view" }, el("p", { class: "muted" }, "loading…")));
+    recipeWait = 1000;
+  }
+  openRecipeId = id;
+  location.hash = `recipe=${encodeURIComponent(id)}`;
+  await drawRecipe();
+}
+
+async function drawRecipe() {
+  const id = openRecipeId;
+  const serial = ++recipeSerial;
+  clearTimeout(recipeTimer);
+  const box = record.querySelector("#recipe-view");
+  if (!box || record.hidden) return;
+  let recipe;
+  try {
+    recipe = await getJson(`/recipes/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (serial !== recipeSerial) return;
+    clear(box);
+    box.append(el("h2", {}, `Recipe ${id}`), el("p", { class: "error" }, err.message));
+    return;
+  }
+  if (serial !== recipeSerial || openRecipeId !== id) return;
+  clear(box);
+  box.append(
+    el("h2", {}, `Recipe ${recipe.recipe_type}`),
+    recipeView(recipe, { openJob, openFile: openRecipeFile, openRecipe }),
+  );
+  if (recipe.status === "running") {
+    // The live feed redraws on every change it hears; the poll is for what it cannot say.
+    recipeTimer = setTimeout(drawRecipe, recipeWait);
+    recipeWait = Math.min(15000, Math.round(recipeWait * 1.6));
+  }
+}
+
+function recipeChanged(recipeId) {
+  if (recipeId !== openRecipeId || record.hidden || !record.querySelector("#recipe-view")) return;
+  recipeWait = 1000;
+  clearTimeout(recipeTimer);
+  recipeTimer = setTimeout(drawRecipe, 300);
+}
+
+function openRecipeFile(id) {
+  openRecipeId = null;
+  clearTimeout(recipeTimer);
+  openRecord(id);
 }
 
 // ---- tabs
 
 function selectTab(name) {
-  $("tab-search").setAttribute("aria-selected", String(name === "search"));
-  $("tab-jobs").setAttribute("aria-selected", String(name === "jobs"));
-  $("search-pane").hidden = name !== "search";
-  $("jobs-pane").hidden = name !== "jobs";
+  for (const tab of ["search", "jobs", "recipes"]) {
+    $(`tab-${tab}`).setAttribute("aria-selected", String(name === tab));
+    $(`${tab}-pane`).hidden = name !== tab;
+  }
   if (name === "jobs") jobs.refresh();
+  if (name === "recipes") recipes.refresh();
 }
 $("tab-search").addEventListener("click", () => selectTab("search"));
 $("tab-jobs").addEventListener("click", () => selectTab("jobs"));
+$("tab-recipes").addEventListener("click", () => selectTab("recipes"));
 
 // ---- live: new records and job changes without a reload
 
@@ -441,10 +558,21 @@ function connectLive() {
     jobs.changed(data);
     const box = document.getElementById("record-job");
     if (box && box.dataset.job === data.id) renderJob(box, data.id, box.querySelector("h3").textContent);
+    if (data.recipe) {
+      recipes.changed();
+      recipeChanged(data.recipe);
+    }
+  });
+  source.addEventListener("recipe", (message) => {
+    const data = JSON.parse(message.data);
+    recipes.changed();
+    recipeChanged(data.id);
   });
   source.addEventListener("resync", () => {
     search({ keepPage: true });
     jobs.changed(null);
+    recipes.changed();
+    if (openRecipeId) recipeChanged(openRecipeId);
   });
 }
 $("news-button").addEventListener("click", () => {
@@ -476,6 +604,10 @@ function fromAddress() {
   }
 }
 
+// What the address opens (#file=, #recipe=, #job=), read before the search rewrites it.
+const opened = /file=([^&]+)/.exec(location.hash);
+const openedRecipe = /recipe=([^&]+)/.exec(location.hash);
+const openedJob = /job=([^&]+)/.exec(location.hash);
 fromAddress();
 try {
   readForm();
@@ -485,5 +617,6 @@ try {
 if (state.bbox) map.setBox(state.bbox);
 search();
 connectLive();
-const opened = /file=([^&]+)/.exec(location.hash);
 if (opened) openRecord(decodeURIComponent(opened[1]));
+else if (openedRecipe && config.recipes) openRecipe(decodeURIComponent(openedRecipe[1]));
+else if (openedJob) openJob(decodeURIComponent(openedJob[1]));

@@ -282,13 +282,25 @@ class SearchEngineIndex(FileIndex):
         body = compile_search(query)
         resp = await self._query(f"/{_q(self.alias)}/_search", body, query)
         hits = resp["hits"]["hits"]
-        records = [FileRecord.model_validate(h["_source"]["record"]) for h in hits[: query.limit]]
-        next_token = None
-        if len(hits) > query.limit:
-            sort = hits[query.limit - 1]["sort"]
-            next_token = query.make_token(list(sort[:-1]), str(sort[-1]))
+        back = query.token_before  # read backwards from the token's row: turned round here
+        more = len(hits) > query.limit
+        shown = hits[: query.limit][::-1] if back else hits[: query.limit]
+        records = [FileRecord.model_validate(h["_source"]["record"]) for h in shown]
+
+        def token(hit: dict[str, Any], *, before: bool = False) -> str:
+            sort = hit["sort"]
+            return query.make_token(list(sort[:-1]), str(sort[-1]), before=before)
+
+        next_token = prev_token = None
+        if shown:
+            if more or back:  # a previous page always has its anchor row after it
+                next_token = token(shown[-1])
+            if (more and back) or (query.token is not None and not back):
+                prev_token = token(shown[0], before=True)
         total = int(resp["hits"]["total"]["value"])
-        return SearchPage(records=records, total=total, next_token=next_token)
+        return SearchPage(
+            records=records, total=total, next_token=next_token, prev_token=prev_token
+        )
 
     async def count(self, query: Query) -> int:
         body = {"query": compile_query(query)}

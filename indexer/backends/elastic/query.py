@@ -177,12 +177,15 @@ def compile_query(q: Query) -> dict[str, Any]:
     return {"bool": body}
 
 
-def compile_sort(keys: tuple[SortKey, ...]) -> list[dict[str, Any]]:
-    """Sort clauses: missing values last in either direction, ``id`` breaking ties."""
+def compile_sort(keys: tuple[SortKey, ...], *, reverse: bool = False) -> list[dict[str, Any]]:
+    """Sort clauses: missing values last in either direction, ``id`` breaking ties; with
+    ``reverse`` exactly the reverse (a previous page reads back from its anchor)."""
+    up, down = ("desc", "asc") if reverse else ("asc", "desc")
+    missing = "_first" if reverse else "_last"
     sort: list[dict[str, Any]] = [
-        {k.field: {"order": "desc" if k.desc else "asc", "missing": "_last"}} for k in keys
+        {k.field: {"order": down if k.desc else up, "missing": missing}} for k in keys
     ]
-    sort.append({"id": {"order": "asc"}})
+    sort.append({"id": {"order": up}})
     return sort
 
 
@@ -190,7 +193,7 @@ def compile_search(q: Query) -> dict[str, Any]:
     """The whole search body: query, sort, size (one extra to see if more follow), search_after."""
     body: dict[str, Any] = {
         "query": compile_query(q),
-        "sort": compile_sort(q.sort_keys),
+        "sort": compile_sort(q.sort_keys, reverse=q.token_before),
         "size": q.limit + 1,
         "track_total_hits": True,
         "_source": ["record"],

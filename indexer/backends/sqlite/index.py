@@ -29,6 +29,7 @@ from indexer.backends.sqlite.query import (
     Known,
     Where,
     after,
+    before,
     compile_filters,
     order_by,
     order_rows,
@@ -48,6 +49,7 @@ from indexer.backends.sqlite.spatial import spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
+from seedpipe.query.match import matches
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
@@ -292,13 +294,13 @@ class SqliteIndex(FileIndex):
     async def search(self, query: Query) -> SearchPage:
         if not _inline(query):  # decoded in the worker thread, in the same hop
             return await self._run(self._search, query)
-        docs, total, next_token = await self._read(query, self._page)
+        docs, total, nxt, prv = await self._read(query, self._page)
         raw = [d[0] for d in docs]
         if len(raw) > INLINE_DECODE:
             records = await asyncio.to_thread(decode_records, raw)
         else:
             records = decode_records(raw)
-        return SearchPage(records=records, total=total, next_token=next_token)
+        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
 
     async def count(self, query: Query) -> int:
         return await self._read(query, self._count)
@@ -338,13 +340,13 @@ class SqliteIndex(FileIndex):
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
     async def search_json(self, query: Query) -> JsonPage:
-        docs, total, next_token = await self._read(query, self._page)
-        return JsonPage(docs=[whole(*d) for d in docs], total=total, next_token=next_token)
+        docs, total, nxt, prv = await self._read(query, self._page)
+        return JsonPage([whole(*d) for d in docs], total, next_token=nxt, prev_token=prv)
 
     def _search(self, q: Query) -> SearchPage:
-        docs, total, next_token = self._snapshot(q, self._page)
+        docs, total, nxt, prv = self._snapshot(q, self._page)
         records = decode_records([d[0] for d in docs])
-        return SearchPage(records=records, total=total, next_token=next_token)
+        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
 
     def _snapshot(self, q: Query, fn: Callable[[Query], T]) -> T:
         # One read transaction: the page, its documents and the total see the same snapshot
@@ -356,33 +358,44 @@ class SqliteIndex(FileIndex):
         finally:
             con.execute("COMMIT")
 
-    def _page(self, q: Query) -> tuple[list[tuple[str, int]], int, str | None]:
-        """The page's documents (JSON and null mask), the total and the next token."""
+    def _page(self, q: Query) -> tuple[list[tuple[str, int]], int, str | None, str | None]:
+        """The page's documents (JSON and null mask), the total, the next and previous tokens.
+
+        A ``before`` token reads backwards from its row (the reverse order, in SQL or here) and
+        turns the rows round, so a previous page is the same rows the forward walk showed."""
         keys = q.sort_keys
         token = q.decode_token()
+        back = token is not None and q.token_before
         known = self._known(q)
         if _spatial(q):
             # the matches come with their sort values: ordered here, not read again in SQL
             found = spatial_rows(self.con, q, sort_columns(keys), known)
             total = len(found)
-            rows = order_rows(found, keys, token)[: q.limit + 1]
+            ordered = order_rows(found, keys, token, before=back)
+            rows = ordered[::-1][: q.limit + 1] if back else ordered[: q.limit + 1]
         else:
             total = self._count(q, known)
             page = self._filters(q, known, probe_tags=self._walk(q, total))
             if token is not None:
-                page.clauses.extend((w := after(keys, *token)).clauses)
+                w = before(keys, *token) if back else after(keys, *token)
+                page.clauses.extend(w.clauses)
                 page.params.extend(w.params)
             # The page's rows first, documents after: a document read inside the ORDER BY
             # would be read for every match, not just for the page (seconds for many).
             sql = (f"SELECT f.rid, {sort_columns(keys)} FROM files f WHERE {page.sql()} "  # noqa: S608
-                   f"ORDER BY {order_by(keys)} LIMIT ?")  # fmt: skip
+                   f"ORDER BY {order_by(keys, reverse=back)} LIMIT ?")  # fmt: skip
             rows = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
-        docs = self._docs([row[0] for row in rows[: q.limit]])
-        next_token = None
-        if len(rows) > q.limit:  # the token carries the last row's sort values, as stored
-            last = rows[q.limit - 1]
-            next_token = q.make_token(list(last[1:-1]), last[-1])
-        return docs, total, next_token
+        more = len(rows) > q.limit
+        shown = rows[: q.limit][::-1] if back else rows[: q.limit]
+        docs = self._docs([row[0] for row in shown])
+        next_token = prev_token = None
+        if shown:  # tokens carry a row's sort values, as stored
+            first, last = shown[0], shown[-1]
+            if more or back:  # a previous page always has its anchor row after it
+                next_token = q.make_token(list(last[1:-1]), last[-1])
+            if (more and back) or (token is not None and not back):
+                prev_token = q.make_token(list(first[1:-1]), first[-1], before=True)
+        return docs, total, next_token, prev_token
 
     def _walk(self, q: Query, total: int) -> bool:
         """Whether the page should walk the sort key's index, testing tags per row, rather than
@@ -436,7 +449,7 @@ class SqliteIndex(FileIndex):
         return list(self._subs)
 
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
-        return [s for s in await self.list_subscriptions() if s.query.matches(record)]
+        return [s for s in await self.list_subscriptions() if matches(s.query, record)]
 
 
 def _stored_signature(tagkeys: str) -> int:

@@ -286,14 +286,16 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
     return where
 
 
-def order_by(keys: tuple[SortKey, ...]) -> str:
+def order_by(keys: tuple[SortKey, ...], *, reverse: bool = False) -> str:
+    """The query's order (nulls last in either direction, id ascending breaking ties), or with
+    ``reverse`` exactly its reverse (what a previous page reads, from its anchor backwards)."""
     parts = []
     for k in keys:
         col = SORT_COLUMNS[k.field]
         if k.field in NULLABLE:
-            parts.append(f"({col} IS NULL)")
-        parts.append(f"{col} {'DESC' if k.desc else 'ASC'}")
-    parts.append("f.id ASC")
+            parts.append(f"({col} IS NULL){' DESC' if reverse else ''}")
+        parts.append(f"{col} {'DESC' if k.desc != reverse else 'ASC'}")
+    parts.append(f"f.id {'DESC' if reverse else 'ASC'}")
     return ", ".join(parts)
 
 
@@ -315,10 +317,13 @@ def order_rows(
     rows: list[tuple[Any, ...]],
     keys: tuple[SortKey, ...],
     token: tuple[list[Any], str] | None,
+    *,
+    before: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Rows ``(rid, *sort values, id)`` in ``order_by`` order, only those strictly ``after``
-    the token: the same order SQL gives, for matches already in hand (a spatial search reads
-    them in one pass; sorting a thousand here beats reading their rows again to sort in SQL).
+    the token (or, with ``before``, strictly before it): the same order SQL gives, for matches
+    already in hand (a spatial search reads them in one pass; sorting a thousand here beats
+    reading their rows again to sort in SQL).
     """
     n = len(keys)
     if token is None and len(rows) < 2:  # nothing to order (most point queries)
@@ -330,7 +335,11 @@ def order_rows(
         if len(values) != n:
             return []
         sentinel = (None, *values, last_id)
-        items.append(sentinel)  # last, so a row equal to it stays before it (stable sorts)
+        # a row equal to it (the token's own row) stays on its far side: the sorts are stable
+        if before:
+            items.insert(0, sentinel)
+        else:
+            items.append(sentinel)
     items.sort(key=lambda r: _sql_rank(r[n + 1]))
     for i in range(n, 0, -1):  # least significant key first; every sort keeps earlier order
         present = [r for r in items if r[i] is not None]
@@ -338,8 +347,36 @@ def order_rows(
         items = present + [r for r in items if r[i] is None]  # nulls last, as order_by
     if sentinel is not None:
         at = next(k for k, r in enumerate(items) if r is sentinel)
-        items = items[at + 1 :]
+        items = items[:at] if before else items[at + 1 :]
     return items
+
+
+def before(keys: tuple[SortKey, ...], values: list[Any], first_id: str) -> Where:
+    """Rows strictly before (values, first_id) in ``order_by`` order; nulls sort last, so a
+    null value has every non-null one before it and a non-null value no null."""
+    where = Where()
+    if len(values) != len(keys):
+        where.add("0")
+        return where
+    ors: list[str] = []
+    params: list[Any] = []
+    eq_sql: list[str] = []
+    eq_params: list[Any] = []
+    for k, v in zip(keys, values, strict=True):
+        col = SORT_COLUMNS[k.field]
+        if v is not None:
+            ors.append("(" + " AND ".join([*eq_sql, f"{col} {'>' if k.desc else '<'} ?"]) + ")")
+            params.extend([*eq_params, v])
+            eq_sql.append(f"{col} = ?")
+            eq_params.append(v)
+        else:
+            ors.append("(" + " AND ".join([*eq_sql, f"{col} IS NOT NULL"]) + ")")
+            params.extend(eq_params)
+            eq_sql.append(f"{col} IS NULL")
+    ors.append("(" + " AND ".join([*eq_sql, "f.id < ?"]) + ")")
+    params.extend([*eq_params, first_id])
+    where.add("(" + " OR ".join(ors) + ")", *params)
+    return where
 
 
 def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:

@@ -111,3 +111,46 @@ async def test_a_slow_page_loses_events_and_is_told_to_resync_without_holding_th
 def test_events_a_page_has_no_use_for_are_not_sent() -> None:
     matched = CloudEvent(type=events.SUBSCRIPTION_MATCHED, source="t", subject="s", data={})
     assert message_for(matched) is None
+
+
+def test_recipe_events_and_recipe_jobs_tell_the_page_which_recipe_to_redraw() -> None:
+    node = {"name": "watermark", "state": "completed", "reason": "x" * 50}
+    event = CloudEvent(
+        type=events.RECIPE_NODE_COMPLETED,
+        source="t",
+        subject="r1",
+        data={"id": "r1", "recipe_type": "mark", "status": "running", "error": None, "node": node},
+    )
+    message = message_for(event)
+    assert message is not None
+    assert _parse(message) == (
+        "recipe",
+        {
+            "type": events.RECIPE_NODE_COMPLETED,
+            "id": "r1",
+            "recipe_type": "mark",
+            "status": "running",
+            "node": {"name": "watermark", "state": "completed"},  # states, never reasons
+        },
+    )
+    done = CloudEvent(type=events.RECIPE_COMPLETED, source="t", subject="r1", data={"id": "r1"})
+    assert _parse(message_for(done) or "")[1] == {
+        "type": events.RECIPE_COMPLETED,
+        "id": "r1",
+        "recipe_type": None,
+        "status": None,
+    }
+    job = CloudEvent(
+        type=events.JOB_STARTED,
+        source="t",
+        subject="j1",
+        data={"job_type": "w", "status": "running", "recipe": "r1", "recipe_node": "watermark"},
+    )
+    assert _parse(message_for(job) or "")[1] == {
+        "type": events.JOB_STARTED,
+        "id": "j1",
+        "job_type": "w",
+        "status": "running",
+        "recipe": "r1",
+        "recipe_node": "watermark",
+    }

@@ -109,7 +109,9 @@ def seen_over_http(operation: Any) -> Any:
     boolean, a number or null given to a parameter that takes strings arrives as a string
     (``workspace=true``), and one string given where a list is taken is a list of one. Such
     cases are not negative over HTTP and are left out; a string too long, off its pattern or
-    its enum, or too many of them, are still sent."""
+    its enum, or too many of them, are still sent. A parameter sent empty (``name=``: null,
+    "" or [] arrive so) is not given to the Scale-style routes (seedpipe.query.params reads an
+    empty value as absent, an empty boolean as false): such cases are left out too."""
     kinds = {
         p["name"]: kind
         for p in operation.definition.raw.get("parameters", [])
@@ -125,10 +127,18 @@ def seen_over_http(operation: Any) -> Any:
         return not any(
             (name in kinds and looks_valid(value, kinds[name]))
             or (name in kinds and kinds[name] == "list" and isinstance(value, str))
+            or sent_empty(value)
             for name, value in (case.query or {}).items()
         )
 
     return keep
+
+
+def sent_empty(value: Any) -> bool:
+    """``name=`` (or ``name=&name=``) over HTTP: null, "" and lists of nothing else."""
+    if isinstance(value, list):
+        return all(v is None or v == "" for v in value)
+    return value is None or value == ""
 
 
 _COMPONENT = re.compile(r"Invalid component: parameters? (.+?) in query")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -145,6 +146,36 @@ async def test_search_get_next_links_walk_every_match_once(client: httpx.AsyncCl
         nxt = [link["href"] for link in page["links"] if link["rel"] == "next"]
         url = nxt[0] if nxt else None
     assert sorted(seen) == ["alps", "fiji", "notes", "ny", "paris"]
+
+
+async def test_prev_links_walk_back_through_the_same_pages(client: httpx.AsyncClient) -> None:
+    def rel(page: dict[str, Any], name: str) -> dict[str, Any] | None:
+        return next((link for link in page["links"] if link["rel"] == name), None)
+
+    for collection in ("/search", "/collections/raw/items"):
+        page = (await client.get(f"{collection}?limit=1&sortby=-datetime")).json()
+        assert rel(page, "prev") is None
+        forward = [[f["id"] for f in page["features"]]]
+        while (nxt := rel(page, "next")) is not None:
+            page = (await client.get(nxt["href"])).json()
+            forward.append([f["id"] for f in page["features"]])
+            assert rel(page, "prev") is not None
+        backward = [forward[-1]]
+        while (prev := rel(page, "prev")) is not None:
+            assert prev["type"] == "application/geo+json" and prev["method"] == "GET"
+            r = await client.get(prev["href"])
+            assert r.status_code == 200, r.text
+            page = r.json()
+            backward.append([f["id"] for f in page["features"]])
+        assert backward[::-1] == forward and len(forward) >= 4
+    # POST: the prev link carries its body, like next
+    body: dict[str, Any] = {"limit": 2, "sortby": [{"field": "id", "direction": "asc"}]}
+    first = (await client.post("/search", json=body)).json()
+    second = (await client.post("/search", json=rel(first, "next")["body"])).json()  # type: ignore[index]
+    prev = rel(second, "prev")
+    assert prev is not None and prev["method"] == "POST" and prev["merge"] is False
+    again = (await client.post("/search", json=prev["body"])).json()
+    assert [f["id"] for f in again["features"]] == [f["id"] for f in first["features"]]
 
 
 async def test_links_use_the_public_url_behind_a_proxy(settings: Settings) -> None:

@@ -53,6 +53,9 @@ async def test_the_page_config_carries_settings_as_json_no_markup_can_escape(
     assert config["collections"] == ["products", "raw"]
     assert config["basemap_url"] == "/ui/basemap.geojson"
     assert config["tile_url"] is None
+    # the routes it links to are found inside the routers the app includes
+    assert config["download"] == "/files/{id}/content"
+    assert config["recipes"] is True
     built = assets.built()
     assert built is not None
     html = assets.page({"x": "</script><script>alert(1)</script>"}, built)

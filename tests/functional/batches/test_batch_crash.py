@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,88 @@ async def test_kill_9_during_a_batch_and_restart_runs_every_file_once_with_exact
     # Runs the kill interrupted started again; none ran twice to the end (one job per file).
     started = {p.name.split(".")[0] for p in runs.glob("*.start")}
     assert len(started) == N
+
+
+@pytest.mark.slow
+async def test_kill_9_while_a_recipe_batch_is_planned_and_restart_runs_each_recipe_once(
+    tmp_path: Path,
+) -> None:
+    """The service plans a recipe type's batch; SIGKILL once its first recipes exist (planning
+    a recipe per file is slower than queueing a job: the kill lands while it plans)."""
+    from capture.recipes.store import RecipeStore
+    from capture.recipes.types import load_recipe_types
+    from tests.functional.batches.conftest import recipe_types_config
+
+    n = N // 2
+    write_config(tmp_path, recipe_types_config(tmp_path))
+    settings = load(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    ids = await catalogue(settings, runs, n)
+    jobs = JobStore(settings.path("jobs.db"))
+    batches = BatchStore(settings.path("batches.db"))
+    job_types = load_job_types(settings)
+    async with open_index(settings.index) as index:
+        made = await planner.create(
+            parse_request({"recipe_type": "twice", "query": {"data_types_any": ["raw"]}}),
+            batches=batches,
+            jobs=jobs,
+            index=index,
+            job_types=job_types,
+            revisions=register_all(jobs.path, job_types),
+            recipe_types=load_recipe_types(settings, job_types),
+            recipes=(recipes := RecipeStore(settings.path("recipes.db"))),
+        )
+    jobs.close()
+    recipes.close()
+    batch_id = made["id"]
+
+    def recipe_progress() -> dict[str, int]:
+        recipes = RecipeStore(settings.path("recipes.db"))
+        jobs = JobStore(settings.path("jobs.db"))
+        try:
+            out: dict[str, int] = planner.progress(batches.require(batch_id), jobs, recipes)[
+                "progress"
+            ]
+            return out
+        finally:
+            recipes.close()
+            jobs.close()
+
+    log_path = tmp_path / "up.log"
+    proc = start_up_process(tmp_path, log_path)
+    try:
+        await wait_until(
+            lambda: recipe_progress()["planned"] >= 1, "the service to start planning the batch"
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        at_kill = batches.require(batch_id).status, recipe_progress()["planned"]
+        print(f"killed with the batch {at_kill[0]}, {at_kill[1]} of {n} recipes planned")
+        proc = start_up_process(tmp_path, log_path)
+        await wait_until(
+            lambda: recipe_progress()["completed"] == n or None,
+            "every recipe of the batch to complete after the restart",
+        )
+        await wait_until(
+            lambda: _at_least(products(settings, batch_id), 2 * n), "the batch's products indexed"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log_path.read_text()[-4000:]
+    assert recipe_progress() == {
+        "planned": n, "queued": 0, "running": 0, "completed": n, "failed": 0, "skipped": 0,
+    }, at_kill  # fmt: skip
+    batches.close()
+    recipes = RecipeStore(settings.path("recipes.db"))
+    try:
+        mine = [r for r in recipes.search(limit=10 * n) if r.batch == batch_id]
+    finally:
+        recipes.close()
+    assert sorted(str(r.batch_file) for r in mine) == ids  # one recipe per file
+    found = await products(settings, batch_id)
+    assert len(found) == 2 * n and len({p.id for p in found}) == 2 * n
+
+
+async def _at_least(records: Awaitable[list[FileRecord]], n: int) -> bool:
+    return len(await records) >= n

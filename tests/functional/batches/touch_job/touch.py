@@ -1,5 +1,6 @@
 """A Seed entrypoint for batch tests: the input holds the runs directory; each run leaves
-``<input name>.<pid>.start`` there, sleeps a little, and writes ``<input name>.out``."""
+``<input name>.<pid>.start`` there, sleeps a little (``TOUCH_SLEEP_S``), and writes
+``<input stem>.out`` naming the runs directory too (so a recipe's next node can touch again)."""
 
 import os
 import sys
@@ -10,4 +11,4 @@ source, out = Path(sys.argv[1]), Path(sys.argv[2])
 runs = Path(source.read_text().strip())
 (runs / f"{source.name}.{os.getpid()}.start").write_text("")
 time.sleep(float(os.environ.get("TOUCH_SLEEP_S", "0.05")))
-(out / f"{source.stem}.out").write_text(source.name)
+(out / f"{source.stem}.out").write_text(str(runs))

@@ -61,7 +61,7 @@ def test_pages_follow_a_cursor_oldest_first_with_filters(tmp_path: Path) -> None
     assert [r.id for r in first + second + third] == ["r0", "r1", "r2", "r3", "r4"]
     assert [r.id for r in store.search(status="completed")] == ["r3"]
     assert store.unfinished() == ["r0", "r1", "r2", "r4"]
-    assert store.counts() == {"running": 4, "completed": 1, "failed": 0}
+    assert store.counts() == {"running": 4, "completed": 1, "failed": 0, "canceled": 0}
     store.close()
 
 
