@@ -256,9 +256,9 @@ class Query(BaseModel):
     @classmethod
     def _check_intersects(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            from seedpipe.query.geometry import clean_geometry
+            from seedpipe.query.geometry import query_shape
 
-            clean_geometry(value, field="intersects")
+            query_shape(value, field="intersects")
         return value
 
     @field_validator("datetime", mode="before")
@@ -338,12 +338,12 @@ class Query(BaseModel):
 
     @cached_property
     def _geometry(self) -> BaseGeometry | None:
-        from seedpipe.query.geometry import bbox_geometry, clean_geometry
+        from seedpipe.query.geometry import bbox_geometry, query_shape
 
         if self.bbox is not None:
             return bbox_geometry(self.bbox)
         if self.intersects is not None:
-            return clean_geometry(self.intersects, field="intersects").shape
+            return query_shape(self.intersects, field="intersects")
         return None
 
     def geometry(self) -> BaseGeometry | None:

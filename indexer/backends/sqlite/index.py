@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -61,8 +62,15 @@ log = logging.getLogger(__name__)
 WORLD = shapely.box(-180, -90, 180, 90)
 WALKABLE = frozenset({"created", "id"})  # sort keys with an index (files_created, id's UNIQUE)
 WALK_SHARE = 0.02  # matches at least this share of the rows: walk the sort index
+# A point query ("what covers this place") reads a few rows: it runs on the event loop, not in
+# the worker thread, whose hop (~100 µs with its cache misses) cost more than the query itself.
+# A point under very many footprints is interrupted at INLINE_S and runs in the thread instead.
+INLINE_S = 0.002
+INLINE_STEPS = 1000  # SQLite VM steps between two looks at the clock
+INLINE_DECODE = 16  # an inline page longer than this is decoded in the worker thread
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
+_OVER = object()  # an inline read that ran over its budget
 
 
 class SqliteIndex(FileIndex):
@@ -98,6 +106,39 @@ class SqliteIndex(FileIndex):
                 return await asyncio.to_thread(fn, *args)
             except sqlite3.Error as exc:
                 raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
+
+    async def _read(self, q: Query, fn: Callable[[Query], T]) -> T:
+        """``fn`` in one read snapshot: a point query inline (see INLINE_S), others in the
+        worker thread."""
+        if not _inline(q):
+            return await self._run(self._snapshot, q, fn)
+        await self.open()
+        async with self._lock:
+            try:
+                out = self._budgeted(q, fn)
+                return await asyncio.to_thread(self._snapshot, q, fn) if out is _OVER else out
+            except sqlite3.Error as exc:
+                raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
+
+    def _budgeted(self, q: Query, fn: Callable[[Query], T]) -> Any:
+        """``_snapshot(q, fn)`` interrupted after INLINE_S of SQL (then ``_OVER``): the rows
+        SQL yields in that time bound what Python does with them."""
+        con = self.con
+        deadline = time.perf_counter() + INLINE_S
+        con.set_progress_handler(lambda: time.perf_counter() > deadline, INLINE_STEPS)
+        try:
+            con.execute("BEGIN")
+            try:
+                return fn(q)
+            finally:
+                con.set_progress_handler(None, 0)  # before COMMIT, which must not be cut short
+                con.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                return _OVER
+            raise
+        finally:
+            con.set_progress_handler(None, 0)
 
     @property
     def con(self) -> sqlite3.Connection:
@@ -251,10 +292,18 @@ class SqliteIndex(FileIndex):
         return FileRecord.model_validate_json(row[0]) if row else None
 
     async def search(self, query: Query) -> SearchPage:
-        return await self._run(self._search, query)
+        if not _inline(query):  # decoded in the worker thread, in the same hop
+            return await self._run(self._search, query)
+        docs, total, nxt, prv = await self._read(query, self._page)
+        raw = [d[0] for d in docs]
+        if len(raw) > INLINE_DECODE:
+            records = await asyncio.to_thread(decode_records, raw)
+        else:
+            records = decode_records(raw)
+        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
 
     async def count(self, query: Query) -> int:
-        return await self._run(self._snapshot, query, self._count)
+        return await self._read(query, self._count)
 
     async def summarize(self, workspace: str) -> CollectionSummary:
         return await self._run(self._summary, workspace)
@@ -270,10 +319,11 @@ class SqliteIndex(FileIndex):
     def _known(self, q: Query) -> Known:
         """Read once per search, inside its snapshot: another process may have indexed a longer
         interval since (a stale, shorter span would hide records), and names change."""
-        row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
-        return Known(
-            data_span_us=int(row[0]), name_rids=name_candidates(self.con, q.file_name_contains)
-        )
+        span = None
+        if _data_time(q):  # only a data-time filter uses it (a point query has none)
+            row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
+            span = int(row[0])
+        return Known(data_span_us=span, name_rids=name_candidates(self.con, q.file_name_contains))
 
     def _filters(self, q: Query, known: Known, *, probe_tags: bool = False) -> Where:
         where = compile_filters(q, probe_tags=probe_tags, known=known)
@@ -290,7 +340,7 @@ class SqliteIndex(FileIndex):
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
     async def search_json(self, query: Query) -> JsonPage:
-        docs, total, nxt, prv = await self._run(self._snapshot, query, self._page)
+        docs, total, nxt, prv = await self._read(query, self._page)
         return JsonPage([whole(*d) for d in docs], total, next_token=nxt, prev_token=prv)
 
     def _search(self, q: Query) -> SearchPage:
@@ -406,6 +456,20 @@ def _stored_signature(tagkeys: str) -> int:
     """The data-type signature a stored row's R*Tree ids carry, from its tag keys."""
     n = len(DATA_TYPE)
     return signature(k[n:] for k in tagkeys.split(TAG_SEP) if k.startswith(DATA_TYPE))
+
+
+def _data_time(q: Query) -> bool:
+    """Whether the query (or one of its alternatives) filters on data time."""
+    alts = [q, *(alt for group in q.any_of for alt in group)]
+    return any(a.datetime is not None and a.time_field in ("data", "data_or_created") for a in alts)
+
+
+def _inline(q: Query) -> bool:
+    """Whether a read is cheap enough to try on the event loop: a point query (the trigram
+    probe for a file-name needle keeps its own progress handler, so not with one of those)."""
+    if q.intersects is None or q.intersects.get("type") != "Point":
+        return False
+    return q.file_name_contains is None
 
 
 def _spatial(q: Query) -> bool:

@@ -16,8 +16,9 @@ from seedpipe.sqlite import connect
 log = logging.getLogger(__name__)
 
 # PRAGMA user_version. In 1, R*Tree ids carried no data-type signature; in 2, documents had no
-# mask of the null fields they leave out (3 has, so search_json can serve them as they are).
-SCHEMA_VERSION = 3
+# mask of the null fields they leave out (3 has, so search_json can serve them as they are); in
+# 3, the R*Tree's time axis counted weeks (4: units of 50 weeks, see rows.TIME_UNIT_US).
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, meta TEXT NOT NULL,
@@ -166,4 +167,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
     con.execute("PRAGMA wal_autocheckpoint=8192")
     con.execute("PRAGMA cache_size=-262144")  # 256 MiB: index pages stay hot in bulk loads
+    # Reads map the file instead of copying each page a search misses in the cache through a
+    # read() call: a bbox + time + type search over 200,000 records 6.2 -> 4.1 ms (an index
+    # over a million records is ~1.4 GB, far past the cache). SQLite caps it at its build's
+    # limit (2 GiB here); writes still go through write(), so crash safety is unchanged. The
+    # pages read show in RSS as mapped file pages (page cache, reclaimable), not as heap.
+    con.execute("PRAGMA mmap_size=2147483648")
     return con

@@ -326,6 +326,8 @@ def order_rows(
     reading their rows again to sort in SQL).
     """
     n = len(keys)
+    if token is None and len(rows) < 2:  # nothing to order (most point queries)
+        return list(rows)
     items = list(rows)
     sentinel: tuple[Any, ...] | None = None
     if token is not None:

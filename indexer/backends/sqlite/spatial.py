@@ -8,7 +8,7 @@ from typing import Any
 import shapely
 
 from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
-from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, WEEK_US, signature, type_bits
+from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, TIME_UNIT_US, signature, type_bits
 from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
@@ -22,7 +22,10 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     if q.datetime is not None and q.time_field in ("data", "data_or_created"):
         lo, hi = q.datetime.start_us, q.datetime.end_us
         sql += " AND t0 <= ? AND t1 >= ?"
-        params += [ALWAYS if hi is None else hi / WEEK_US, -ALWAYS if lo is None else lo / WEEK_US]
+        params += [
+            ALWAYS if hi is None else hi / TIME_UNIT_US,
+            -ALWAYS if lo is None else lo / TIME_UNIT_US,
+        ]
     if q.data_types_any and len(q.data_types_any) <= MAX_PROBES:
         # the signature has both bits of at least one of them
         sql += " AND (" + " OR ".join("((id >> 3) & ?) = ?" for _ in q.data_types_any) + ")"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,6 +121,33 @@ async def test_a_new_index_records_its_layout_version(tmp_path: Path) -> None:
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     con.close()
+
+
+async def test_an_index_of_layout_3_is_kept_aside_and_replayed_into_the_new_tree(
+    tmp_path: Path,
+) -> None:
+    # Layout 3's R*Tree counted data time in weeks: its boxes mean nothing to this layout's
+    # probes, so the file goes aside and the event log is replayed into a new one.
+    path = tmp_path / "index.db"
+    place = {"type": "Point", "coordinates": [10.5, 20.5]}
+    await one_record_then(path, "PRAGMA user_version = 3")
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert await index.needs_replay()
+        assert await index.get("f") is None
+        await index.upsert([
+            rec(1, geometry=place, data_started="2024-01-01T00:00:00Z",
+                data_ended="2024-01-02T00:00:00Z"),
+        ])  # fmt: skip
+        await index.replay_done()
+        point = Query(intersects=place)
+        assert (await index.search(point)).total == 1
+        window = {"start": "2024-01-01T12:00:00Z", "end": "2024-01-01T13:00:00Z"}
+        assert (await index.search(Query(intersects=place, datetime=window))).total == 1
+        away = {"start": "2024-01-03T00:00:00Z", "end": "2024-01-04T00:00:00Z"}
+        assert (await index.search(Query(intersects=place, datetime=away))).total == 0
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("index.db.layout3-")]
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert not await index.needs_replay()
 
 
 async def test_an_index_written_for_other_record_fields_is_rebuilt(tmp_path: Path) -> None:
@@ -286,3 +315,65 @@ async def test_a_file_without_the_name_index_gets_its_names_indexed(tmp_path: Pa
     async with SqliteIndex(f"sqlite:///{path}") as index:
         page = await index.search(Query(file_name_contains="f.ti"))
         assert [r.id for r in page.records] == ["f"]
+
+
+def _points(n: int) -> list[FileRecord]:
+    return [
+        FileRecord(
+            id=f"p{i}", file_name=f"p{i}.tif", workspace={"name": "raw"}, file_path=f"p{i}.tif",
+            geometry={"type": "Point", "coordinates": [1.0, 2.0]},
+        )
+        for i in range(n)
+    ]  # fmt: skip
+
+
+async def test_a_point_query_runs_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(_points(3))
+
+        async def no_thread(*args: object) -> None:
+            raise AssertionError("a point query went to the worker thread")
+
+        monkeypatch.setattr("indexer.backends.sqlite.index.asyncio.to_thread", no_thread)
+        point = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]})
+        assert (await index.search_json(point)).total == 3
+        assert sorted(r.id for r in (await index.search(point)).records) == ["p0", "p1", "p2"]
+        assert await index.count(point) == 3
+        monkeypatch.undo()  # closing goes to the thread
+
+
+async def test_a_point_query_over_its_inline_budget_finishes_in_the_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.backends.sqlite import index as module
+
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(_points(40))
+        monkeypatch.setattr(module, "INLINE_S", -1.0)  # every SQL statement is interrupted
+        monkeypatch.setattr(module, "INLINE_STEPS", 1)
+        threaded: list[object] = []
+        real = asyncio.to_thread
+
+        async def spy(fn: Any, *args: Any) -> Any:
+            threaded.append(fn)
+            return await real(fn, *args)
+
+        monkeypatch.setattr("indexer.backends.sqlite.index.asyncio.to_thread", spy)
+        point = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]}, limit=30)
+        page = await index.search(point)
+        assert page.total == 40 and len(page.records) == 30 and page.next_token
+        assert len(threaded) == 2  # the read, then decoding a page longer than INLINE_DECODE
+        assert (await index.search_json(point)).total == 40
+        assert isinstance(index, SqliteIndex)
+        assert not index.con.in_transaction  # the interrupted snapshot was closed
+        await index.upsert(_points(41)[40:])  # and the connection writes as before
+        monkeypatch.setattr(module, "INLINE_S", 2.0)
+        assert await index.count(point) == 41
+
+
+async def test_the_index_reads_through_a_memory_map(tmp_path: Path) -> None:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        assert isinstance(index, SqliteIndex)
+        assert index.con.execute("PRAGMA mmap_size").fetchone()[0] >= 1 << 30

@@ -15,6 +15,7 @@ from seedpipe.query.geometry import (
     clean_many,
     clean_records,
     exact_boxes,
+    query_shape,
 )
 from seedpipe.query.model import (
     MetaFilter,
@@ -222,3 +223,25 @@ def test_a_copied_query_with_another_place_filters_by_the_new_place() -> None:
     assert moved.boxes() == [(10.0, 10.0, 11.0, 11.0)]
     assert Query().model_copy(update={"bbox": (2, 2, 3, 3)}).geometry() is not None
     assert q.model_copy(update={"limit": 3}).boxes() == q.boxes()
+
+
+@pytest.mark.parametrize(
+    "point", [[10.1, 20.2], [180, -90, 5], [-180, 90], [0, 0]], ids=["plain", "3d", "corner", "0"]
+)
+def test_a_query_point_has_the_shape_clean_geometry_gives_it(point: list[float]) -> None:
+    geo = {"type": "Point", "coordinates": point}
+    assert query_shape(geo).wkb == clean_geometry(geo).shape.wkb
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[181, 0], [math.nan, 0], [True, 0], [1], None, [0, -91]],
+    ids=["lon", "nan", "bool", "short", "none", "lat"],
+)
+def test_a_bad_query_point_is_refused_as_clean_geometry_refuses_it(bad: Any) -> None:
+    geo = {"type": "Point", "coordinates": bad}
+    with pytest.raises(InvalidInput) as ours:
+        query_shape(geo, field="intersects")
+    with pytest.raises(InvalidInput) as theirs:
+        clean_geometry(geo, field="intersects")
+    assert str(ours.value) == str(theirs.value)
