@@ -20,12 +20,11 @@ from indexer.backends.base import (
     Subscription,
     UpsertResult,
 )
-from indexer.backends.sqlite import names
+from indexer.backends.sqlite import writes
 from indexer.backends.sqlite.docs import decode_records, gc_paused, whole
-from indexer.backends.sqlite.layout import INSERT, open_file
+from indexer.backends.sqlite.layout import open_file
 from indexer.backends.sqlite.names import name_candidates
 from indexer.backends.sqlite.query import (
-    DATA_TYPE,
     Known,
     Where,
     after,
@@ -35,16 +34,6 @@ from indexer.backends.sqlite.query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite.rows import (
-    D0,
-    D1,
-    NAME_LC,
-    TAG_SEP,
-    prepare,
-    rt_ids,
-    signature,
-    z_ordered,
-)
 from indexer.backends.sqlite.spatial import spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
@@ -53,7 +42,6 @@ from seedpipe.query.match import matches
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
-from seedpipe.sqlite import transaction
 
 if TYPE_CHECKING:
     from seedpipe.settings import IndexSettings
@@ -164,122 +152,13 @@ class SqliteIndex(FileIndex):
         # A batch allocates ~40 acyclic containers per record: cyclic GC passes over them are
         # pure cost (~15% of a bulk load), so collection waits until the batch is written.
         with gc_paused():
-            return self._upsert_batch(records, places or clean_records(records))
-
-    def _upsert_batch(
-        self, records: list[FileRecord], places: list[RecordPlace]
-    ) -> list[UpsertResult]:
-        results: list[UpsertResult | None] = [None] * len(records)
-        newest: dict[str, int] = {}
-        for i, r in enumerate(records):
-            j = newest.get(r.id)
-            if j is None or r.version > records[j].version:
-                newest[r.id] = i
-        for i, r in enumerate(records):
-            if newest[r.id] != i:
-                results[i] = UpsertResult(
-                    id=r.id, version=r.version, status="stale", reason="newer in the same batch"
-                )
-        with transaction(self.con) as con:
-            ids = json.dumps(list(newest))
-            known = {
-                row[0]: row[1:]
-                for row in con.execute(
-                    "SELECT id, version, rid, nparts, tagkeys FROM files "
-                    "WHERE id IN (SELECT value FROM json_each(?))",
-                    (ids,),
-                )
-            }
-            tombs = dict(
-                con.execute(
-                    "SELECT id, version FROM tombstones "
-                    "WHERE id IN (SELECT value FROM json_each(?))",
-                    (ids,),
-                ).fetchall()
-            )
-            todo: list[int] = []
-            for file_id, i in newest.items():
-                r = records[i]
-                floor = max(known.get(file_id, (0,))[0], tombs.get(file_id, 0))
-                if r.version <= floor:
-                    results[i] = UpsertResult(
-                        id=r.id, version=r.version, status="stale",
-                        reason=f"version {floor} is already indexed",
-                    )  # fmt: skip
-                else:
-                    todo.append(i)
-            old = [known[records[i].id] for i in todo if records[i].id in known]
-            self._remove(con, [(o[1], o[2], o[3]) for o in old])
-            self._insert(
-                con,
-                [records[i] for i in todo],
-                [places[i] for i in todo],
-                [(i, results) for i in todo],
-            )
-        return [r for r in results if r is not None]
-
-    @staticmethod
-    def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]]) -> None:
-        if not old:
-            return
-        con.execute(names.DELETE, (json.dumps([o[0] for o in old]),))
-        con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
-        con.executemany("DELETE FROM docs WHERE rid = ?", [(o[0],) for o in old])
-        con.executemany(
-            "DELETE FROM rt WHERE id = ?",
-            [(i,) for o in old for i in rt_ids(o[0], _stored_signature(o[2]), o[1])],
-        )
-        con.executemany(
-            "DELETE FROM tags WHERE tag = ? AND rid = ?",
-            [(tag, o[0]) for o in old if o[2] for tag in o[2].split(TAG_SEP)],
-        )
-
-    def _insert(
-        self,
-        con: sqlite3.Connection,
-        records: list[FileRecord],
-        places: list[RecordPlace],
-        slots: list[tuple[int, list[UpsertResult | None]]],
-    ) -> None:
-        if not records:
-            return
-        rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-        rows, doc_rows, rt_rows, tag_rows, done = prepare(records, places, rid)
-        spans = [r[D1] - r[D0] for r in rows if r[D0] is not None]
-        if spans:
-            con.execute(
-                "UPDATE state SET value = CAST(max(CAST(value AS INTEGER), ?) AS TEXT) "
-                "WHERE key = 'data_span'",
-                (max(spans),),
-            )
-        con.executemany(INSERT, rows)
-        con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
-        con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
-        con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
-        con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
-        for (index, results), result in zip(slots, done, strict=True):
-            results[index] = result
+            return writes.upsert_batch(self.con, records, places or clean_records(records))
 
     async def delete(self, file_id: str, version: int) -> UpsertResult:
         return await self._run(self._delete, file_id, version)
 
     def _delete(self, file_id: str, version: int) -> UpsertResult:
-        with transaction(self.con) as con:
-            row = con.execute(
-                "SELECT version, rid, nparts, tagkeys FROM files WHERE id = ?", (file_id,)
-            ).fetchone()
-            tomb = con.execute("SELECT version FROM tombstones WHERE id = ?", (file_id,)).fetchone()
-            floor = max(row[0] if row else 0, tomb[0] if tomb else 0)
-            if version < floor or (tomb and version <= tomb[0]):
-                con.execute("ROLLBACK")
-                return UpsertResult(
-                    id=file_id, version=version, status="stale",
-                    reason=f"version {floor} is newer",
-                )  # fmt: skip
-            if row:
-                self._remove(con, [(row[1], row[2], row[3])])
-            con.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (file_id, version))
-        return UpsertResult(id=file_id, version=version, status="written")
+        return writes.delete(self.con, file_id, version)
 
     # ----- reads -----
 
@@ -450,12 +329,6 @@ class SqliteIndex(FileIndex):
 
     async def match_subscriptions(self, record: FileRecord) -> list[Subscription]:
         return [s for s in await self.list_subscriptions() if matches(s.query, record)]
-
-
-def _stored_signature(tagkeys: str) -> int:
-    """The data-type signature a stored row's R*Tree ids carry, from its tag keys."""
-    n = len(DATA_TYPE)
-    return signature(k[n:] for k in tagkeys.split(TAG_SEP) if k.startswith(DATA_TYPE))
 
 
 def _data_time(q: Query) -> bool:
