@@ -10,7 +10,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from capture.attempt import Context, execute, fail_now
+from capture.attempt import execute, fail_now
+from capture.context import Context
 from capture.jobs import JobStore, Pending
 from capture.jobtypes import JobType
 from seedpipe.events import JOB_FAILED

@@ -26,8 +26,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from capture.attempt import Context, job_event
 from capture.batches.store import BatchStore
+from capture.context import Context, job_event
 from capture.jobs import TERMINAL, Job, JobStore, job_id_for
 from capture.jobtypes import JobType, load_job_types
 from capture.recipes.engine import RecipeEngine

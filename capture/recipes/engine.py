@@ -39,7 +39,7 @@ from seedpipe.events import (
 from seedpipe.records import FileRecord
 
 if TYPE_CHECKING:
-    from capture.attempt import Context
+    from capture.context import Context
     from capture.recipes.types import RecipeType
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ class RecipeEngine:
         files, json_values = resolve_inputs(recipe, node, nodes)
         nt = node.node_type
         if isinstance(nt, ConditionNodeType):
-            from capture.attempt import newest_record
+            from capture.context import newest_record
 
             # Judged as the catalogue has them now, when it knows newer versions.
             files = {k: [await newest_record(self.ctx, r) for r in v] for k, v in files.items()}
