@@ -53,7 +53,7 @@ def peak_rss_mib() -> float:
 
 
 async def plan_once(db: Path) -> dict[str, float]:
-    from capture.batches import planner
+    from capture.batches import creation, planner, tracking
     from capture.batches.model import parse_request
     from capture.batches.store import BatchStore
     from capture.jobs import JobStore
@@ -77,7 +77,7 @@ async def plan_once(db: Path) -> dict[str, float]:
     rss0 = peak_rss_mib()
     async with SqliteIndex(f"sqlite:///{db}") as index:
         t0 = time.perf_counter()
-        made = await planner.create(
+        made = await creation.create(
             parse_request({"job_type": jt.name, "query": {"file_types": ["SOURCE"]}}),
             batches=batches,
             jobs=jobs,
@@ -88,7 +88,7 @@ async def plan_once(db: Path) -> dict[str, float]:
         t1 = time.perf_counter()
         created = await planner.plan(made["id"], batches, jobs, index, types)
         t2 = time.perf_counter()
-    done = planner.progress(batches.require(made["id"]), jobs)
+    done = tracking.progress(batches.require(made["id"]), jobs)
     assert done["progress"]["queued"] == created == made["count"], (done, created)
     size = (work / "jobs.db").stat().st_size
     jobs.close()

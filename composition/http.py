@@ -108,7 +108,7 @@ def _capture_routers(
             jobs_router(settings),
             recipes_router(settings, starter=offline_starter(settings)),
         ]
-    from capture.recipes.inputs import start_with_ids
+    from capture.recipes.starts import start_with_ids
 
     service = capture
 

@@ -105,7 +105,7 @@ def batches_router(
     from fastapi import APIRouter, Body, HTTPException, Query
     from fastapi import Path as PathParam
 
-    from capture.batches import planner
+    from capture.batches import creation, tracking
     from capture.batches.model import parse_request
 
     router = APIRouter(tags=["batches"])
@@ -177,8 +177,8 @@ def batches_router(
         # InvalidInput is the app's 400 {"detail", "field"}.
         req = parse_request(body)
         types, revs = get_types()
-        saved = await planner.saved_query(index, req.saved_search) if req.saved_search else None
-        out = await planner.create(
+        saved = await creation.saved_query(index, req.saved_search) if req.saved_search else None
+        out = await creation.create(
             req,
             batches=get_batches(),
             jobs=get_jobs(),
@@ -203,7 +203,7 @@ def batches_router(
             "page": page,
             "page_size": page_size,
             "has_more": len(found) > page_size,
-            "results": [planner.progress(b, get_jobs(), get_recipes()) for b in found[:page_size]],
+            "results": [tracking.progress(b, get_jobs(), get_recipes()) for b in found[:page_size]],
         }
 
     @router.get("/batches/{batch_id}")
@@ -213,7 +213,7 @@ def batches_router(
         batch = get_batches().get(batch_id)
         if batch is None:
             raise HTTPException(404, f"no batch with id {batch_id!r}")
-        return planner.progress(batch, get_jobs(), get_recipes())
+        return tracking.progress(batch, get_jobs(), get_recipes())
 
     @router.post(
         "/batches/{batch_id}/cancel",
@@ -228,7 +228,7 @@ def batches_router(
         user = getattr(request.state, "principal", None)
         by = f"api:{user}" if user else "api"
         try:
-            return planner.cancel(
+            return tracking.cancel(
                 batch_id, get_batches(), get_jobs(), by, running=kill_running, recipes=get_recipes()
             )
         except JobError as exc:

@@ -97,7 +97,7 @@ async def _create(settings: Any, body: dict[str, Any]) -> dict[str, Any]:
 async def _create_jobs(
     settings: Any, request: Any, jobs: Any, batches: Any, recipes: Any
 ) -> dict[str, Any]:
-    from capture.batches import planner
+    from capture.batches import creation, planner, tracking
     from capture.jobtypes import load_job_types
     from capture.revisions import register_all
     from indexer.backends import open_index
@@ -106,9 +106,11 @@ async def _create_jobs(
     revisions = register_all(jobs.path, job_types)
     async with open_index(settings.index) as index:
         saved = (
-            await planner.saved_query(index, request.saved_search) if request.saved_search else None
+            await creation.saved_query(index, request.saved_search)
+            if request.saved_search
+            else None
         )
-        out = await planner.create(
+        out = await creation.create(
             request,
             batches=batches,
             jobs=jobs,
@@ -121,22 +123,24 @@ async def _create_jobs(
         if request.dry_run:
             return out
         await planner.plan(out["id"], batches, jobs, index, job_types)
-        return planner.progress(batches.require(out["id"]), jobs, recipes)
+        return tracking.progress(batches.require(out["id"]), jobs, recipes)
 
 
 async def _create_recipes(settings: Any, request: Any, jobs: Any, batches: Any) -> dict[str, Any]:
     """A recipe type's batch, planned through a recipe engine of its own: its first jobs are
     queued in the shared job store, for the capture service to run and carry on."""
-    from capture.batches import planner
+    from capture.batches import creation, planner, tracking
     from capture.recipes.offline import open_engine
     from capture.revisions import register_all
 
     async with open_engine(settings) as (engine, index):
         engine.ctx.revisions = register_all(jobs.path, engine.ctx.job_types)
         saved = (
-            await planner.saved_query(index, request.saved_search) if request.saved_search else None
+            await creation.saved_query(index, request.saved_search)
+            if request.saved_search
+            else None
         )
-        out = await planner.create(
+        out = await creation.create(
             request,
             batches=batches,
             jobs=jobs,
@@ -152,11 +156,11 @@ async def _create_recipes(settings: Any, request: Any, jobs: Any, batches: Any) 
         await planner.plan(
             out["id"], batches, engine.ctx.store, index, engine.ctx.job_types, engine=engine
         )
-        return planner.progress(batches.require(out["id"]), engine.ctx.store, engine.store)
+        return tracking.progress(batches.require(out["id"]), engine.ctx.store, engine.store)
 
 
 def run(args: argparse.Namespace) -> int:
-    from capture.batches import planner
+    from capture.batches import tracking
     from capture.batches.store import BatchStore
     from capture.jobs import JobStore
     from capture.recipes.store import RecipeStore
@@ -170,15 +174,15 @@ def run(args: argparse.Namespace) -> int:
     recipes = RecipeStore(settings.path("recipes.db"))
     try:
         if args.action == "show":
-            print(json.dumps(planner.progress(batches.require(args.id), jobs, recipes), indent=2))
+            print(json.dumps(tracking.progress(batches.require(args.id), jobs, recipes), indent=2))
         elif args.action == "cancel":
             by = f"cli:{getpass.getuser()}"
-            out = planner.cancel(
+            out = tracking.cancel(
                 args.id, batches, jobs, by, running=args.kill_running, recipes=recipes
             )
             print(json.dumps(out, indent=2))
         else:
-            found = [planner.progress(b, jobs, recipes) for b in batches.recent(limit=args.limit)]
+            found = [tracking.progress(b, jobs, recipes) for b in batches.recent(limit=args.limit)]
             print(json.dumps(found, indent=2))
         return 0
     finally:

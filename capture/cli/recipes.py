@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _start(settings: Any, args: argparse.Namespace) -> int:
-    from capture.recipes.inputs import start_with_ids
     from capture.recipes.offline import open_engine
+    from capture.recipes.starts import start_with_ids
 
     ids, json_inputs = parse_pairs(args.input, args.json)
     async with open_engine(settings) as (engine, index):

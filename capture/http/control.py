@@ -120,7 +120,7 @@ def control_router(
             raise InvalidInput(f"unknown job type {name!r} (known: {known})", field="job_type")
         files = await lookup_files(getattr(request.app.state, "index", None), file_ids)
         check_job_inputs(jt, files, json_inputs)
-        from capture.attempt import job_event
+        from capture.context import job_event
         from capture.revisions import current_revision
 
         revision = current_revision(get_store(), jt)

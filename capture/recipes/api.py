@@ -250,8 +250,8 @@ def offline_starter(settings: Settings) -> Starter:
     async def start(
         rtype: str, files: dict[str, list[str]], json_inputs: dict[str, Any]
     ) -> tuple[Recipe, bool]:
-        from capture.recipes.inputs import start_with_ids
         from capture.recipes.offline import open_engine
+        from capture.recipes.starts import start_with_ids
 
         async with open_engine(settings) as (engine, index):
             return await start_with_ids(engine, index, rtype, files, json_inputs)

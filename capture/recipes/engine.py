@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
-from capture.jobs import Job, job_id_for
+from capture.jobs import Job
 from capture.recipes.definition import (
     ConditionNodeType,
-    DependencyConnection,
     JobNodeType,
     Node,
     RecipeDefinition,
@@ -25,6 +24,7 @@ from capture.recipes.definition import (
 from capture.recipes.filters import Files, is_accepted
 from capture.recipes.graph import topological
 from capture.recipes.inputs import check_inputs, start_id
+from capture.recipes.nodes import node_job, node_job_id, resolve_inputs
 from capture.recipes.store import Recipe, RecipeNode, RecipeStore, recipe_id_for
 from seedpipe.errors import InvalidInput
 from seedpipe.events import (
@@ -39,7 +39,7 @@ from seedpipe.events import (
 from seedpipe.records import FileRecord
 
 if TYPE_CHECKING:
-    from capture.attempt import Context
+    from capture.context import Context
     from capture.recipes.types import RecipeType
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,6 @@ log = logging.getLogger(__name__)
 SOURCE = "seedpipe/capture/recipes"
 ACTIVE = ("queued", "running")
 DONE = ("completed", "skipped")
-
-
-def node_job_id(recipe_id: str, node: str) -> str:
-    return job_id_for(f"recipe:{recipe_id}", node)
 
 
 def recipe_event(event_type: str, recipe: Recipe, **data: Any) -> CloudEvent:
@@ -309,10 +305,10 @@ class RecipeEngine:
                 return await self._skip(
                     recipe, name, f"{d.name} was {'accepted' if accepted else 'not accepted'}"
                 )
-        files, json_values = self._resolve(recipe, node, nodes)
+        files, json_values = resolve_inputs(recipe, node, nodes)
         nt = node.node_type
         if isinstance(nt, ConditionNodeType):
-            from capture.attempt import newest_record
+            from capture.context import newest_record
 
             # Judged as the catalogue has them now, when it knows newer versions.
             files = {k: [await newest_record(self.ctx, r) for r in v] for k, v in files.items()}
@@ -355,42 +351,6 @@ class RecipeEngine:
         assert isinstance(nt, JobNodeType)
         return await self._start_job(recipe, definition, name, nt, files, json_values)
 
-    def _resolve(
-        self, recipe: Recipe, node: Node, nodes: Mapping[str, RecipeNode]
-    ) -> tuple[dict[str, list[FileRecord]], dict[str, Any]]:
-        """A node's input values from its connections; files as the recipe knows them now."""
-        files: dict[str, list[FileRecord]] = {}
-        json_values: dict[str, Any] = {}
-        for input_name, conn in node.input.items():
-            if isinstance(conn, DependencyConnection):
-                value = (nodes[conn.node].outputs or {}).get(conn.output)
-            else:
-                name = conn.input
-                if name in recipe.inputs.get("files", {}):
-                    value = {"files": recipe.inputs["files"][name]}
-                elif name in recipe.inputs.get("json", {}):
-                    value = {"json": recipe.inputs["json"][name]}
-                else:
-                    value = None
-            if value is None:
-                continue
-            if "files" in value:
-                files[input_name] = [
-                    FileRecord.model_validate(recipe.files.get(r["id"], r)) for r in value["files"]
-                ]
-            else:
-                json_values[input_name] = value["json"]
-        return files, json_values
-
-    def _recipe_metadata(self, recipe: Recipe) -> dict[str, Any]:
-        """INPUT_METADATA's RECIPE: each recipe input name -> its JSON value or file records."""
-        out: dict[str, Any] = {
-            k: [recipe.files.get(r["id"], r) for r in v]
-            for k, v in recipe.inputs.get("files", {}).items()
-        }
-        out.update(recipe.inputs.get("json", {}))
-        return out
-
     async def _start_job(
         self,
         recipe: Recipe,
@@ -404,31 +364,8 @@ class RecipeEngine:
 
         jt = self.ctx.job_types.get(nt.job_type_name)
         job_id = node_job_id(recipe.id, name)
-        first = next((v[0] for v in files.values() if v), None)
-        job = Job(
-            id=job_id,
-            job_type=nt.job_type_name,
-            job_type_version=nt.job_type_version,
-            trigger=f"recipe:{recipe.id}",
-            file_id=name,
-            event_id=recipe.event_id or recipe.id,
-            input_name=next(iter(files), ""),
-            record=first.model_dump(mode="json") if first else {},
-            max_attempts=jt.settings.max_attempts if jt else 1,
-            cpus=jt.cpus if jt else 1.0,
-            mem_mib=jt.mem_mib if jt else 0.0,
-            recipe=recipe.id,
-            recipe_node=name,
-            recipe_type=recipe.recipe_type,
-            job_type_revision=self.ctx.revisions.get(nt.job_type_name),
-            priority=recipe.priority,
-            batch=recipe.batch,
-            supersede=recipe.supersede,
-            inputs={
-                "files": {k: [r.model_dump(mode="json") for r in v] for k, v in files.items()},
-                "json": json_values,
-                "recipe": self._recipe_metadata(recipe),
-            },
+        job = node_job(
+            recipe, name, nt, files, json_values, jt, self.ctx.revisions.get(nt.job_type_name)
         )
         # The job first, then the node: a crash in between finds the job (its id is derived)
         # when the node is tried again, and never creates a second one.

@@ -18,7 +18,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[RecipeEngine, A
     Jobs it queues are run by the capture service sharing the job store, which carries the
     recipe on as they end.
     """
-    from capture.attempt import Context
+    from capture.context import Context
     from capture.jobs import JobStore
     from capture.jobtypes import load_job_types
     from capture.recipes.engine import RecipeEngine

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.batches import planner
+from capture.batches import creation, tracking
 from capture.batches.model import parse_request
 from capture.batches.store import BatchStore
 from capture.jobs import JobStore
@@ -30,7 +30,7 @@ def counts(settings: object, batch_id: str) -> dict[str, int]:
     jobs = JobStore(settings.path("jobs.db"))  # type: ignore[attr-defined]
     batches = BatchStore(settings.path("batches.db"))  # type: ignore[attr-defined]
     try:
-        out: dict[str, int] = planner.progress(batches.require(batch_id), jobs)["progress"]
+        out: dict[str, int] = tracking.progress(batches.require(batch_id), jobs)["progress"]
         return out
     finally:
         jobs.close()
@@ -61,7 +61,7 @@ async def test_kill_9_during_a_batch_and_restart_runs_every_file_once_with_exact
     batches = BatchStore(settings.path("batches.db"))
     job_types = load_job_types(settings)
     async with open_index(settings.index) as index:
-        made = await planner.create(
+        made = await creation.create(
             parse_request({"job_type": "touch-job", "query": {"data_types_any": ["raw"]}}),
             batches=batches,
             jobs=jobs,
@@ -124,7 +124,7 @@ async def test_kill_9_while_a_recipe_batch_is_planned_and_restart_runs_each_reci
     batches = BatchStore(settings.path("batches.db"))
     job_types = load_job_types(settings)
     async with open_index(settings.index) as index:
-        made = await planner.create(
+        made = await creation.create(
             parse_request({"recipe_type": "twice", "query": {"data_types_any": ["raw"]}}),
             batches=batches,
             jobs=jobs,
@@ -142,7 +142,7 @@ async def test_kill_9_while_a_recipe_batch_is_planned_and_restart_runs_each_reci
         recipes = RecipeStore(settings.path("recipes.db"))
         jobs = JobStore(settings.path("jobs.db"))
         try:
-            out: dict[str, int] = planner.progress(batches.require(batch_id), jobs, recipes)[
+            out: dict[str, int] = tracking.progress(batches.require(batch_id), jobs, recipes)[
                 "progress"
             ]
             return out

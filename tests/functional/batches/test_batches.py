@@ -27,7 +27,7 @@ async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]
 
 
 def progress(settings: Any, batch_id: str) -> dict[str, Any]:
-    from capture.batches.planner import progress as of
+    from capture.batches.tracking import progress as of
 
     jobs, batches = JobStore(settings.path("jobs.db")), BatchStore(settings.path("batches.db"))
     try:

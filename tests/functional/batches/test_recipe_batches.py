@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from capture.batches import planner
+from capture.batches import creation, planner, tracking
 from capture.batches.model import parse_request
 from capture.batches.store import BatchStore
 from capture.jobs import JobStore
@@ -32,7 +32,7 @@ def progress(settings: Any, batch_id: str) -> dict[str, Any]:
     batches = BatchStore(settings.path("batches.db"))
     recipes = RecipeStore(settings.path("recipes.db"))
     try:
-        return planner.progress(batches.require(batch_id), jobs, recipes)
+        return tracking.progress(batches.require(batch_id), jobs, recipes)
     finally:
         jobs.close()
         batches.close()
@@ -341,7 +341,7 @@ async def test_planning_a_recipe_batch_resumes_where_it_stopped_and_starts_nothi
     try:
         async with open_engine(settings) as (engine, index):
             request = parse_request({"recipe_type": "twice", "query": {"data_types_any": ["raw"]}})
-            made = await planner.create(
+            made = await creation.create(
                 request,
                 batches=batches,
                 jobs=jobs,
@@ -362,7 +362,7 @@ async def test_planning_a_recipe_batch_resumes_where_it_stopped_and_starts_nothi
             batches.advance(made["id"], None)
             assert await plan(made["id"], batches, jobs, index, {}, engine=engine) == 1
             assert batches.require(made["id"]).status == "planned"
-            shown = planner.progress(batches.require(made["id"]), jobs, engine.store)
+            shown = tracking.progress(batches.require(made["id"]), jobs, engine.store)
     finally:
         jobs.close()
         batches.close()
@@ -418,7 +418,7 @@ async def test_two_planners_of_one_batch_cancel_nothing(
     try:
         async with open_engine(settings) as (engine, index):
             types = engine.ctx.job_types
-            made = await planner.create(
+            made = await creation.create(
                 parse_request({kind: what, "query": {"data_types_any": ["raw"]}}),
                 batches=batches,
                 jobs=jobs,
@@ -433,7 +433,7 @@ async def test_two_planners_of_one_batch_cancel_nothing(
                 for _ in range(2)
             ]
             await asyncio.gather(*both)
-            shown = planner.progress(batches.require(made["id"]), jobs, engine.store)
+            shown = tracking.progress(batches.require(made["id"]), jobs, engine.store)
     finally:
         jobs.close()
         batches.close()

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from capture.batches.feeds import recipe_input_name, recipe_refusal
 from capture.batches.model import Batch, parse_request
-from capture.batches.planner import recipe_input_name, recipe_refusal
 from capture.batches.store import BatchStore
 from capture.products import recipe_input_ids
 from capture.recipes.definition import parse_definition

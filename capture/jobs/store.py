@@ -6,244 +6,20 @@ Queued jobs run higher ``priority`` first, and in the order they were queued wit
 from __future__ import annotations
 
 import json
-import os
-import socket
-import sqlite3
-import threading
 import time
-import uuid
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from dataclasses import asdict
+from typing import Any, Literal
 
 from capture.contract.job_errors import JobErrorInfo
+from capture.jobs.batch_jobs import BatchJobs
+from capture.jobs.model import ERROR_CATEGORIES, STATUSES, WORKER, Job, Pending
+from capture.jobs.table import COLUMNS, JSON_COLUMNS, row_to_job
 from capture.runtimes.lifeline import Started
 from seedpipe.errors import InvalidInput, JobError
-from seedpipe.sqlite import open_store, transaction
-
-JobStatus = Literal["queued", "running", "completed", "failed", "canceled"]
-STATUSES: tuple[JobStatus, ...] = ("queued", "running", "completed", "failed", "canceled")
-TERMINAL: tuple[JobStatus, ...] = ("completed", "failed", "canceled")
-ERROR_CATEGORIES = ("system", "data", "job")
-
-# Namespace of job ids: the same trigger and file always give the same job id, on any worker.
-JOB_NAMESPACE = uuid.UUID("0b7c8d1e-5a2f-4e6b-9c3d-2f1e0a9b8c7d")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    job_type TEXT NOT NULL,
-    job_type_version TEXT NOT NULL,
-    trigger TEXT NOT NULL,
-    file_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    input_name TEXT NOT NULL,
-    record TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
-    cpus REAL NOT NULL DEFAULT 1,
-    mem_mib REAL NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    not_before REAL NOT NULL DEFAULT 0,
-    started REAL,
-    ended REAL,
-    duration_s REAL,
-    exit_code INTEGER,
-    error TEXT,
-    log_path TEXT,
-    products TEXT NOT NULL DEFAULT '[]',
-    recipe TEXT,
-    recipe_node TEXT,
-    recipe_type TEXT,
-    inputs TEXT,
-    results TEXT,
-    priority INTEGER NOT NULL DEFAULT 0,
-    job_type_revision INTEGER,
-    canceled_by TEXT,
-    batch TEXT,
-    supersede INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (trigger, file_id)
-);
-CREATE TABLE IF NOT EXISTS job_processes (
-    job_id TEXT PRIMARY KEY,
-    pgid INTEGER NOT NULL,
-    start INTEGER,
-    container TEXT
-);
-CREATE TABLE IF NOT EXISTS job_executions (
-    job_id TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    started REAL NOT NULL,
-    ended REAL,
-    exit_code INTEGER,
-    error TEXT,
-    worker TEXT NOT NULL,
-    log_path TEXT,
-    PRIMARY KEY (job_id, attempt, started)
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, not_before);
-CREATE INDEX IF NOT EXISTS jobs_type ON jobs (job_type, status);
-"""
-# Made after the columns a store written by an older seedpipe gains on open.
-INDEXES = """
-CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, priority DESC, created, id);
-CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch, status) WHERE batch IS NOT NULL;
-"""
-
-COLUMNS = [
-    "id",
-    "job_type",
-    "job_type_version",
-    "trigger",
-    "file_id",
-    "event_id",
-    "input_name",
-    "record",
-    "status",
-    "attempt",
-    "max_attempts",
-    "cpus",
-    "mem_mib",
-    "created",
-    "not_before",
-    "started",
-    "ended",
-    "duration_s",
-    "exit_code",
-    "error",
-    "log_path",
-    "products",
-    "recipe",
-    "recipe_node",
-    "recipe_type",
-    "inputs",
-    "results",
-    "priority",
-    "job_type_revision",
-    "canceled_by",
-    "batch",
-    "supersede",
-]
-# Columns added after the first release: a store written before them gains them on open.
-ADDED_COLUMNS = {
-    "recipe": "TEXT",
-    "recipe_node": "TEXT",
-    "recipe_type": "TEXT",
-    "inputs": "TEXT",
-    "results": "TEXT",
-    "priority": "INTEGER NOT NULL DEFAULT 0",
-    "job_type_revision": "INTEGER",
-    "canceled_by": "TEXT",
-    "batch": "TEXT",
-    "supersede": "INTEGER NOT NULL DEFAULT 1",
-}
-JSON_COLUMNS = ("inputs", "results")
 
 
-# Who ran an execution: this host and process.
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def job_id_for(trigger: str, file_id: str) -> str:
-    """Deterministic, so a replayed event finds the job it already created."""
-    return uuid.uuid5(JOB_NAMESPACE, f"{trigger}\x1f{file_id}").hex[:16]
-
-
-@dataclass
-class Job:
-    """One job record; times are epoch seconds, ``error`` is Seed's {code,name,...,category}."""
-
-    id: str
-    job_type: str
-    job_type_version: str
-    trigger: str
-    file_id: str
-    event_id: str
-    input_name: str
-    record: dict[str, Any]
-    status: JobStatus = "queued"
-    attempt: int = 0
-    max_attempts: int = 3
-    cpus: float = 1.0
-    mem_mib: float = 0.0
-    created: float = field(default_factory=time.time)
-    not_before: float = 0.0
-    started: float | None = None
-    ended: float | None = None
-    duration_s: float | None = None
-    exit_code: int | None = None
-    error: dict[str, Any] | None = None
-    log_path: str | None = None
-    products: list[str] = field(default_factory=list)
-    # A job of a recipe node: the recipe, its node and type; ``inputs`` holds every input
-    # ({"files": {NAME: [record]}, "json": {NAME: value}, "recipe": INPUT_METADATA's RECIPE})
-    # and ``results`` what it made ({"outputs": {NAME: [record]}, "json_outputs", ...}).
-    recipe: str | None = None
-    recipe_node: str | None = None
-    recipe_type: str | None = None
-    inputs: dict[str, Any] | None = None
-    results: dict[str, Any] | None = None
-    # Higher runs first; the job type's revision it runs (see capture.revisions); who canceled it.
-    priority: int = 0
-    job_type_revision: int | None = None
-    canceled_by: str | None = None
-    # A batch's job: its products carry ``batch``; they supersede earlier ones only when asked.
-    batch: str | None = None
-    supersede: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, without the trigger record (it can be large; ``file_id`` names it)."""
-        data = asdict(self)
-        data.pop("record")
-        data.pop("inputs")
-        results = data.pop("results") or {}
-        if self.recipe is not None:
-            data["json_outputs"] = results.get("json_outputs", {})
-        return data
-
-
-class Pending(NamedTuple):
-    """A queued job as the scheduler sees it; the full record is read when it starts."""
-
-    id: str
-    job_type: str
-    cpus: float
-    mem_mib: float
-
-
-def _row_to_job(row: sqlite3.Row) -> Job:
-    data = dict(row)
-    data["record"] = json.loads(data["record"])
-    data["error"] = json.loads(data["error"]) if data["error"] else None
-    data["products"] = json.loads(data["products"])
-    for key in JSON_COLUMNS:
-        data[key] = json.loads(data[key]) if data[key] else None
-    data["supersede"] = bool(data["supersede"])
-    return Job(**data)
-
-
-class JobStore:
+class JobStore(BatchJobs):
     """Job records in SQLite (WAL). Safe to share between threads of one process."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = open_store(self.path, SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
-        for col, decl in ADDED_COLUMNS.items():
-            if col not in have:
-                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} {decl}")
-        self._db.executescript(INDEXES)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, args)
 
     def create(self, job: Job) -> bool:
         """Insert ``job`` as queued; False when (trigger, file) already has a job."""
@@ -263,7 +39,7 @@ class JobStore:
 
     def get(self, job_id: str) -> Job | None:
         row = self._exec("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _row_to_job(row) if row else None
+        return row_to_job(row) if row else None
 
     def require(self, job_id: str) -> Job:
         job = self.get(job_id)
@@ -286,7 +62,7 @@ class JobStore:
             f"SELECT * FROM jobs {clause} ORDER BY created, id LIMIT ? OFFSET ?",  # noqa: S608
             (*args, limit, offset),
         ).fetchall()
-        return [_row_to_job(r) for r in rows]
+        return [row_to_job(r) for r in rows]
 
     def count(self, *, status: str | None = None, job_type: str | None = None) -> int:
         clause, args = self._where(status, job_type, None)
@@ -501,94 +277,6 @@ class JobStore:
             tuple(args),
         ).fetchall()
         return [r[0] for r in rows]
-
-    def create_many(self, jobs: list[Job]) -> int:
-        """Insert ``jobs`` in one transaction (a batch's page); returns how many were new."""
-        if not jobs:
-            return 0
-        sql = (
-            f"INSERT OR IGNORE INTO jobs ({', '.join(COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join('?' for _ in COLUMNS)})"
-        )
-        rows = []
-        for job in jobs:
-            values = asdict(job)
-            values["record"] = json.dumps(job.record)
-            values["error"] = json.dumps(job.error) if job.error else None
-            values["products"] = json.dumps(job.products)
-            for key in JSON_COLUMNS:
-                values[key] = json.dumps(values[key]) if values[key] is not None else None
-            rows.append(tuple(values[c] for c in COLUMNS))
-        with self._lock, transaction(self._db) as db:
-            before = db.total_changes
-            db.executemany(sql, rows)
-            return db.total_changes - before
-
-    def batch_counts(self, batch: str) -> dict[str, int]:
-        """Jobs of ``batch`` by status (every status present, zero when none)."""
-        rows = self._exec(
-            "SELECT status, COUNT(*) FROM jobs WHERE batch = ? GROUP BY status", (batch,)
-        ).fetchall()
-        out: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        out.update({r[0]: r[1] for r in rows})
-        return out
-
-    def cancel_batch(self, batch: str, by: str, *, running: bool) -> int:
-        """Cancel a batch's queued jobs (and running ones when ``running``)."""
-        states = "('queued', 'running')" if running else "('queued')"
-        cur = self._exec(
-            "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "  # noqa: S608
-            f"WHERE batch = ? AND status IN {states}",
-            (by, time.time(), batch),
-        )
-        self._exec(
-            "UPDATE job_executions SET status = 'canceled', ended = ? WHERE ended IS NULL AND "
-            "job_id IN (SELECT id FROM jobs WHERE batch = ? AND status = 'canceled')",
-            (time.time(), batch),
-        )
-        return cur.rowcount
-
-    def running_recipes(self, batch: str) -> list[str]:
-        """The recipes of ``batch`` with a job running now (no more than the workers run)."""
-        rows = self._exec(
-            "SELECT DISTINCT recipe FROM jobs WHERE batch = ? AND status = 'running' "
-            "AND recipe IS NOT NULL",
-            (batch,),
-        ).fetchall()
-        return [str(r[0]) for r in rows]
-
-    def cancel_recipes(self, batch: str, recipes: list[str], by: str, *, running: bool) -> int:
-        """Cancel the queued jobs of ``batch``'s ``recipes`` (running ones too when
-        ``running``)."""
-        states = "('queued', 'running')" if running else "('queued')"
-        canceled = 0
-        for start in range(0, len(recipes), 500):
-            chunk = recipes[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            now = time.time()
-            cur = self._exec(
-                "UPDATE jobs SET status = 'canceled', canceled_by = ?, ended = ? "  # noqa: S608
-                f"WHERE batch = ? AND status IN {states} AND recipe IN ({marks})",
-                (by, now, batch, *chunk),
-            )
-            canceled += cur.rowcount
-            self._exec(
-                "UPDATE job_executions SET status = 'canceled', ended = ? "  # noqa: S608
-                "WHERE ended IS NULL AND job_id IN (SELECT id FROM jobs WHERE batch = ? "
-                f"AND status = 'canceled' AND recipe IN ({marks}))",
-                (now, batch, *chunk),
-            )
-        return canceled
-
-    def batch_file_ids(
-        self, batch: str, after: int = 0, limit: int = 1000
-    ) -> list[tuple[int, str]]:
-        """(rowid, input file id) of a batch's jobs after ``after``, in rowid order (a cursor)."""
-        rows = self._exec(
-            "SELECT rowid, file_id FROM jobs WHERE batch = ? AND rowid > ? ORDER BY rowid LIMIT ?",
-            (batch, after, limit),
-        ).fetchall()
-        return [(int(r[0]), str(r[1])) for r in rows]
 
     def set_process(self, job_id: str, started: Started) -> None:
         """Record where a running job's attempt runs (found again after a crash)."""
