@@ -41,12 +41,19 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
 
 
 def spatial_rows(
-    con: sqlite3.Connection, q: Query, columns: str = "", known: Known | None = None
+    con: sqlite3.Connection,
+    q: Query,
+    columns: str = "",
+    known: Known | None = None,
+    *,
+    docs: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Records whose shape meets the query's: R*Tree prefilter, then exact tests.
 
     Each row is ``(rid, *columns)``: ``columns`` (SQL over ``files f``) are read in the same
-    pass, so a page can be ordered without reading the matches' rows again.
+    pass, so a page can be ordered without reading the matches' rows again. With ``docs``
+    each row also ends with the record's document and null mask (``docs d`` joined in the same
+    statement: for a point query, whose few matches are all on its page).
     """
     geom = q.geometry()
     assert geom is not None
@@ -71,13 +78,17 @@ def spatial_rows(
         select = "f.rid, f.geom"
     if columns:
         select += f", {columns}"
+    source = "files f"
+    if docs:
+        select += ", d.doc, d.nulls"
+        source = "files f JOIN docs d ON d.rid = f.rid"
     candidates = " UNION ".join(probes)
     keys = tag_prefilter(q)
     if keys is not None:
         candidates = (f"SELECT rid FROM tags WHERE tag IN (SELECT value FROM json_each(?)) "  # noqa: S608
                       f"AND rid IN ({candidates})")  # fmt: skip
         params.insert(0, keys)
-    sql = f"SELECT {select} FROM files f WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
+    sql = f"SELECT {select} FROM {source} WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
     rows = con.execute(sql, [*params, *where.params]).fetchall()
     if not rows:
         return []
