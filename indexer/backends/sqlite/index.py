@@ -34,7 +34,7 @@ from indexer.backends.sqlite.query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite.spatial import spatial_rows
+from indexer.backends.sqlite.spatial import query_xy, spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
@@ -272,7 +272,8 @@ class SqliteIndex(FileIndex):
         token = q.decode_token()
         back = token is not None and q.token_before
         known = self._known(q)
-        if _spatial(q):
+        spatial = _spatial(q)
+        if spatial:
             # the matches come with their sort values: ordered here, not read again in SQL
             found = spatial_rows(self.con, q, sort_columns(keys), known, docs=with_docs)
             total = len(found)
@@ -292,7 +293,7 @@ class SqliteIndex(FileIndex):
             rows = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
         more = len(rows) > q.limit
         shown = rows[: q.limit][::-1] if back else rows[: q.limit]
-        if with_docs and _spatial(q):  # each row ends with its document and null mask
+        if with_docs and spatial:  # each row ends with its document and null mask
             docs = [(row[-2], row[-1]) for row in shown]
             shown = [row[:-2] for row in shown]
         else:
@@ -379,5 +380,7 @@ def _spatial(q: Query) -> bool:
     """Whether the R*Tree should drive: a query shape that covers the whole world (the usual
     "has a footprint" bbox) meets every record with a place, so plain filters answer it
     without reading a million candidates."""
+    if query_xy(q) is not None:  # a point never covers the world: no shapely object needed
+        return True
     geom = q.geometry()
     return geom is not None and not geom.covers(WORLD)

@@ -9,6 +9,7 @@ import shapely
 
 from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, TIME_UNIT_US, signature, type_bits
+from seedpipe.query.geometry import query_point
 from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
@@ -40,6 +41,13 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def query_xy(q: Query) -> tuple[float, float] | None:
+    """The query's (x, y) when its shape is a single point (checked), else None."""
+    if q.bbox is None and q.intersects is not None and q.intersects.get("type") == "Point":
+        return query_point(q.intersects, field="intersects")
+    return None
+
+
 def spatial_rows(
     con: sqlite3.Connection,
     q: Query,
@@ -55,20 +63,27 @@ def spatial_rows(
     each row also ends with the record's document and null mask (``docs d`` joined in the same
     statement: for a point query, whose few matches are all on its page).
     """
-    geom = q.geometry()
-    assert geom is not None
+    point = query_xy(q)
+    geom = None
+    if point is not None:  # no shapely object: bounds and boxes are the point's own
+        x, y = point
+        bounds = [(x, y, x, y)]
+        boxes: list[tuple[float, float, float, float]] | None = bounds
+    else:
+        geom = q.geometry()
+        assert geom is not None
+        parts = list(getattr(geom, "geoms", [geom]))
+        if len(parts) > MAX_PROBES:  # a many-part query probes its overall box instead
+            parts = [geom]
+        bounds = [part.bounds for part in parts]
+        boxes = q.boxes()
     where = compile_filters(q, probe_tags=True, known=known)
     probes, params = [], []
     extra, extra_params = _rtree_filters(q)
-    parts = list(getattr(geom, "geoms", [geom]))
-    if len(parts) > MAX_PROBES:  # a many-part query probes its overall box instead
-        parts = [geom]
-    for part in parts:
-        minx, miny, maxx, maxy = part.bounds
+    for minx, miny, maxx, maxy in bounds:
         probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
                       f"AND y1 >= ?{extra}")  # fmt: skip
         params.extend([maxx, minx, maxy, miny, *extra_params])
-    boxes = q.boxes()
     if boxes is not None and len(boxes) <= MAX_PROBES:
         exact = " OR ".join("(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes)
         box_params = [v for b in boxes for v in (b[2], b[0], b[3], b[1])]
@@ -101,7 +116,10 @@ def spatial_rows(
         refine = rows
         shapes = shapely.from_wkb([row[1] for row in rows])
     if refine:
-        shapely.prepare(geom)
-        hits = shapely.intersects(geom, shapes)
+        if point is not None:
+            hits = shapely.intersects_xy(shapes, *point)
+        else:
+            shapely.prepare(geom)
+            hits = shapely.intersects(geom, shapes)
         keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
     return [(row[0], *row[2:]) for row in keep]
