@@ -34,7 +34,7 @@ from indexer.backends.sqlite.query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite.spatial import query_xy, spatial_rows
+from indexer.backends.sqlite.spatial import spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.query.geometry import RecordPlace, clean_records
@@ -380,7 +380,7 @@ def _spatial(q: Query) -> bool:
     """Whether the R*Tree should drive: a query shape that covers the whole world (the usual
     "has a footprint" bbox) meets every record with a place, so plain filters answer it
     without reading a million candidates."""
-    if query_xy(q) is not None:  # a point never covers the world: no shapely object needed
-        return True
+    if q.bbox is None and q.intersects is not None and q.intersects.get("type") == "Point":
+        return True  # a point never covers the world (checked where it is probed)
     geom = q.geometry()
     return geom is not None and not geom.covers(WORLD)

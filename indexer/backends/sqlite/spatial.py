@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import Any
 
@@ -14,6 +15,9 @@ from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays small
+# A query setting only these fields (every other one at its default) with a point for
+# ``intersects`` runs one fixed statement (see _plain_point_sql).
+PLAIN = frozenset({"intersects", "limit"})
 
 
 def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
@@ -77,8 +81,47 @@ def spatial_rows(
             parts = [geom]
         bounds = [part.bounds for part in parts]
         boxes = q.boxes()
+    if point is not None and q.model_fields_set <= PLAIN:
+        # only the point set: the statement is always the same text (compiled once, then
+        # taken from the connection's statement cache), its values the point's own
+        sql = _plain_point_sql(columns, docs)
+        x, y = point
+        params: list[Any] = [x, x, y, y, x, x, y, y]
+    else:
+        sql, params = _statement(q, bounds, boxes, columns, known, docs)
+    rows = con.execute(sql, params).fetchall()
+    if not rows:
+        return []
+    if boxes is not None and len(boxes) <= MAX_PROBES:
+        keep = [row for row in rows if row[1] is None]
+        refine = [row for row in rows if row[1] is not None]
+        shapes = shapely.from_wkb([row[1] for row in refine])
+    else:
+        keep = []
+        refine = rows
+        shapes = shapely.from_wkb([row[1] for row in rows])
+    if refine:
+        if point is not None:
+            hits = shapely.intersects_xy(shapes, *point)
+        else:
+            shapely.prepare(geom)
+            hits = shapely.intersects(geom, shapes)
+        keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
+    return [(row[0], *row[2:]) for row in keep]
+
+
+def _statement(
+    q: Query,
+    bounds: list[tuple[float, float, float, float]],
+    boxes: list[tuple[float, float, float, float]] | None,
+    columns: str,
+    known: Known | None,
+    docs: bool,
+) -> tuple[str, list[Any]]:
+    """The SQL of ``spatial_rows`` and its values: R*Tree probes, filters, exact box tests."""
     where = compile_filters(q, probe_tags=True, known=known)
-    probes, params = [], []
+    probes: list[str] = []
+    params: list[Any] = []
     extra, extra_params = _rtree_filters(q)
     for minx, miny, maxx, maxy in bounds:
         probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
@@ -104,22 +147,15 @@ def spatial_rows(
                       f"AND rid IN ({candidates})")  # fmt: skip
         params.insert(0, keys)
     sql = f"SELECT {select} FROM {source} WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
-    rows = con.execute(sql, [*params, *where.params]).fetchall()
-    if not rows:
-        return []
-    if boxes is not None and len(boxes) <= MAX_PROBES:
-        keep = [row for row in rows if row[1] is None]
-        refine = [row for row in rows if row[1] is not None]
-        shapes = shapely.from_wkb([row[1] for row in refine])
-    else:
-        keep = []
-        refine = rows
-        shapes = shapely.from_wkb([row[1] for row in rows])
-    if refine:
-        if point is not None:
-            hits = shapely.intersects_xy(shapes, *point)
-        else:
-            shapely.prepare(geom)
-            hits = shapely.intersects(geom, shapes)
-        keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
-    return [(row[0], *row[2:]) for row in keep]
+    return sql, [*params, *where.params]
+
+
+@functools.lru_cache(maxsize=16)
+def _plain_point_sql(columns: str, docs: bool) -> str:
+    """``_statement``'s text for a query that sets only a point (and a limit): its values are
+    then (x, x, y, y) for the probe and the same for the exact box test, checked here."""
+    q = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]})
+    box = (1.0, 2.0, 1.0, 2.0)
+    sql, params = _statement(q, [box], [box], columns, None, docs)
+    assert params == [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0], params
+    return sql
