@@ -317,9 +317,15 @@ def query_shape(obj: Any, *, field: str = "intersects") -> BaseGeometry:
     its repair, orientation, centre and GeoJSON round trip (a point needs none of them, and
     they were a third of an indexed point query's time)."""
     if isinstance(obj, dict) and obj.get("type") == "Point":
-        x, y = _checked(obj, field, [0])["coordinates"]
-        return shapely.Point(x, y)
+        return shapely.Point(*query_point(obj, field=field))
     return clean_geometry(obj, field=field).shape
+
+
+def query_point(obj: Any, *, field: str = "intersects") -> tuple[float, float]:
+    """A query's GeoJSON Point as checked (x, y): what ``query_shape`` builds its point from,
+    for a caller that needs no shapely object (an indexed point query's probe and refine)."""
+    x, y = _checked(obj, field, [0])["coordinates"]
+    return x, y
 
 
 def clean_point(obj: Any, *, field: str = "center_point") -> dict[str, Any]:

@@ -59,6 +59,7 @@ INLINE_DECODE = 16  # an inline page longer than this is decoded in the worker t
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
 _OVER = object()  # an inline read that ran over its budget
+GET_SQL = "SELECT d.doc FROM files f JOIN docs d ON d.rid = f.rid WHERE f.id = ?"
 
 
 class SqliteIndex(FileIndex):
@@ -95,15 +96,17 @@ class SqliteIndex(FileIndex):
             except sqlite3.Error as exc:
                 raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
 
-    async def _read(self, q: Query, fn: Callable[[Query], T]) -> T:
-        """``fn`` in one read snapshot: a point query inline (see INLINE_S), others in the
-        worker thread."""
+    async def _read(
+        self, q: Query, fn: Callable[[Query], T], quick: Callable[[Query], T] | None = None
+    ) -> T:
+        """``fn`` in one read snapshot: a point query inline (see INLINE_S; ``quick`` instead
+        of ``fn`` there, when given), others in the worker thread."""
         if not _inline(q):
             return await self._run(self._snapshot, q, fn)
         await self.open()
         async with self._lock:
             try:
-                out = self._budgeted(q, fn)
+                out = self._budgeted(q, quick or fn)
                 return await asyncio.to_thread(self._snapshot, q, fn) if out is _OVER else out
             except sqlite3.Error as exc:
                 raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
@@ -111,16 +114,24 @@ class SqliteIndex(FileIndex):
     def _budgeted(self, q: Query, fn: Callable[[Query], T]) -> Any:
         """``_snapshot(q, fn)`` interrupted after INLINE_S of SQL (then ``_OVER``): the rows
         SQL yields in that time bound what Python does with them."""
+        return self._budgeted_call(self._in_snapshot, fn, q)
+
+    def _in_snapshot(self, fn: Callable[[Query], T], q: Query) -> T:
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            return fn(q)
+        finally:
+            con.set_progress_handler(None, 0)  # before COMMIT, which must not be cut short
+            con.execute("COMMIT")
+
+    def _budgeted_call(self, fn: Callable[..., T], *args: Any) -> Any:
+        """``fn(*args)`` interrupted after INLINE_S of SQL (then ``_OVER``)."""
         con = self.con
         deadline = time.perf_counter() + INLINE_S
         con.set_progress_handler(lambda: time.perf_counter() > deadline, INLINE_STEPS)
         try:
-            con.execute("BEGIN")
-            try:
-                return fn(q)
-            finally:
-                con.set_progress_handler(None, 0)  # before COMMIT, which must not be cut short
-                con.execute("COMMIT")
+            return fn(*args)
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 return _OVER
@@ -163,17 +174,24 @@ class SqliteIndex(FileIndex):
     # ----- reads -----
 
     async def get(self, file_id: str) -> FileRecord | None:
-        row = await self._run(
-            lambda: self.con.execute(
-                "SELECT d.doc FROM files f JOIN docs d ON d.rid = f.rid WHERE f.id = ?", (file_id,)
-            ).fetchone()
-        )
+        # One row by a unique key: inline on the event loop, budgeted as a point query is.
+        await self.open()
+        async with self._lock:
+            try:
+                row = self._budgeted_call(self._get_doc, file_id)
+                if row is _OVER:
+                    row = await asyncio.to_thread(self._get_doc, file_id)
+            except sqlite3.Error as exc:
+                raise CatalogError(f"sqlite index {self.path}: {exc}") from exc
         return FileRecord.model_validate_json(row[0]) if row else None
+
+    def _get_doc(self, file_id: str) -> Any:
+        return self.con.execute(GET_SQL, (file_id,)).fetchone()
 
     async def search(self, query: Query) -> SearchPage:
         if not _inline(query):  # decoded in the worker thread, in the same hop
             return await self._run(self._search, query)
-        docs, total, nxt, prv = await self._read(query, self._page)
+        docs, total, nxt, prv = await self._read(query, self._page, self._page_quick)
         raw = [d[0] for d in docs]
         if len(raw) > INLINE_DECODE:
             records = await asyncio.to_thread(decode_records, raw)
@@ -219,7 +237,7 @@ class SqliteIndex(FileIndex):
         return int(self.con.execute(sql, where.params).fetchone()[0])
 
     async def search_json(self, query: Query) -> JsonPage:
-        docs, total, nxt, prv = await self._read(query, self._page)
+        docs, total, nxt, prv = await self._read(query, self._page, self._page_quick)
         return JsonPage([whole(*d) for d in docs], total, next_token=nxt, prev_token=prv)
 
     def _search(self, q: Query) -> SearchPage:
@@ -237,18 +255,27 @@ class SqliteIndex(FileIndex):
         finally:
             con.execute("COMMIT")
 
-    def _page(self, q: Query) -> tuple[list[tuple[str, int]], int, str | None, str | None]:
+    def _page_quick(self, q: Query) -> tuple[list[tuple[str, int]], int, str | None, str | None]:
+        """``_page`` reading the documents in the matches' statement (for an inline point
+        query: a few matches, all on the page; the budget bounds a point under many)."""
+        return self._page(q, with_docs=True)
+
+    def _page(
+        self, q: Query, *, with_docs: bool = False
+    ) -> tuple[list[tuple[str, int]], int, str | None, str | None]:
         """The page's documents (JSON and null mask), the total, the next and previous tokens.
 
         A ``before`` token reads backwards from its row (the reverse order, in SQL or here) and
-        turns the rows round, so a previous page is the same rows the forward walk showed."""
+        turns the rows round, so a previous page is the same rows the forward walk showed.
+        ``with_docs``: a spatial page reads every match's document in the same statement."""
         keys = q.sort_keys
         token = q.decode_token()
         back = token is not None and q.token_before
         known = self._known(q)
-        if _spatial(q):
+        spatial = _spatial(q)
+        if spatial:
             # the matches come with their sort values: ordered here, not read again in SQL
-            found = spatial_rows(self.con, q, sort_columns(keys), known)
+            found = spatial_rows(self.con, q, sort_columns(keys), known, docs=with_docs)
             total = len(found)
             ordered = order_rows(found, keys, token, before=back)
             rows = ordered[::-1][: q.limit + 1] if back else ordered[: q.limit + 1]
@@ -266,7 +293,11 @@ class SqliteIndex(FileIndex):
             rows = self.con.execute(sql, [*page.params, q.limit + 1]).fetchall()
         more = len(rows) > q.limit
         shown = rows[: q.limit][::-1] if back else rows[: q.limit]
-        docs = self._docs([row[0] for row in shown])
+        if with_docs and spatial:  # each row ends with its document and null mask
+            docs = [(row[-2], row[-1]) for row in shown]
+            shown = [row[:-2] for row in shown]
+        else:
+            docs = self._docs([row[0] for row in shown])
         next_token = prev_token = None
         if shown:  # tokens carry a row's sort values, as stored
             first, last = shown[0], shown[-1]
@@ -349,5 +380,7 @@ def _spatial(q: Query) -> bool:
     """Whether the R*Tree should drive: a query shape that covers the whole world (the usual
     "has a footprint" bbox) meets every record with a place, so plain filters answer it
     without reading a million candidates."""
+    if q.bbox is None and q.intersects is not None and q.intersects.get("type") == "Point":
+        return True  # a point never covers the world (checked where it is probed)
     geom = q.geometry()
     return geom is not None and not geom.covers(WORLD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import Any
 
@@ -9,10 +10,14 @@ import shapely
 
 from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, TIME_UNIT_US, signature, type_bits
+from seedpipe.query.geometry import query_point
 from seedpipe.query.model import Query
 
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays small
+# A query setting only these fields (every other one at its default) with a point for
+# ``intersects`` runs one fixed statement (see _plain_point_sql).
+PLAIN = frozenset({"intersects", "limit"})
 
 
 def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
@@ -40,45 +45,51 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def query_xy(q: Query) -> tuple[float, float] | None:
+    """The query's (x, y) when its shape is a single point (checked), else None."""
+    if q.bbox is None and q.intersects is not None and q.intersects.get("type") == "Point":
+        return query_point(q.intersects, field="intersects")
+    return None
+
+
 def spatial_rows(
-    con: sqlite3.Connection, q: Query, columns: str = "", known: Known | None = None
+    con: sqlite3.Connection,
+    q: Query,
+    columns: str = "",
+    known: Known | None = None,
+    *,
+    docs: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Records whose shape meets the query's: R*Tree prefilter, then exact tests.
 
     Each row is ``(rid, *columns)``: ``columns`` (SQL over ``files f``) are read in the same
-    pass, so a page can be ordered without reading the matches' rows again.
+    pass, so a page can be ordered without reading the matches' rows again. With ``docs``
+    each row also ends with the record's document and null mask (``docs d`` joined in the same
+    statement: for a point query, whose few matches are all on its page).
     """
-    geom = q.geometry()
-    assert geom is not None
-    where = compile_filters(q, probe_tags=True, known=known)
-    probes, params = [], []
-    extra, extra_params = _rtree_filters(q)
-    parts = list(getattr(geom, "geoms", [geom]))
-    if len(parts) > MAX_PROBES:  # a many-part query probes its overall box instead
-        parts = [geom]
-    for part in parts:
-        minx, miny, maxx, maxy = part.bounds
-        probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
-                      f"AND y1 >= ?{extra}")  # fmt: skip
-        params.extend([maxx, minx, maxy, miny, *extra_params])
-    boxes = q.boxes()
-    if boxes is not None and len(boxes) <= MAX_PROBES:
-        exact = " OR ".join("(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes)
-        box_params = [v for b in boxes for v in (b[2], b[0], b[3], b[1])]
-        select = "f.rid, CASE WHEN f.isbox THEN NULL ELSE f.geom END"
-        where.add(f"(f.isbox = 0 OR ({exact}))", *box_params)
+    point = query_xy(q)
+    geom = None
+    if point is not None:  # no shapely object: bounds and boxes are the point's own
+        x, y = point
+        bounds = [(x, y, x, y)]
+        boxes: list[tuple[float, float, float, float]] | None = bounds
     else:
-        select = "f.rid, f.geom"
-    if columns:
-        select += f", {columns}"
-    candidates = " UNION ".join(probes)
-    keys = tag_prefilter(q)
-    if keys is not None:
-        candidates = (f"SELECT rid FROM tags WHERE tag IN (SELECT value FROM json_each(?)) "  # noqa: S608
-                      f"AND rid IN ({candidates})")  # fmt: skip
-        params.insert(0, keys)
-    sql = f"SELECT {select} FROM files f WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
-    rows = con.execute(sql, [*params, *where.params]).fetchall()
+        geom = q.geometry()
+        assert geom is not None
+        parts = list(getattr(geom, "geoms", [geom]))
+        if len(parts) > MAX_PROBES:  # a many-part query probes its overall box instead
+            parts = [geom]
+        bounds = [part.bounds for part in parts]
+        boxes = q.boxes()
+    if point is not None and q.model_fields_set <= PLAIN:
+        # only the point set: the statement is always the same text (compiled once, then
+        # taken from the connection's statement cache), its values the point's own
+        sql = _plain_point_sql(columns, docs)
+        x, y = point
+        params: list[Any] = [x, x, y, y, x, x, y, y]
+    else:
+        sql, params = _statement(q, bounds, boxes, columns, known, docs)
+    rows = con.execute(sql, params).fetchall()
     if not rows:
         return []
     if boxes is not None and len(boxes) <= MAX_PROBES:
@@ -90,7 +101,61 @@ def spatial_rows(
         refine = rows
         shapes = shapely.from_wkb([row[1] for row in rows])
     if refine:
-        shapely.prepare(geom)
-        hits = shapely.intersects(geom, shapes)
+        if point is not None:
+            hits = shapely.intersects_xy(shapes, *point)
+        else:
+            shapely.prepare(geom)
+            hits = shapely.intersects(geom, shapes)
         keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
     return [(row[0], *row[2:]) for row in keep]
+
+
+def _statement(
+    q: Query,
+    bounds: list[tuple[float, float, float, float]],
+    boxes: list[tuple[float, float, float, float]] | None,
+    columns: str,
+    known: Known | None,
+    docs: bool,
+) -> tuple[str, list[Any]]:
+    """The SQL of ``spatial_rows`` and its values: R*Tree probes, filters, exact box tests."""
+    where = compile_filters(q, probe_tags=True, known=known)
+    probes: list[str] = []
+    params: list[Any] = []
+    extra, extra_params = _rtree_filters(q)
+    for minx, miny, maxx, maxy in bounds:
+        probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
+                      f"AND y1 >= ?{extra}")  # fmt: skip
+        params.extend([maxx, minx, maxy, miny, *extra_params])
+    if boxes is not None and len(boxes) <= MAX_PROBES:
+        exact = " OR ".join("(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes)
+        box_params = [v for b in boxes for v in (b[2], b[0], b[3], b[1])]
+        select = "f.rid, CASE WHEN f.isbox THEN NULL ELSE f.geom END"
+        where.add(f"(f.isbox = 0 OR ({exact}))", *box_params)
+    else:
+        select = "f.rid, f.geom"
+    if columns:
+        select += f", {columns}"
+    source = "files f"
+    if docs:
+        select += ", d.doc, d.nulls"
+        source = "files f JOIN docs d ON d.rid = f.rid"
+    candidates = " UNION ".join(probes)
+    keys = tag_prefilter(q)
+    if keys is not None:
+        candidates = (f"SELECT rid FROM tags WHERE tag IN (SELECT value FROM json_each(?)) "  # noqa: S608
+                      f"AND rid IN ({candidates})")  # fmt: skip
+        params.insert(0, keys)
+    sql = f"SELECT {select} FROM {source} WHERE f.rid IN ({candidates}) AND {where.sql()}"  # noqa: S608
+    return sql, [*params, *where.params]
+
+
+@functools.lru_cache(maxsize=16)
+def _plain_point_sql(columns: str, docs: bool) -> str:
+    """``_statement``'s text for a query that sets only a point (and a limit): its values are
+    then (x, x, y, y) for the probe and the same for the exact box test, checked here."""
+    q = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]})
+    box = (1.0, 2.0, 1.0, 2.0)
+    sql, params = _statement(q, [box], [box], columns, None, docs)
+    assert params == [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0], params
+    return sql

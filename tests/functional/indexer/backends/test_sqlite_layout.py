@@ -373,6 +373,60 @@ async def test_a_point_query_over_its_inline_budget_finishes_in_the_worker_threa
         assert await index.count(point) == 41
 
 
+async def test_a_point_query_setting_only_its_point_finds_what_the_general_statement_finds(
+    tmp_path: Path,
+) -> None:
+    # the fixed statement of a plain point query (spatial._plain_point_sql) against the one
+    # compiled from the filters (here the same defaults, given explicitly), pages and tokens
+    shapes = [
+        {"type": "Point", "coordinates": [1.0, 2.0]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [3, 0], [3, 3], [0, 3], [0, 0]]]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [3, 0], [3, 3], [2, 3], [0, 0]]]},  # no
+        {"type": "Polygon", "coordinates": [[[0.5, 1], [4, 1.5], [4, 4], [0.5, 3], [0.5, 1]]]},
+        {"type": "Polygon", "coordinates": [[[5, 5], [6, 5], [6, 6], [5, 6], [5, 5]]]},  # no
+    ]
+    records = [
+        FileRecord(
+            id=f"s{i}", file_name=f"s{i}.tif", workspace={"name": "raw"}, file_path=f"s{i}.tif",
+            geometry=shapes[i % len(shapes)],
+        )
+        for i in range(12)
+    ]  # fmt: skip
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(records)
+        await index.delete("s3", 2)
+        point = {"type": "Point", "coordinates": [1.0, 2.0]}
+        plain = Query(intersects=point, limit=2)
+        general = Query(intersects=point, limit=2, include_deleted=False)
+        assert plain.model_fields_set == {"intersects", "limit"}
+        for q in (plain, general):
+            ids: list[str] = []
+            page = await index.search_json(q)
+            ids += [json.loads(d)["id"] for d in page.docs]
+            while page.next_token:
+                page = await index.search_json(q.model_copy(update={"token": page.next_token}))
+                ids += [json.loads(d)["id"] for d in page.docs]
+            assert page.total == 7
+            assert sorted(ids) == ["s0", "s1", "s10", "s11", "s5", "s6", "s8"]
+            decoded = await index.search(q.model_copy(update={"limit": 100}))
+            assert sorted(r.id for r in decoded.records) == sorted(ids)
+            assert await index.count(q) == 7
+
+
+async def test_get_runs_on_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        await index.upsert(_points(2))
+
+        async def no_thread(*args: object) -> None:
+            raise AssertionError("get went to the worker thread")
+
+        monkeypatch.setattr("indexer.backends.sqlite.index.asyncio.to_thread", no_thread)
+        got = await index.get("p1")
+        assert got is not None and got.id == "p1"
+        assert await index.get("nope") is None
+        monkeypatch.undo()
+
+
 async def test_the_index_reads_through_a_memory_map(tmp_path: Path) -> None:
     async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
         assert isinstance(index, SqliteIndex)
