@@ -96,7 +96,10 @@ def parse_queue_request(body: Any) -> tuple[str, dict[str, list[str]], dict[str,
 
 
 async def lookup_files(
-    index: CatalogueReader | None, file_ids: Mapping[str, list[str]]
+    index: CatalogueReader | None,
+    file_ids: Mapping[str, list[str]],
+    *,
+    field: str = "job input",
 ) -> dict[str, list[FileRecord]]:
     """The catalogue's records for the given ids; InvalidInput naming each missing one."""
     files: dict[str, list[FileRecord]] = {}
@@ -111,7 +114,7 @@ async def lookup_files(
                 records.append(record)
         files[name] = records
     if missing:
-        raise InvalidInput("; ".join(missing), field="job input")
+        raise InvalidInput("; ".join(missing), field=field)
     return files
 
 

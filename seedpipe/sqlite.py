@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +37,23 @@ def open_store(path: Path, schema: str, *, synchronous: str = "NORMAL") -> sqlit
     db.row_factory = sqlite3.Row
     db.executescript(schema)
     return db
+
+
+def add_columns(db: sqlite3.Connection, table: str, columns: Mapping[str, str]) -> None:
+    """Add the ``columns`` (name: declaration) a store written by an older seedpipe lacks.
+
+    Two processes opening one old store at once may both try: the one that finds a column
+    already added by the other carries on.
+    """
+    have = {r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
+    for name, decl in columns.items():
+        if name in have:
+            continue
+        try:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column name" not in str(exc):
+                raise
 
 
 @contextmanager

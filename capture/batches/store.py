@@ -12,7 +12,7 @@ from typing import Any
 
 from capture.batches.model import Batch
 from seedpipe.errors import JobError
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import add_columns, open_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -54,10 +54,7 @@ class BatchStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_store(Path(path), SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(batches)").fetchall()}
-        for col, decl in ADDED_COLUMNS.items():
-            if col not in have:
-                self._db.execute(f"ALTER TABLE batches ADD COLUMN {col} {decl}")
+        add_columns(self._db, "batches", ADDED_COLUMNS)
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.jobs.model import Job
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import add_columns, open_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -143,10 +143,7 @@ class JobTable:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)").fetchall()}
-        for col, decl in ADDED_COLUMNS.items():
-            if col not in have:
-                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {col} {decl}")
+        add_columns(self._db, "jobs", ADDED_COLUMNS)
         self._db.executescript(INDEXES)
 
     def close(self) -> None:

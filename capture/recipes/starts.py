@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from capture.control import lookup_files
 from seedpipe.errors import InvalidInput
-from seedpipe.records import FileRecord
 
 if TYPE_CHECKING:
     from capture.recipes.engine import RecipeEngine
@@ -26,17 +26,5 @@ async def start_with_ids(
         raise InvalidInput(
             f"unknown recipe type {recipe_type!r} (known: {known})", field="recipe_type"
         )
-    files: dict[str, list[FileRecord]] = {}
-    missing: list[str] = []
-    for name, ids in file_ids.items():
-        records = []
-        for fid in ids:
-            record = await index.get(fid) if index is not None else None
-            if record is None or record.is_deleted:
-                missing.append(f"inputs.{name}: no file with id {fid!r}")
-            else:
-                records.append(record)
-        files[name] = records
-    if missing:
-        raise InvalidInput("; ".join(missing), field="recipe input")
+    files = await lookup_files(index, file_ids, field="recipe input")
     return await engine.start(recipe_type, files, json_inputs)

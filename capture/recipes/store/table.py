@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from capture.recipes.store.model import Recipe, RecipeNode
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import add_columns, open_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipes (
@@ -86,10 +86,7 @@ class RecipeTable:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_store(self.path, SCHEMA)
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(recipes)").fetchall()}
-        for col, decl in ADDED_COLUMNS.items():
-            if col not in have:
-                self._db.execute(f"ALTER TABLE recipes ADD COLUMN {col} {decl}")
+        add_columns(self._db, "recipes", ADDED_COLUMNS)
         self._db.executescript(INDEXES)
 
     def close(self) -> None:
