@@ -105,7 +105,8 @@ class IndexerService:
             self.settings, self.bus, self.index, group=group, publish_matches=False,
             dead_letter_problems=False,
         )  # fmt: skip
-        await replay.run(stop, until_caught_up=True)
+        async with self.index.bulk():  # a whole log into an empty index: one bulk load
+            await replay.run(stop, until_caught_up=True)
         if not stop.is_set():
             await self.index.replay_done()
             log.info("index rebuilt from the event log", extra={"written": replay.stats.written})
@@ -284,6 +285,7 @@ async def reindex(settings: Settings, *, index_url: str | None = None) -> Stats:
         service = IndexerService(
             settings, bus, index, group=group, publish_matches=False, dead_letter_problems=False
         )
-        await service.run(asyncio.Event(), until_caught_up=True)
+        async with index.bulk():
+            await service.run(asyncio.Event(), until_caught_up=True)
     log.info("reindex done", extra={"written": service.stats.written, "group": group})
     return service.stats

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
@@ -109,6 +111,13 @@ class FileIndex(ABC):
         them already; else the backend cleans them.
         """
 
+    def bulk(self) -> AbstractAsyncContextManager[None]:
+        """A bulk load: many ``upsert`` batches in a row (a reindex, a replay, a scan of an
+        archive). A backend may defer work on derived structures to the end of the block;
+        every written batch stays durable and searches stay exact meanwhile. Nothing by default.
+        """
+        return _nothing()
+
     @abstractmethod
     async def get(self, file_id: str) -> FileRecord | None:
         """The stored record, or None if unknown or deleted."""
@@ -165,3 +174,8 @@ class FileIndex(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections; the index stays on disk/server."""
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield

@@ -7,7 +7,8 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
@@ -21,6 +22,7 @@ from indexer.backends.base import (
     UpsertResult,
 )
 from indexer.backends.sqlite import writes
+from indexer.backends.sqlite.bulk import Loader
 from indexer.backends.sqlite.docs import decode_records, gc_paused, whole
 from indexer.backends.sqlite.layout import open_file
 from indexer.backends.sqlite.names import name_candidates
@@ -164,6 +166,18 @@ class SqliteIndex(FileIndex):
         # pure cost (~15% of a bulk load), so collection waits until the batch is written.
         with gc_paused():
             return writes.upsert_batch(self.con, records, places or clean_records(records))
+
+    @asynccontextmanager
+    async def bulk(self) -> AsyncIterator[None]:
+        """Boxes, names and secondary indexes built once at the end (see bulk.py); the last
+        loader out of the file finishes, and a load left by a dead process is finished when
+        the index is next opened."""
+        loader = Loader(self.path)
+        await self._run(lambda: loader.begin(self.con))
+        try:
+            yield
+        finally:
+            await self._run(lambda: loader.end(self.con))
 
     async def delete(self, file_id: str, version: int) -> UpsertResult:
         return await self._run(self._delete, file_id, version)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexer.backends.sqlite import names
+from indexer.backends.sqlite import bulk, names
 from indexer.backends.sqlite.docs import FIELDS
 from seedpipe.sqlite import connect
 
@@ -33,14 +33,14 @@ CREATE TABLE IF NOT EXISTS files (
   nparts INTEGER NOT NULL, isbox INTEGER NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL,
   geom BLOB, tagkeys TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS files_created ON files (created);
-CREATE INDEX IF NOT EXISTS files_data_or_created ON files (coalesce(data_started, created));
 DROP INDEX IF EXISTS files_d0;
--- data time: (d0, d1) answers interval tests from the index alone; see state 'data_span'
-CREATE INDEX IF NOT EXISTS files_d0_d1 ON files (d0, d1);
+-- files' other indexes: bulk.BULK_INDEXES (a bulk load builds them at its end)
 CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, rid INTEGER NOT NULL,
   PRIMARY KEY (tag, rid)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
+-- a bulk load's boxes until it packs them into rt (see bulk.py); empty otherwise
+CREATE TABLE IF NOT EXISTS rt_pending (id INTEGER PRIMARY KEY, x0 REAL, x1 REAL, y0 REAL,
+  y1 REAL, t0 REAL, t1 REAL);
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -81,6 +81,8 @@ def create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     con.executescript(SCHEMA + names.SCHEMA)
     if not had_names:  # a file made before the name index: index the names it holds
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
+    if not bulk.active(con):  # a bulk load builds them when it ends
+        bulk.create_indexes(con)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
@@ -156,6 +158,7 @@ def open_file(path: Path) -> sqlite3.Connection:
             if replay:
                 kept = carry_subscriptions(con, aside)
                 log.info("saved searches carried over", extra={"subscriptions": kept})
+            bulk.recover(con, path)  # a bulk load its loaders left unfinished
         except BaseException:
             con.close()
             raise

@@ -13,6 +13,8 @@ import json
 import sqlite3
 import time
 
+from indexer.backends.sqlite import bulk
+
 PROBE_MAX = 50_000  # names: beyond this, scanning files costs about what the list saves
 PROBE_S = 0.15  # a probe that takes longer is abandoned for the scan (a safety net)
 PROBE_STEPS = 2000  # SQLite VM steps between two looks at the clock
@@ -35,6 +37,8 @@ def name_candidates(con: sqlite3.Connection, needle: str | None) -> str | None:
     """Rows (a JSON list of rids) whose casefolded name may contain ``needle``, or None when
     the trigram index cannot narrow the search cheaply (short or very common needles)."""
     if needle is None:
+        return None
+    if bulk.active(con):  # a bulk load indexes the names it writes only at its end
         return None
     needle = needle.casefold()
     if len(needle) < 3:

@@ -8,6 +8,7 @@ from typing import Any
 
 import shapely
 
+from indexer.backends.sqlite.bulk import PENDING
 from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, TIME_UNIT_US, signature, type_bits
 from seedpipe.query.geometry import query_point
@@ -18,6 +19,7 @@ MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays s
 # A query setting only these fields (every other one at its default) with a point for
 # ``intersects`` runs one fixed statement (see _plain_point_sql).
 PLAIN = frozenset({"intersects", "limit"})
+POINT_PARAMS = (1.0, 1.0, 2.0, 2.0)
 
 
 def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
@@ -86,7 +88,7 @@ def spatial_rows(
         # taken from the connection's statement cache), its values the point's own
         sql = _plain_point_sql(columns, docs)
         x, y = point
-        params: list[Any] = [x, x, y, y, x, x, y, y]
+        params: list[Any] = [x, x, y, y, x, x, y, y, x, x, y, y]
     else:
         sql, params = _statement(q, bounds, boxes, columns, known, docs)
     rows = con.execute(sql, params).fetchall()
@@ -123,10 +125,13 @@ def _statement(
     probes: list[str] = []
     params: list[Any] = []
     extra, extra_params = _rtree_filters(q)
-    for minx, miny, maxx, maxy in bounds:
-        probes.append(f"SELECT id >> {ID_SHIFT} FROM rt WHERE x0 <= ? AND x1 >= ? AND y0 <= ? "  # noqa: S608
-                      f"AND y1 >= ?{extra}")  # fmt: skip
-        params.extend([maxx, minx, maxy, miny, *extra_params])
+    # rt_pending holds a bulk load's boxes until its end packs them into rt (see bulk.py): a
+    # plain scan, empty (so free) at any other time
+    for table in ("rt", PENDING):
+        for minx, miny, maxx, maxy in bounds:
+            probes.append(f"SELECT id >> {ID_SHIFT} FROM {table} WHERE x0 <= ? AND x1 >= ? "  # noqa: S608
+                          f"AND y0 <= ? AND y1 >= ?{extra}")  # fmt: skip
+            params.extend([maxx, minx, maxy, miny, *extra_params])
     if boxes is not None and len(boxes) <= MAX_PROBES:
         exact = " OR ".join("(f.x0 <= ? AND f.x1 >= ? AND f.y0 <= ? AND f.y1 >= ?)" for _ in boxes)
         box_params = [v for b in boxes for v in (b[2], b[0], b[3], b[1])]
@@ -153,9 +158,9 @@ def _statement(
 @functools.lru_cache(maxsize=16)
 def _plain_point_sql(columns: str, docs: bool) -> str:
     """``_statement``'s text for a query that sets only a point (and a limit): its values are
-    then (x, x, y, y) for the probe and the same for the exact box test, checked here."""
+    then (x, x, y, y) for each of the two probes and the exact box test, checked here."""
     q = Query(intersects={"type": "Point", "coordinates": [1.0, 2.0]})
     box = (1.0, 2.0, 1.0, 2.0)
     sql, params = _statement(q, [box], [box], columns, None, docs)
-    assert params == [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0], params
+    assert params == [*POINT_PARAMS * 3], params
     return sql

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from indexer.backends.base import CollectionSummary
+from indexer.backends.sqlite.bulk import PENDING
 from indexer.backends.sqlite.query import DATA_TYPE
 from indexer.backends.sqlite.rows import ID_SHIFT
 from seedpipe.query.values import EPOCH, MICROSECOND
@@ -28,7 +29,8 @@ def sqlite_summary(con: sqlite3.Connection, workspace: str) -> CollectionSummary
     count = int(row[0])
     # every part of every place has its box in the R*Tree; its id holds the record's rid
     box = con.execute(
-        "SELECT min(x0), min(y0), max(x1), max(y1) FROM rt "  # noqa: S608
+        "SELECT min(x0), min(y0), max(x1), max(y1) FROM (SELECT id, x0, y0, x1, y1 FROM rt "  # noqa: S608
+        f"UNION ALL SELECT id, x0, y0, x1, y1 FROM {PENDING}) "
         f"WHERE (id >> {ID_SHIFT}) IN (SELECT f.rid FROM files f WHERE {live})",
         (workspace,),
     ).fetchone()

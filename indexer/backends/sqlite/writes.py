@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from indexer.backends.base import UpsertResult
-from indexer.backends.sqlite import names
+from indexer.backends.sqlite import bulk, names
 from indexer.backends.sqlite.layout import INSERT
 from indexer.backends.sqlite.query import DATA_TYPE
 from indexer.backends.sqlite.rows import (
@@ -70,26 +70,31 @@ def upsert_batch(
             else:
                 todo.append(i)
         old = [known[records[i].id] for i in todo if records[i].id in known]
-        _remove(con, [(o[1], o[2], o[3]) for o in old])
+        loading = bulk.active(con)
+        _remove(con, [(o[1], o[2], o[3]) for o in old], loading)
         _insert(
             con,
             [records[i] for i in todo],
             [places[i] for i in todo],
             [(i, results) for i in todo],
+            loading,
         )
     return [r for r in results if r is not None]
 
 
-def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]]) -> None:
+def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: bool) -> None:
+    """Remove rows (rid, nparts, tagkeys); ``loading``: in a bulk load (see bulk.py), whose
+    boxes may still be pending and whose end rebuilds the name index."""
     if not old:
         return
-    con.execute(names.DELETE, (json.dumps([o[0] for o in old]),))
+    if not loading:
+        con.execute(names.DELETE, (json.dumps([o[0] for o in old]),))
     con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
     con.executemany("DELETE FROM docs WHERE rid = ?", [(o[0],) for o in old])
-    con.executemany(
-        "DELETE FROM rt WHERE id = ?",
-        [(i,) for o in old for i in rt_ids(o[0], _stored_signature(o[2]), o[1])],
-    )
+    boxes = [(i,) for o in old for i in rt_ids(o[0], _stored_signature(o[2]), o[1])]
+    con.executemany("DELETE FROM rt WHERE id = ?", boxes)
+    if loading:
+        con.executemany(f"DELETE FROM {bulk.PENDING} WHERE id = ?", boxes)  # noqa: S608
     con.executemany(
         "DELETE FROM tags WHERE tag = ? AND rid = ?",
         [(tag, o[0]) for o in old if o[2] for tag in o[2].split(TAG_SEP)],
@@ -101,6 +106,7 @@ def _insert(
     records: list[FileRecord],
     places: list[RecordPlace],
     slots: list[tuple[int, list[UpsertResult | None]]],
+    loading: bool,
 ) -> None:
     if not records:
         return
@@ -114,9 +120,12 @@ def _insert(
             (max(spans),),
         )
     con.executemany(INSERT, rows)
-    con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
     con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
-    con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
+    if loading:  # the load's end packs the boxes into rt and indexes the names
+        con.executemany(f"INSERT INTO {bulk.PENDING} VALUES (?, ?, ?, ?, ?, ?, ?)", rt_rows)  # noqa: S608
+    else:
+        con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
+        con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
     con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
     for (index, results), result in zip(slots, done, strict=True):
         results[index] = result
@@ -137,7 +146,7 @@ def delete(con: sqlite3.Connection, file_id: str, version: int) -> UpsertResult:
                 reason=f"version {floor} is newer",
             )  # fmt: skip
         if row:
-            _remove(con, [(row[1], row[2], row[3])])
+            _remove(con, [(row[1], row[2], row[3])], bulk.active(con))
         con.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (file_id, version))
     return UpsertResult(id=file_id, version=version, status="written")
 

@@ -16,6 +16,8 @@ ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 
 BACKENDS = [
     pytest.param("sqlite_index", id="sqlite"),
+    # every write and search of the test inside one bulk load (see sqlite/bulk.py)
+    pytest.param("sqlite_bulk_index", id="sqlite-bulk"),
     pytest.param("os_index", id="opensearch", marks=[pytest.mark.opensearch]),
     pytest.param(
         "es_index",
@@ -34,6 +36,12 @@ BACKENDS = [
 @pytest.fixture
 async def sqlite_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
     async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        yield index
+
+
+@pytest.fixture
+async def sqlite_bulk_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index, index.bulk():
         yield index
 
 

@@ -1,0 +1,148 @@
+"""Bulk loads into the SQLite index: rows now, the derived structures once at the end.
+
+A reindex, a replay after a layout change or a scan of an archive writes many batches in a row.
+During a bulk load each batch still commits its ``files``, ``docs`` and ``tags`` rows, but
+ - the R*Tree boxes go to ``rt_pending``, a plain table (~2 µs a box, not ~12 µs into the tree),
+   and at the end the whole tree is packed once from its boxes and the pending ones
+   (``packed.pack_rtree``);
+ - the trigram name index is rebuilt once at the end, not kept row by row;
+ - the secondary indexes on ``files`` (BULK_INDEXES) are dropped and built again at the end.
+
+Searches stay exact meanwhile, only slower: spatial probes also scan ``rt_pending``, a file-name
+search scans names instead of using the trigram index, and sorts walk no secondary index.
+
+The state row ``bulk`` marks a file in a bulk load, so every process that writes or searches it
+behaves as above. Loaders hold a shared lock on ``<index>.bulk``; the last one to leave
+finishes the load (one transaction: a crash inside it leaves the load as it was). An index
+left in a bulk load by a loader that died is finished by the next process that opens it and
+can take the lock exclusively (``recover``). Every batch committed before a crash is kept.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+
+from indexer.backends.sqlite import packed
+from seedpipe.sqlite import transaction
+
+log = logging.getLogger(__name__)
+
+STATE = "bulk"
+PENDING = "rt_pending"
+# Indexes on files a bulk load builds once at the end rather than keeps row by row (id's
+# UNIQUE stays: each batch looks its ids up).
+BULK_INDEXES = {
+    "files_created": "files (created)",
+    "files_data_or_created": "files (coalesce(data_started, created))",
+    # data time: (d0, d1) answers interval tests from the index alone; see state 'data_span'
+    "files_d0_d1": "files (d0, d1)",
+}
+# Pending boxes in far fewer than this share of the tree's go into it one by one at the end.
+REPACK_SHARE = 0.05
+
+
+def active(con: sqlite3.Connection) -> bool:
+    """Whether the file is in a bulk load (read inside the caller's snapshot)."""
+    return con.execute("SELECT 1 FROM state WHERE key = ?", (STATE,)).fetchone() is not None
+
+
+def lock_path(index: Path) -> str:
+    return f"{index}.bulk"
+
+
+class Loader:
+    """One process's part in a bulk load of the index at ``path`` (see the module)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def begin(self, con: sqlite3.Connection) -> None:
+        fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while another process finishes a load
+        self._fd = fd
+        with transaction(con):
+            con.execute("INSERT OR IGNORE INTO state VALUES (?, '1')", (STATE,))
+            for name in BULK_INDEXES:
+                con.execute(f"DROP INDEX IF EXISTS {name}")
+        log.info("index bulk load begun", extra={"index": str(self.path)})
+
+    def end(self, con: sqlite3.Connection) -> bool:
+        """Leave the load; the last loader out finishes it (True when this one did)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # another loader is still writing: it finishes
+            finish(con, self.path)
+            return True
+        finally:
+            os.close(fd)
+
+
+def recover(con: sqlite3.Connection, path: Path) -> bool:
+    """Finish a bulk load whose loaders are all gone (True when there was one)."""
+    if not active(con):
+        return False
+    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a loader is alive
+        log.warning("finishing a bulk load its loaders left", extra={"index": str(path)})
+        finish(con, path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def create_indexes(con: sqlite3.Connection) -> None:
+    for name, on in BULK_INDEXES.items():
+        con.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
+
+def finish(con: sqlite3.Connection, path: Path) -> None:
+    """Build what the load deferred, in one transaction, and leave bulk mode."""
+    started = time.perf_counter()
+    with transaction(con):
+        if not active(con):
+            return
+        pending = con.execute(f"SELECT count(*) FROM {PENDING}").fetchone()[0]  # noqa: S608
+        stored = con.execute("SELECT count(*) FROM rt_rowid").fetchone()[0]
+        if pending and pending < REPACK_SHARE * stored:
+            con.execute(f"INSERT INTO rt SELECT * FROM {PENDING} ORDER BY id")  # noqa: S608
+        elif pending:
+            ids, coords = packed.read_boxes(con, "rt")
+            rows = con.execute(f"SELECT * FROM {PENDING}").fetchall()  # noqa: S608
+            new = np.array(rows, dtype=np.float64).reshape(-1, 7)
+            new_ids = np.array([r[0] for r in rows], dtype=np.int64)
+            packed.pack_rtree(
+                con,
+                "rt",
+                np.concatenate([ids, new_ids]),
+                np.concatenate([coords, packed.outward(new[:, 1:])]),
+            )
+        con.execute(f"DELETE FROM {PENDING}")  # noqa: S608
+        create_indexes(con)
+        con.execute("INSERT INTO names (names) VALUES ('rebuild')")
+        con.execute("DELETE FROM state WHERE key = ?", (STATE,))
+    log.info(
+        "index bulk load finished",
+        extra={
+            "index": str(path),
+            "boxes": pending,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
