@@ -115,7 +115,15 @@ def create_indexes(con: sqlite3.Connection) -> None:
 
 def finish(con: sqlite3.Connection, path: Path) -> None:
     """Build what the load deferred, in one transaction, and leave bulk mode."""
-    started = time.perf_counter()
+    took: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        took[name] = round(now - clock, 3)
+        clock = now
+
     with transaction(con):
         if not active(con):
             return
@@ -128,21 +136,22 @@ def finish(con: sqlite3.Connection, path: Path) -> None:
             rows = con.execute(f"SELECT * FROM {PENDING}").fetchall()  # noqa: S608
             new = np.array(rows, dtype=np.float64).reshape(-1, 7)
             new_ids = np.array([r[0] for r in rows], dtype=np.int64)
+            lap("read_s")
             packed.pack_rtree(
                 con,
                 "rt",
                 np.concatenate([ids, new_ids]),
                 np.concatenate([coords, packed.outward(new[:, 1:])]),
             )
+        lap("rtree_s")
         con.execute(f"DELETE FROM {PENDING}")  # noqa: S608
         create_indexes(con)
+        lap("indexes_s")
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
+        lap("names_s")
         con.execute("DELETE FROM state WHERE key = ?", (STATE,))
+    lap("commit_s")
     log.info(
         "index bulk load finished",
-        extra={
-            "index": str(path),
-            "boxes": pending,
-            "seconds": round(time.perf_counter() - started, 3),
-        },
+        extra={"index": str(path), "boxes": pending, "stored": stored, **took},
     )
