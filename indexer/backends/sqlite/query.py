@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -313,6 +315,14 @@ def _rank_at(i: int, row: tuple[Any, ...]) -> tuple[int, Any]:
     return _sql_rank(row[i])
 
 
+def _key(rows: list[tuple[Any, ...]], i: int) -> Callable[[tuple[Any, ...]], Any]:
+    """The sort key of column ``i``: the value itself (itemgetter, no Python call per row) when
+    the column holds only text or only numbers, else SQLite's rank of types first."""
+    if len({type(r[i]) is str for r in rows}) <= 1:
+        return operator.itemgetter(i)
+    return functools.partial(_rank_at, i)
+
+
 def order_rows(
     rows: list[tuple[Any, ...]],
     keys: tuple[SortKey, ...],
@@ -340,10 +350,10 @@ def order_rows(
             items.insert(0, sentinel)
         else:
             items.append(sentinel)
-    items.sort(key=lambda r: _sql_rank(r[n + 1]))
+    items.sort(key=_key(items, n + 1))
     for i in range(n, 0, -1):  # least significant key first; every sort keeps earlier order
         present = [r for r in items if r[i] is not None]
-        present.sort(key=functools.partial(_rank_at, i), reverse=keys[i - 1].desc)
+        present.sort(key=_key(present, i), reverse=keys[i - 1].desc)
         items = present + [r for r in items if r[i] is None]  # nulls last, as order_by
     if sentinel is not None:
         at = next(k for k, r in enumerate(items) if r is sentinel)
