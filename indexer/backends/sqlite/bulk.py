@@ -113,6 +113,21 @@ def create_indexes(con: sqlite3.Connection) -> None:
         con.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
 
 
+def _pending(con: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """The pending boxes: ids and float32 bounds rounded outwards, read a chunk at a time (a
+    million rows as Python tuples would hold ~250 MB at once)."""
+    cur = con.execute(f"SELECT id, x0, x1, y0, y1, t0, t1 FROM {PENDING}")  # noqa: S608
+    ids: list[np.ndarray] = []
+    coords: list[np.ndarray] = []
+    while chunk := cur.fetchmany(50_000):
+        ids.append(np.fromiter((r[0] for r in chunk), dtype=np.int64, count=len(chunk)))
+        bounds = np.array([r[1:] for r in chunk], dtype=np.float64)
+        coords.append(packed.outward(bounds))
+    if not ids:
+        return np.empty(0, np.int64), np.empty((0, 6), np.float32)
+    return np.concatenate(ids), np.concatenate(coords)
+
+
 def finish(con: sqlite3.Connection, path: Path) -> None:
     """Build what the load deferred, in one transaction, and leave bulk mode."""
     took: dict[str, float] = {}
@@ -133,15 +148,10 @@ def finish(con: sqlite3.Connection, path: Path) -> None:
             con.execute(f"INSERT INTO rt SELECT * FROM {PENDING} ORDER BY id")  # noqa: S608
         elif pending:
             ids, coords = packed.read_boxes(con, "rt")
-            rows = con.execute(f"SELECT * FROM {PENDING}").fetchall()  # noqa: S608
-            new = np.array(rows, dtype=np.float64).reshape(-1, 7)
-            new_ids = np.array([r[0] for r in rows], dtype=np.int64)
+            new_ids, new = _pending(con)
             lap("read_s")
             packed.pack_rtree(
-                con,
-                "rt",
-                np.concatenate([ids, new_ids]),
-                np.concatenate([coords, packed.outward(new[:, 1:])]),
+                con, "rt", np.concatenate([ids, new_ids]), np.concatenate([coords, new])
             )
         lap("rtree_s")
         con.execute(f"DELETE FROM {PENDING}")  # noqa: S608
