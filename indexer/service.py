@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 GROUP = "indexer"
 SOURCE = "seedpipe/indexer"
+# This many full batches in a row mean the indexer is behind (a scan of an archive, a restart
+# after a pause): until a batch comes back short (caught up) its records' boxes are loaded in
+# bulk (the index's bulk(whole=False): the R*Tree is built once, not box by box).
+BACKLOG_BATCHES = 8
 
 
 @dataclass
@@ -77,21 +82,45 @@ class IndexerService:
         self.topic = settings.topic(events.FILES_TOPIC)
         self.matches_topic = settings.topic(events.SUBSCRIPTIONS_TOPIC)
         self.stats = Stats()
+        self._full_batches = 0
+        self._backlog: AbstractAsyncContextManager[None] | None = None
 
     async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> None:
         """Index file events until ``stop`` is set (or, with ``until_caught_up``, the log's end)."""
         if self.publish_matches and await self.index.needs_replay():
             await self._replay(stop)
         log.info("indexer consuming %s as group %s", self.topic, self.group)
-        await self.bus.consume_batches(
-            [self.topic],
-            self.group,
-            self.handle_batch,
-            stop=stop,
-            max_batch=self.settings.bus.batch_size,
-            from_beginning=True,
-            until_caught_up=until_caught_up,
-        )
+        try:
+            await self.bus.consume_batches(
+                [self.topic],
+                self.group,
+                self.handle_batch,
+                stop=stop,
+                max_batch=self.settings.bus.batch_size,
+                from_beginning=True,
+                until_caught_up=until_caught_up,
+            )
+        finally:
+            await self._caught_up()
+
+    async def _behind(self, batch_size: int) -> None:
+        """Count full batches in a row; past BACKLOG_BATCHES, load in bulk until caught up."""
+        if batch_size < self.settings.bus.batch_size:
+            self._full_batches = 0
+            await self._caught_up()
+            return
+        self._full_batches += 1
+        if self._backlog is None and self._full_batches >= BACKLOG_BATCHES:
+            load = self.index.bulk(whole=False)
+            await load.__aenter__()
+            self._backlog = load
+            log.info("indexer behind: loading in bulk until caught up", extra={"group": self.group})
+
+    async def _caught_up(self) -> None:
+        load, self._backlog = self._backlog, None
+        if load is not None:
+            await load.__aexit__(None, None, None)
+            log.info("indexer caught up: bulk load ended", extra={"group": self.group})
 
     async def _replay(self, stop: asyncio.Event) -> None:
         """Rebuild an index that was started over (a layout upgrade) from the whole log, once.
@@ -113,6 +142,7 @@ class IndexerService:
 
     async def handle_batch(self, batch: list[CloudEvent]) -> None:
         """Index one batch; raises only when the index itself fails (the bus then retries)."""
+        await self._behind(len(batch))
         self.stats.events += len(batch)
         upserts: dict[str, _Item] = {}
         deletes: list[_Item] = []

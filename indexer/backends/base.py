@@ -111,10 +111,12 @@ class FileIndex(ABC):
         them already; else the backend cleans them.
         """
 
-    def bulk(self) -> AbstractAsyncContextManager[None]:
-        """A bulk load: many ``upsert`` batches in a row (a reindex, a replay, a scan of an
-        archive). A backend may defer work on derived structures to the end of the block;
-        every written batch stays durable and searches stay exact meanwhile. Nothing by default.
+    def bulk(self, *, whole: bool = True) -> AbstractAsyncContextManager[None]:
+        """A bulk load: many ``upsert`` batches in a row (a reindex, a replay, a backlog). A
+        backend may defer work on derived structures to the end of the block; every written
+        batch stays durable and searches stay exact meanwhile. ``whole``: the load writes
+        (about) the whole index, so work in proportion to the index may be deferred too; else
+        only work in proportion to the load. Nothing by default.
         """
         return _nothing()
 

@@ -4,9 +4,11 @@ A reindex, a replay after a layout change or a scan of an archive writes many ba
 During a bulk load each batch still commits its ``files``, ``docs`` and ``tags`` rows, but
  - the R*Tree boxes go to ``rt_pending``, a plain table (~2 µs a box, not ~12 µs into the tree),
    and at the end the whole tree is packed once from its boxes and the pending ones
-   (``packed.pack_rtree``);
- - the trigram name index is rebuilt once at the end, not kept row by row;
- - the secondary indexes on ``files`` (BULK_INDEXES) are dropped and built again at the end.
+   (``packed.pack_rtree``), or, when they are few beside the tree's, inserted into it;
+ - in a whole load (ALL: a reindex, a replay), the trigram name index is rebuilt once at the
+   end, not kept row by row, and the secondary indexes on ``files`` (BULK_INDEXES) are dropped
+   and built again at the end. Both cost time in proportion to the whole index, so a live
+   indexer catching up on a backlog defers only the boxes (BOXES).
 
 Searches stay exact meanwhile, only slower: spatial probes also scan ``rt_pending``, a file-name
 search scans names instead of using the trigram index, and sorts walk no secondary index.
@@ -48,9 +50,19 @@ BULK_INDEXES = {
 REPACK_SHARE = 0.05
 
 
+ALL = "all"  # boxes, names and secondary indexes deferred (a reindex, a replay)
+BOXES = "boxes"  # only the boxes (a live indexer catching up on a backlog)
+
+
+def mode(con: sqlite3.Connection) -> str | None:
+    """What the file's bulk load defers (ALL or BOXES), or None outside one (read inside the
+    caller's snapshot)."""
+    row = con.execute("SELECT value FROM state WHERE key = ?", (STATE,)).fetchone()
+    return None if row is None else BOXES if row[0] == BOXES else ALL
+
+
 def active(con: sqlite3.Connection) -> bool:
-    """Whether the file is in a bulk load (read inside the caller's snapshot)."""
-    return con.execute("SELECT 1 FROM state WHERE key = ?", (STATE,)).fetchone() is not None
+    return mode(con) is not None
 
 
 def lock_path(index: Path) -> str:
@@ -60,8 +72,9 @@ def lock_path(index: Path) -> str:
 class Loader:
     """One process's part in a bulk load of the index at ``path`` (see the module)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, whole: bool = True) -> None:
         self.path = path
+        self.whole = whole  # defer names and indexes too (ALL), not only the boxes (BOXES)
         self._fd: int | None = None
 
     def begin(self, con: sqlite3.Connection) -> None:
@@ -69,10 +82,16 @@ class Loader:
         fcntl.flock(fd, fcntl.LOCK_SH)  # waits while another process finishes a load
         self._fd = fd
         with transaction(con):
-            con.execute("INSERT OR IGNORE INTO state VALUES (?, '1')", (STATE,))
-            for name in BULK_INDEXES:
-                con.execute(f"DROP INDEX IF EXISTS {name}")
-        log.info("index bulk load begun", extra={"index": str(self.path)})
+            if self.whole:  # ALL is the wider mode: it replaces BOXES, never the reverse
+                con.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (STATE, ALL))
+                for name in BULK_INDEXES:
+                    con.execute(f"DROP INDEX IF EXISTS {name}")
+            else:
+                con.execute("INSERT OR IGNORE INTO state VALUES (?, ?)", (STATE, BOXES))
+        log.info(
+            "index bulk load begun",
+            extra={"index": str(self.path), "defers": ALL if self.whole else BOXES},
+        )
 
     def end(self, con: sqlite3.Connection) -> bool:
         """Leave the load; the last loader out finishes it (True when this one did)."""
@@ -140,7 +159,8 @@ def finish(con: sqlite3.Connection, path: Path) -> None:
         clock = now
 
     with transaction(con):
-        if not active(con):
+        defers = mode(con)
+        if defers is None:
             return
         pending = con.execute(f"SELECT count(*) FROM {PENDING}").fetchone()[0]  # noqa: S608
         stored = con.execute("SELECT count(*) FROM rt_rowid").fetchone()[0]
@@ -155,13 +175,14 @@ def finish(con: sqlite3.Connection, path: Path) -> None:
             )
         lap("rtree_s")
         con.execute(f"DELETE FROM {PENDING}")  # noqa: S608
-        create_indexes(con)
-        lap("indexes_s")
-        con.execute("INSERT INTO names (names) VALUES ('rebuild')")
-        lap("names_s")
+        if defers == ALL:
+            create_indexes(con)
+            lap("indexes_s")
+            con.execute("INSERT INTO names (names) VALUES ('rebuild')")
+            lap("names_s")
         con.execute("DELETE FROM state WHERE key = ?", (STATE,))
     lap("commit_s")
     log.info(
         "index bulk load finished",
-        extra={"index": str(path), "boxes": pending, "stored": stored, **took},
+        extra={"index": str(path), "defers": defers, "boxes": pending, "stored": stored, **took},
     )

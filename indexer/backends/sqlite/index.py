@@ -168,11 +168,11 @@ class SqliteIndex(FileIndex):
             return writes.upsert_batch(self.con, records, places or clean_records(records))
 
     @asynccontextmanager
-    async def bulk(self) -> AsyncIterator[None]:
-        """Boxes, names and secondary indexes built once at the end (see bulk.py); the last
-        loader out of the file finishes, and a load left by a dead process is finished when
-        the index is next opened."""
-        loader = Loader(self.path)
+    async def bulk(self, *, whole: bool = True) -> AsyncIterator[None]:
+        """Boxes (and, ``whole``, names and secondary indexes) built once at the end (see
+        bulk.py); the last loader out of the file finishes, and a load left by a dead process
+        is finished when the index is next opened."""
+        loader = Loader(self.path, whole=whole)
         await self._run(lambda: loader.begin(self.con))
         try:
             yield

@@ -81,7 +81,7 @@ def create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     con.executescript(SCHEMA + names.SCHEMA)
     if not had_names:  # a file made before the name index: index the names it holds
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
-    if not bulk.active(con):  # a bulk load builds them when it ends
+    if bulk.mode(con) != bulk.ALL:  # a whole bulk load builds them when it ends
         bulk.create_indexes(con)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:

@@ -38,7 +38,7 @@ def name_candidates(con: sqlite3.Connection, needle: str | None) -> str | None:
     the trigram index cannot narrow the search cheaply (short or very common needles)."""
     if needle is None:
         return None
-    if bulk.active(con):  # a bulk load indexes the names it writes only at its end
+    if bulk.mode(con) == bulk.ALL:  # a whole bulk load indexes the names only at its end
         return None
     needle = needle.casefold()
     if len(needle) < 3:

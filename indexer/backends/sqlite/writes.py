@@ -70,7 +70,7 @@ def upsert_batch(
             else:
                 todo.append(i)
         old = [known[records[i].id] for i in todo if records[i].id in known]
-        loading = bulk.active(con)
+        loading = bulk.mode(con)
         _remove(con, [(o[1], o[2], o[3]) for o in old], loading)
         _insert(
             con,
@@ -82,12 +82,12 @@ def upsert_batch(
     return [r for r in results if r is not None]
 
 
-def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: bool) -> None:
-    """Remove rows (rid, nparts, tagkeys); ``loading``: in a bulk load (see bulk.py), whose
-    boxes may still be pending and whose end rebuilds the name index."""
+def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: str | None) -> None:
+    """Remove rows (rid, nparts, tagkeys); ``loading``: the bulk load's mode (see bulk.py), whose
+    boxes may still be pending and whose end may rebuild the name index."""
     if not old:
         return
-    if not loading:
+    if loading != bulk.ALL:
         con.execute(names.DELETE, (json.dumps([o[0] for o in old]),))
     con.executemany("DELETE FROM files WHERE rid = ?", [(o[0],) for o in old])
     con.executemany("DELETE FROM docs WHERE rid = ?", [(o[0],) for o in old])
@@ -106,7 +106,7 @@ def _insert(
     records: list[FileRecord],
     places: list[RecordPlace],
     slots: list[tuple[int, list[UpsertResult | None]]],
-    loading: bool,
+    loading: str | None,
 ) -> None:
     if not records:
         return
@@ -121,10 +121,11 @@ def _insert(
         )
     con.executemany(INSERT, rows)
     con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
-    if loading:  # the load's end packs the boxes into rt and indexes the names
+    if loading != bulk.ALL:  # else the load's end indexes the names
+        con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
+    if loading:  # the load's end puts the boxes into rt
         con.executemany(f"INSERT INTO {bulk.PENDING} VALUES (?, ?, ?, ?, ?, ?, ?)", rt_rows)  # noqa: S608
     else:
-        con.executemany(names.INSERT, [(row[0], row[NAME_LC]) for row in rows])
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
     con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
     for (index, results), result in zip(slots, done, strict=True):
@@ -146,7 +147,7 @@ def delete(con: sqlite3.Connection, file_id: str, version: int) -> UpsertResult:
                 reason=f"version {floor} is newer",
             )  # fmt: skip
         if row:
-            _remove(con, [(row[1], row[2], row[3])], bulk.active(con))
+            _remove(con, [(row[1], row[2], row[3])], bulk.mode(con))
         con.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (file_id, version))
     return UpsertResult(id=file_id, version=version, status="written")
 

@@ -242,3 +242,45 @@ async def test_an_index_of_an_older_layout_is_rebuilt_by_replaying_the_log_once(
         assert service.stats.written == 0  # its own group had nothing new: the replay did it
     # matches were announced the first time round, not again
     assert len(await read_all(bus, settings.topic(events.SUBSCRIPTIONS_TOPIC))) == 2
+
+
+@pytest.mark.parametrize("config_file", ["sqlite"], indirect=True)
+async def test_a_backlog_is_loaded_in_bulk_until_the_indexer_catches_up(
+    settings: Settings, bus: EventBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import sqlite3
+
+    from indexer.backends import open_index
+    from indexer.backends.sqlite import bulk
+    from indexer.service import BACKLOG_BATCHES
+
+    settings = settings.model_copy(
+        update={"bus": settings.bus.model_copy(update={"batch_size": 10})}
+    )
+    count = 10 * (BACKLOG_BATCHES + 5) + 3  # full batches, then a short one: caught up
+    await publish(
+        bus,
+        settings,
+        *[
+            event(record(f"f{i:03d}", geometry={"type": "Point", "coordinates": [i % 90, 1]}))
+            for i in range(count)
+        ],
+    )
+    caplog.set_level(logging.INFO, logger="indexer")
+    async with open_index(settings.index) as index:
+        service = await index_all(settings, bus, index)
+        assert service.stats.written == count
+        page = await index.search(Query(bbox=(-1, 0, 91, 2), limit=1000))
+        assert page.total == count
+        page = await index.search(Query(intersects={"type": "Point", "coordinates": [7, 1]}))
+        assert {r.id for r in page.records} == {f"f{i:03d}" for i in range(count) if i % 90 == 7}
+    messages = [r.getMessage() for r in caplog.records]
+    assert "indexer behind: loading in bulk until caught up" in messages
+    assert "indexer caught up: bulk load ended" in messages
+    con = sqlite3.connect(settings.path("index.db"))
+    assert not bulk.active(con)
+    assert con.execute("SELECT count(*) FROM rt_pending").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM rt").fetchone()[0] == count
+    assert con.execute("SELECT rtreecheck('rt')").fetchone()[0] == "ok"
+    con.close()

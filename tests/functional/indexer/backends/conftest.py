@@ -18,6 +18,8 @@ BACKENDS = [
     pytest.param("sqlite_index", id="sqlite"),
     # every write and search of the test inside one bulk load (see sqlite/bulk.py)
     pytest.param("sqlite_bulk_index", id="sqlite-bulk"),
+    # ... inside one load of the boxes only (what a live indexer behind on a backlog runs)
+    pytest.param("sqlite_backlog_index", id="sqlite-backlog"),
     pytest.param("os_index", id="opensearch", marks=[pytest.mark.opensearch]),
     pytest.param(
         "es_index",
@@ -42,6 +44,15 @@ async def sqlite_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
 @pytest.fixture
 async def sqlite_bulk_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
     async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index, index.bulk():
+        yield index
+
+
+@pytest.fixture
+async def sqlite_backlog_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
+    async with (
+        SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index,
+        index.bulk(whole=False),
+    ):
         yield index
 
 
