@@ -13,6 +13,7 @@ from indexer.countries import countries_for_many
 from seedpipe import events
 from seedpipe.errors import InvalidInput
 from seedpipe.events import CloudEvent
+from seedpipe.gcpause import gc_paused
 from seedpipe.metrics import INDEX_BATCH_SECONDS, INDEX_RECORDS
 from seedpipe.query.geometry import RecordPlace, clean_records
 
@@ -144,36 +145,16 @@ class IndexerService:
         """Index one batch; raises only when the index itself fails (the bus then retries)."""
         await self._behind(len(batch))
         self.stats.events += len(batch)
-        upserts: dict[str, _Item] = {}
-        deletes: list[_Item] = []
-        dead: list[tuple[CloudEvent, str]] = []
-        for event in batch:
-            if event.type not in events.FILE_EVENT_TYPES:
-                self.stats.skipped += 1
-                continue
-            try:
-                record = event.file_record()
-            except InvalidInput as exc:
-                dead.append((event, f"invalid file record: {exc}"))
-                continue
-            item = _Item(event, record)
-            if event.type == events.FILE_DELETED:
-                deletes.append(item)
-                continue
-            # Within one batch only the newest version of a file can win; older ones are stale.
-            kept = upserts.get(record.id)
-            if kept is None or kept.record.version < record.version:
-                upserts[record.id] = item
-            else:
-                self.stats.stale += 1
-        items = list(upserts.values())
-        places = self._clean(items)
+        with gc_paused():  # ~40 short-lived objects an event: collections would be pure cost
+            upserts, deletes, dead = self._records(batch)
+            items = list(upserts.values())
+            places = self._clean(items)
         written: list[FileRecord] = []
         if items:
             with INDEX_BATCH_SECONDS.time():
                 results = await self.index.upsert([i.record for i in items], places)
+            self._count_all(results)
             for item, result in zip(items, results, strict=True):
-                self._count(result)
                 if result.status == "error":
                     dead.append((item.event, f"index refused the record: {result.reason}"))
                 elif result.status == "written":
@@ -209,6 +190,34 @@ class IndexerService:
             },
         )
 
+    def _records(
+        self, batch: list[CloudEvent]
+    ) -> tuple[dict[str, _Item], list[_Item], list[tuple[CloudEvent, str]]]:
+        """The batch's upserts (the newest version of each file), deletes and invalid events."""
+        upserts: dict[str, _Item] = {}
+        deletes: list[_Item] = []
+        dead: list[tuple[CloudEvent, str]] = []
+        for event in batch:
+            if event.type not in events.FILE_EVENT_TYPES:
+                self.stats.skipped += 1
+                continue
+            try:
+                record = event.file_record()
+            except InvalidInput as exc:
+                dead.append((event, f"invalid file record: {exc}"))
+                continue
+            item = _Item(event, record)
+            if event.type == events.FILE_DELETED:
+                deletes.append(item)
+                continue
+            # Within one batch only the newest version of a file can win; older ones are stale.
+            kept = upserts.get(record.id)
+            if kept is None or kept.record.version < record.version:
+                upserts[record.id] = item
+            else:
+                self.stats.stale += 1
+        return upserts, deletes, dead
+
     def _clean(self, items: list[_Item]) -> list[RecordPlace]:
         """Geometry hygiene, center points and countries, before anything is written.
 
@@ -230,6 +239,18 @@ class IndexerService:
                 item.record = record.model_copy(update=update)
             item.geometry_error = place.error
         return places
+
+    def _count_all(self, results: list[UpsertResult]) -> None:
+        """``_count`` for a batch's results, the metric bumped once per status."""
+        statuses: dict[str, int] = {}
+        for result in results:
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+        by = self.stats.by_status
+        for status, n in statuses.items():
+            INDEX_RECORDS.labels(status=status).inc(n)
+            by[status] = by.get(status, 0) + n
+        self.stats.written += statuses.get("written", 0)
+        self.stats.stale += statuses.get("stale", 0)
 
     def _count(self, result: UpsertResult) -> None:
         INDEX_RECORDS.labels(status=result.status).inc()

@@ -10,13 +10,11 @@ fields is rebuilt like one of another layout.
 from __future__ import annotations
 
 import functools
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from pydantic_core import to_json
 
+from seedpipe.gcpause import gc_paused
 from seedpipe.records import FileRecord
 
 PLACE = frozenset({"geometry", "center_point"})  # always written, cleaned, null or not
@@ -52,19 +50,6 @@ def whole(doc: str, mask: int) -> str:
 
 def _js(value: object) -> str:
     return "null" if value is None else to_json(value).decode()
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: for bursts of acyclic allocations (a write batch,
-    a page of decoded records), where each collection would walk every object made so far."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def decode_records(docs: list[str]) -> list[FileRecord]:

@@ -23,7 +23,7 @@ from indexer.backends.base import (
 )
 from indexer.backends.sqlite import writes
 from indexer.backends.sqlite.bulk import Loader
-from indexer.backends.sqlite.docs import decode_records, gc_paused, whole
+from indexer.backends.sqlite.docs import decode_records, whole
 from indexer.backends.sqlite.layout import open_file
 from indexer.backends.sqlite.names import name_candidates
 from indexer.backends.sqlite.query import (
@@ -39,6 +39,7 @@ from indexer.backends.sqlite.query import (
 from indexer.backends.sqlite.spatial import spatial_rows
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
+from seedpipe.gcpause import gc_paused
 from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.match import matches
 from seedpipe.query.model import Query
