@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 
 from pydantic_core import to_json
 
@@ -28,14 +29,31 @@ FIELDS = json.dumps(list(FileRecord.model_fields))
 
 def compact(record: FileRecord, geometry: object, center: object) -> tuple[str, int]:
     """The record's document (top-level nulls left out) and its null mask."""
+    mask, absent = _exclusion(tuple(map(operator.is_, _nullable(record.__dict__), _NONES)))
+    doc = record.__pydantic_serializer__.to_json(record, exclude=absent).decode()
+    geo = _js(geometry)
+    # a point's center is often its geometry itself (clean_many): one serialization for both
+    cen = geo if center is geometry else _js(center)
+    return f'{doc[:-1]},"geometry":{geo},"center_point":{cen}}}', mask
+
+
+# The nullable fields' values, straight from the model's __dict__ (what getattr reads).
+_nullable = operator.itemgetter(*NULLABLE)
+_NONES = (None,) * len(NULLABLE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _exclusion(nulls: tuple[bool, ...]) -> tuple[int, set[str]]:
+    """The mask and the fields to leave out for which of ``NULLABLE`` are None: a batch has
+    few such patterns, so each record's document skips building its own set. (The set is
+    shared: only read, as ``exclude``, never changed.)"""
     mask = 0
     absent = set(PLACE)
-    for bit, name in enumerate(NULLABLE):
-        if getattr(record, name) is None:
+    for bit, (name, null) in enumerate(zip(NULLABLE, nulls, strict=True)):
+        if null:
             mask |= 1 << bit
             absent.add(name)
-    doc = record.model_dump_json(exclude=absent)
-    return f'{doc[:-1]},"geometry":{_js(geometry)},"center_point":{_js(center)}}}', mask
+    return mask, absent
 
 
 @functools.lru_cache(maxsize=1024)
