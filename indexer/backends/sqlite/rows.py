@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import operator
 import zlib
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,7 @@ from pydantic_core import to_json
 from indexer.backends.base import UpsertResult
 from indexer.backends.sqlite.docs import compact
 from indexer.backends.sqlite.query import ANCESTOR, COUNTRY, DATA_TYPE
-from seedpipe.query.geometry import CleanGeometry, RecordPlace
+from seedpipe.query.geometry import RecordPlace
 from seedpipe.query.model import to_micros
 from seedpipe.records import FileRecord
 
@@ -61,26 +63,18 @@ def rt_ids(rid: int, sig: int, nparts: int) -> list[int]:
     return [base | p for p in range(nparts)]
 
 
-def _us(value: Any) -> int | None:
-    return None if value is None else to_micros(value)
-
-
-def _boxes(c: CleanGeometry | None, center: dict[str, Any] | None) -> list[Any]:
-    if c is not None:
-        return c.boxes
-    if center is not None:
-        x, y = center["coordinates"][:2]
-        return [(x, y, x, y)]
-    return []
-
-
-def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
-    """A closed interval from optional ends (one end alone is an instant), as in the Query."""
-    if a is None:
-        return b, b
-    if b is None:
-        return a, a
-    return (a, b) if a <= b else (b, a)
+# A files row's fields as the model holds them (its __dict__, what getattr reads), in one call.
+_FIELDS = operator.itemgetter(
+    "id", "version", "meta_data", "file_name", "file_size", "media_type", "file_type",
+    "workspace", "job_type", "is_superseded", "is_deleted", "created", "last_modified",
+    "data_started", "data_ended", "source_started", "source_ended", "data_type_tags",
+    "countries", "ancestors",
+)  # fmt: skip
+_PLAIN = operator.itemgetter(  # and the ones it stores as they are, in its column order
+    "job_output", "job", "recipe", "recipe_node", "batch", "source_sensor_class",
+    "source_sensor", "source_collection", "source_task",
+)  # fmt: skip
+NO_BOX = (None, None, None, None)
 
 
 def prepare(
@@ -94,43 +88,91 @@ def prepare(
     doc_rows: list[tuple[int, str, int]] = []
     shapes: list[Any] = []
     done: list[UpsertResult] = []
+    # A batch has few distinct lists of data types: signature and tag keys once for each.
+    by_types: dict[tuple[str, ...], tuple[int, list[str], str]] = {}
     for r, place in zip(records, places, strict=True):
         c, center, geo_error = place.clean, place.center, place.error
-        geometry = c.geojson if c is not None else None
-        doc, nulls = compact(r, geometry, center)
-        boxes = _boxes(c, center)
-        ds, de, ss, se = (_us(r.data_started), _us(r.data_ended), _us(r.source_started),
-                          _us(r.source_ended))  # fmt: skip
-        d0, d1 = _span(ds, de)
-        s0, s1 = _span(ss, se)
-        if d0 is not None and d1 is not None:
+        d = r.__dict__
+        (fid, version, meta, name, size, media, ftype, ws, job_type, superseded, deleted,
+         created, modified, ds, de, ss, se, types, countries, ancestors) = _FIELDS(d)  # fmt: skip
+        if c is not None:
+            doc, nulls = compact(r, c.geojson, center)
+            boxes = c.boxes
+            isbox = c.is_box
+            shapes.append(c.shape)
+        else:
+            doc, nulls = compact(r, None, center)
+            if center is not None:
+                x, y = center["coordinates"][:2]
+                boxes = [(x, y, x, y)]
+                shapes.append(shapely.Point(x, y))
+            else:
+                boxes = []
+                shapes.append(None)
+            isbox = bool(boxes)
+        if ds is not None:
+            ds = to_micros(ds)
+        if de is not None:
+            de = to_micros(de)
+        if ss is not None:
+            ss = to_micros(ss)
+        if se is not None:
+            se = to_micros(se)
+        # closed intervals from optional ends (one end alone is an instant), as in the Query
+        if ds is None:
+            d0 = d1 = de
+        elif de is None or ds <= de:
+            d0, d1 = ds, ds if de is None else de
+        else:
+            d0, d1 = de, ds
+        if ss is None:
+            s0 = s1 = se
+        elif se is None or ss <= se:
+            s0, s1 = ss, ss if se is None else se
+        else:
+            s0, s1 = se, ss
+        if d0 is not None:
             t0, t1 = d0 / TIME_UNIT_US, d1 / TIME_UNIT_US
         else:
             t0, t1 = -ALWAYS, ALWAYS
-        base = (rid << ID_SHIFT) | (signature(r.data_type_tags) << 3)
-        for p, b in enumerate(boxes[:PARTS]):
-            rt_rows.append((base | p, b[0], b[2], b[1], b[3], t0, t1))
-        keys = [DATA_TYPE + t for t in r.data_type_tags]
-        if r.countries:
-            keys += [COUNTRY + code for code in dict.fromkeys(r.countries)]
-        if r.ancestors:
-            keys += [ANCESTOR + a for a in dict.fromkeys(r.ancestors)]
-        tag_rows += [(key, rid) for key in keys]
-        isbox = c.is_box if c is not None else bool(boxes)
-        box = boxes[0] if isbox else (None, None, None, None)
-        shapes.append(c.shape if c is not None else _point(center))
+        tkey = tuple(types)
+        known = by_types.get(tkey)
+        if known is None:
+            type_keys = [DATA_TYPE + t for t in tkey]
+            known = by_types[tkey] = (signature(tkey) << 3, type_keys, TAG_SEP.join(type_keys))
+        sig, keys, tagkeys = known
+        if countries or ancestors:
+            keys = keys.copy()
+            if countries:
+                keys += [COUNTRY + code for code in dict.fromkeys(countries)]
+            if ancestors:
+                keys += [ANCESTOR + a for a in dict.fromkeys(ancestors)]
+            tagkeys = TAG_SEP.join(keys)
+        tag_rows.extend(zip(keys, repeat(rid)))
+        base = (rid << ID_SHIFT) | sig
+        nparts = len(boxes)
+        if nparts == 1:
+            b = boxes[0]
+            rt_rows.append((base, b[0], b[2], b[1], b[3], t0, t1))
+        else:
+            if nparts > PARTS:
+                nparts = PARTS
+            for p in range(nparts):
+                b = boxes[p]
+                rt_rows.append((base | p, b[0], b[2], b[1], b[3], t0, t1))
+        if type(meta) is dict and not meta:
+            meta_json = "{}"  # what to_json makes of any empty dict
+        else:
+            meta_json = to_json(meta, inf_nan_mode="null").decode()
         doc_rows.append((rid, doc, nulls))
         rows.append([
-            rid, r.id, r.version, to_json(r.meta_data, inf_nan_mode="null").decode(), r.file_name,
-            r.file_name.casefold(), r.file_size, r.media_type, r.file_type, r.workspace.name,
-            r.job_type.name if r.job_type else None, r.job_output, r.job, r.recipe,
-            r.recipe_node, r.batch, r.source_sensor_class,
-            r.source_sensor, r.source_collection, r.source_task, int(r.is_superseded),
-            int(r.is_deleted), to_micros(r.created), to_micros(r.last_modified),
-            ds, de, ss, se, d0, d1, s0, s1, min(len(boxes), PARTS),
-            int(isbox), *box, None, TAG_SEP.join(keys),
+            rid, fid, version, meta_json, name, name.casefold(), size, media, ftype, ws.name,
+            job_type.name if job_type else None, *_PLAIN(d),
+            int(superseded), int(deleted), to_micros(created), to_micros(modified),
+            ds, de, ss, se, d0, d1, s0, s1, nparts,
+            int(isbox), *(boxes[0] if isbox else NO_BOX), None, tagkeys,
         ])  # fmt: skip
-        done.append(UpsertResult(r.id, r.version, "written", None, geo_error))
+        done.append(UpsertResult(fid, version, "written", None, geo_error))
         rid += 1
     geo_idx = [k for k, g in enumerate(shapes) if g is not None]
     if geo_idx:
@@ -160,7 +202,3 @@ def z_ordered(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         _spread(np.clip(y, 0, 65535).astype(np.int64)) << 1
     )
     return [rows[i] for i in np.argsort(key, kind="stable")]
-
-
-def _point(center: dict[str, Any] | None) -> Any:
-    return None if center is None else shapely.Point(center["coordinates"][:2])
