@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -234,35 +235,40 @@ def _simple_shapes(objs: list[Any]) -> np.ndarray:
     polys: list[int] = []
     ring_xy: list[Any] = []
     ring_ids: list[int] = []
+    num = _NUM
     for i, obj in enumerate(objs):
         if type(obj) is not dict:
             continue
         kind, c = obj.get("type"), obj.get("coordinates")
         if type(c) is not list:
             continue
-        if kind == "Point" and len(c) == 2 and type(c[0]) in _NUM and type(c[1]) in _NUM:
-            pts.append(i)
-            pt_xy.append(c)
+        if kind == "Point":
+            if len(c) == 2 and type(c[0]) in num and type(c[1]) in num:
+                pts.append(i)
+                pt_xy.append(c)
         elif (
             kind == "Polygon"
             and len(c) == 1
             and type(ring := c[0]) is list
-            and (
-                4 <= len(ring) <= 64
-                and ring[0] == ring[-1]
-                and all(
-                    type(p) is list and len(p) == 2 and type(p[0]) in _NUM and type(p[1]) in _NUM
-                    for p in ring
-                )
-            )
+            and 4 <= len(ring) <= 64
+            and ring[0] == ring[-1]
         ):
-            ring_ids.extend([len(polys)] * len(ring))
-            polys.append(i)
-            ring_xy.extend(ring)
+            for p in ring:  # a plain loop: three times as fast as all() over a generator
+                if type(p) is not list or len(p) != 2 or type(p[0]) not in num:
+                    break
+                if type(p[1]) not in num:
+                    break
+            else:
+                ring_ids.extend([len(polys)] * len(ring))
+                polys.append(i)
+                ring_xy.extend(ring)
+    # np.fromiter over the flat numbers: the floats np.array makes of the nested lists, faster
     if pts:
-        geoms[pts] = shapely.points(np.array(pt_xy, dtype=float))
+        xy = np.fromiter(itertools.chain.from_iterable(pt_xy), float, 2 * len(pt_xy))
+        geoms[pts] = shapely.points(xy.reshape(-1, 2))
     if polys:
-        rings = shapely.linearrings(np.array(ring_xy, dtype=float), indices=ring_ids)
+        xy = np.fromiter(itertools.chain.from_iterable(ring_xy), float, 2 * len(ring_xy))
+        rings = shapely.linearrings(xy.reshape(-1, 2), indices=ring_ids)
         geoms[polys] = shapely.polygons(rings)
     return geoms
 
@@ -291,19 +297,27 @@ def clean_many(objs: list[Any], *, field: str = "geometry") -> list[CleanGeometr
         simple[idx[~good]] = False
     chosen = np.flatnonzero(simple)
     b = bounds[chosen]
+    kinds = types[chosen]
     with np.errstate(invalid="ignore"):
-        boxy = (types[chosen] == 0) | (
+        boxy = (kinds == 0) | (
             (shapely.get_num_coordinates(geoms[chosen]) == 5)
             & (shapely.area(geoms[chosen]) == (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
         )
-    cxy = shapely.get_coordinates(shapely.centroid(geoms[chosen])).tolist()
-    for i, (x, y), bb, g, t, bx in zip(
-        chosen.tolist(), cxy, b.tolist(), geoms[chosen], types[chosen].tolist(), boxy.tolist(),
-        strict=True,
-    ):  # fmt: skip
-        obj = objs[i]
-        center = obj if t == 0 else {"type": "Point", "coordinates": [x, y]}
-        out[i] = CleanGeometry(obj, g, center, [tuple(bb)], bx)
+    # a point is its own center (its GeoJSON as given): centroids for the polygons only
+    polys = kinds != 0
+    cxy = shapely.get_coordinates(shapely.centroid(geoms[chosen[polys]])).tolist()
+    if len(cxy) != np.count_nonzero(polys):
+        raise ValueError("clean_many: a polygon without a centroid")
+    centers = iter(cxy)
+    for k, bb, g, is_poly, bx in zip(
+        chosen.tolist(), b.tolist(), geoms[chosen], polys.tolist(), boxy.tolist(), strict=True
+    ):
+        obj = objs[k]
+        if is_poly:
+            out[k] = CleanGeometry(obj, g, {"type": "Point", "coordinates": next(centers)},
+                                   [tuple(bb)], bx)  # fmt: skip
+        else:
+            out[k] = CleanGeometry(obj, g, obj, [tuple(bb)], bx)
     for i in np.flatnonzero(~simple):
         try:
             out[i] = clean_geometry(objs[i], field=field)
@@ -395,17 +409,25 @@ def clean_records(records: list[FileRecord]) -> list[RecordPlace]:
     An unusable geometry or center point is dropped with the reason (the rest of the record is
     still indexed); a missing center point is derived from the geometry.
     """
-    with_geom = [k for k, r in enumerate(records) if r.geometry is not None]
-    cleaned = dict(
-        zip(with_geom, clean_many([records[k].geometry for k in with_geom]), strict=True)
-    )
+    geometries = [r.geometry for r in records]
+    with_geom = [k for k, g in enumerate(geometries) if g is not None]
+    cleaned: Sequence[CleanGeometry | InvalidInput | None]
+    if len(with_geom) == len(records):
+        cleaned = clean_many(geometries)
+    else:
+        some: list[CleanGeometry | InvalidInput | None] = [None] * len(records)
+        for k, got in zip(with_geom, clean_many([geometries[k] for k in with_geom]), strict=True):
+            some[k] = got
+        cleaned = some
     out = []
-    for k, r in enumerate(records):
-        c = cleaned.get(k)
+    for r, c in zip(records, cleaned, strict=True):
+        center = r.center_point
+        if center is None and isinstance(c, CleanGeometry):  # the common case
+            out.append(RecordPlace(c, c.center, None))
+            continue
         error = None
         if isinstance(c, InvalidInput):
             error, c = str(c), None
-        center = r.center_point
         if center is not None:
             try:
                 center = clean_point(center)
