@@ -77,6 +77,15 @@ _PLAIN = operator.itemgetter(  # and the ones it stores as they are, in its colu
 NO_BOX = (None, None, None, None)
 
 
+def _span(a: int | None, b: int | None) -> tuple[int | None, int | None]:
+    """A closed interval from optional ends (one end alone is an instant), as in the Query."""
+    if a is None:
+        return b, b
+    if b is None:
+        return a, a
+    return (a, b) if a <= b else (b, a)
+
+
 def prepare(
     records: list[FileRecord], places: list[RecordPlace], rid: int
 ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[UpsertResult]]:
@@ -118,20 +127,9 @@ def prepare(
             ss = to_micros(ss)
         if se is not None:
             se = to_micros(se)
-        # closed intervals from optional ends (one end alone is an instant), as in the Query
-        if ds is None:
-            d0 = d1 = de
-        elif de is None or ds <= de:
-            d0, d1 = ds, ds if de is None else de
-        else:
-            d0, d1 = de, ds
-        if ss is None:
-            s0 = s1 = se
-        elif se is None or ss <= se:
-            s0, s1 = ss, ss if se is None else se
-        else:
-            s0, s1 = se, ss
-        if d0 is not None:
+        d0, d1 = _span(ds, de)
+        s0, s1 = _span(ss, se)
+        if d0 is not None and d1 is not None:
             t0, t1 = d0 / TIME_UNIT_US, d1 / TIME_UNIT_US
         else:
             t0, t1 = -ALWAYS, ALWAYS
