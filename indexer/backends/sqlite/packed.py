@@ -2,7 +2,8 @@
 
 SQLite's R*Tree has no bulk load: each insert chooses a leaf, splits nodes and reinserts cells
 (~12 µs a box at a million). Here the boxes are sorted once (sort-tile-recursive on their
-centres: slices along x, tiles along y, at every level of the tree) and the module's three
+centres: slices along x, tiles along y, at every level of the tree; within a tile of a few
+leaves, by time) and the module's three
 shadow tables are written directly, in the format its own code reads and checks
 (``rtreecheck``): ``<name>_node`` holds each node as a blob of a fixed size (a 2-byte depth,
 only meaningful in the root, a 2-byte cell count, then cells of a big-endian 64-bit id and one
@@ -74,6 +75,22 @@ def str_order(coords: np.ndarray, per_node: int) -> np.ndarray:
     return out
 
 
+def leaf_order(coords: np.ndarray, per_node: int, tile: int = 4) -> np.ndarray:
+    """The leaves' order: ``str_order`` into tiles of ``tile`` leaves, then each tile's boxes
+    by the start of their third axis (time), so a leaf covers a small place over a part of the
+    time its tile spans. At 1M bench boxes, a bbox + one-year probe 3.33 ms with leaves packed on
+    place alone, 1.21 ms so (1.68 ms inserted one by one), a point probe 25.8 -> 28.7 µs (35.5
+    inserted): the tree splits on place first and on time only at its leaves, as layout 4's
+    time unit makes an inserted tree do."""
+    order = str_order(coords, per_node * tile)
+    start = coords[:, 4]
+    size = per_node * tile
+    for at in range(0, len(order), size):
+        part = order[at : at + size]
+        order[at : at + len(part)] = part[np.argsort(start[part], kind="stable")]
+    return order
+
+
 def pack_rtree(
     con: sqlite3.Connection, table: str, ids: np.ndarray, coords: np.ndarray, *, fill: int = 48
 ) -> int:
@@ -87,7 +104,7 @@ def pack_rtree(
     con.execute(f"DELETE FROM {table}_parent")  # noqa: S608
     cells = np.empty(len(ids), dtype=CELL)
     if len(ids):
-        order = str_order(coords, fill)
+        order = leaf_order(coords, fill)
         cells["id"] = ids[order]
         cells["c"] = coords[order]
     nodes: list[tuple[int, bytes]] = []
