@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seedpipe.errors import ConfigError, InvalidInput
-from seedpipe.sqlite import open_store
+from seedpipe.sqlite import LockedStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,16 +101,11 @@ def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
     return out
 
 
-class RevisionStore:
+class RevisionStore(LockedStore):
     """The revisions table of ``jobs.db``; safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = open_store(Path(path), SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
     def register(self, jt: JobType) -> Revision:
         """The revision ``jt`` is now: the stored one with its hash, else a new one."""

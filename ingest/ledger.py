@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from seedpipe.sqlite import open_store, transaction
+from seedpipe.sqlite import LockedStore
 
 
 class Status(StrEnum):
@@ -123,26 +121,15 @@ def _row(row: sqlite3.Row) -> Ingest:
     return Ingest(**data)
 
 
-class Ledger:
+class Ledger(LockedStore):
     """SQLite in WAL mode: a commit survives kill -9 of the process (not a power cut)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = open_store(path, SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, transaction(self._db) as db:
-            yield db
+        super().__init__(path, SCHEMA)
 
     def add(self, ingests: Sequence[Ingest]) -> None:
         """Insert new ingests in one transaction; sets their ids."""
-        with self._tx() as db:
+        with self._transaction() as db:
             for ing in ingests:
                 ing.id = db.execute(_INSERT, self._values(ing)).lastrowid
 
@@ -150,7 +137,7 @@ class Ledger:
         self, ingests: Sequence[Ingest], events: Iterable[tuple[int, str, str, bytes]] = ()
     ) -> None:
         """Save ingests and queue events ``(ingest_id, topic, event_id, bytes)`` atomically."""
-        with self._tx() as db:
+        with self._transaction() as db:
             for ing in ingests:
                 db.execute(_UPDATE, [*self._values(ing), ing.id])
             db.executemany(
@@ -159,7 +146,7 @@ class Ledger:
             )
 
     def remove(self, ids: Sequence[int]) -> None:
-        with self._tx() as db:
+        with self._transaction() as db:
             db.executemany("DELETE FROM ingests WHERE id = ?", [(i,) for i in ids])
 
     @staticmethod
@@ -234,21 +221,21 @@ class Ledger:
 
     def mark_inflight(self, events: Sequence[OutboxEvent]) -> None:
         """Record that publishing is about to be tried: only these can be on the bus unsent."""
-        with self._tx() as db:
+        with self._transaction() as db:
             db.executemany(
                 "UPDATE outbox SET state = 'inflight' WHERE id = ?", [(e.id,) for e in events]
             )
 
     def mark_pending(self, events: Sequence[OutboxEvent]) -> None:
         """Publishing failed for sure (the bus said so): try these again."""
-        with self._tx() as db:
+        with self._transaction() as db:
             db.executemany(
                 "UPDATE outbox SET state = 'pending' WHERE id = ?", [(e.id,) for e in events]
             )
 
     def mark_sent(self, events: Sequence[OutboxEvent], published: float) -> None:
         """Drop sent events from the outbox and stamp their ingests' publish time."""
-        with self._tx() as db:
+        with self._transaction() as db:
             db.executemany("DELETE FROM outbox WHERE id = ?", [(e.id,) for e in events])
             db.executemany(
                 "UPDATE ingests SET published = ? WHERE id = ?",

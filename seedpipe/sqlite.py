@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,3 +72,41 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     if db.in_transaction:  # the block may have ended it itself (a ROLLBACK on a stale write)
         db.execute("COMMIT")
+
+
+class LockedStore:
+    """One store's connection (WAL, rows as ``sqlite3.Row``) shared by a process's threads
+    behind a lock: the ingest ledger and the job, revision, recipe and batch stores.
+    ``table`` gains the ``added`` columns an older store lacks, and ``indexes`` (a script)
+    runs after them."""
+
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        *,
+        table: str = "",
+        added: Mapping[str, str] | None = None,
+        indexes: str = "",
+    ) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = open_store(self.path, schema)
+        if added:
+            add_columns(self._db, table, added)
+        if indexes:
+            self._db.executescript(indexes)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``transaction`` on the store's connection, holding its lock throughout."""
+        with self._lock, transaction(self._db) as db:
+            yield db

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from capture.batches.model import Batch
 from seedpipe.errors import JobError
-from seedpipe.sqlite import add_columns, open_store
+from seedpipe.sqlite import LockedStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -48,21 +46,11 @@ def _row(row: sqlite3.Row) -> Batch:
     return Batch(**data)
 
 
-class BatchStore:
+class BatchStore(LockedStore):
     """Batch records; safe to share between threads of one process."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = open_store(Path(path), SCHEMA)
-        add_columns(self._db, "batches", ADDED_COLUMNS)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, args)
+        super().__init__(path, SCHEMA, table="batches", added=ADDED_COLUMNS)
 
     def create(self, batch: Batch) -> None:
         values = asdict(batch)

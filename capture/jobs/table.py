@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
-from typing import Any
 
 from capture.jobs.model import Job
-from seedpipe.sqlite import add_columns, open_store
+from seedpipe.sqlite import LockedStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -136,20 +134,8 @@ def row_to_job(row: sqlite3.Row) -> Job:
     return Job(**data)
 
 
-class JobTable:
+class JobTable(LockedStore):
     """The opened job store: one SQLite connection (WAL) behind a lock."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = open_store(self.path, SCHEMA)
-        add_columns(self._db, "jobs", ADDED_COLUMNS)
-        self._db.executescript(INDEXES)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, args)
+        super().__init__(path, SCHEMA, table="jobs", added=ADDED_COLUMNS, indexes=INDEXES)

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from capture.recipes.store.model import Recipe, RecipeNode
-from seedpipe.sqlite import add_columns, open_store
+from seedpipe.sqlite import LockedStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recipes (
@@ -79,31 +75,8 @@ def node_row(row: sqlite3.Row) -> RecipeNode:
     return RecipeNode(**d)
 
 
-class RecipeTable:
+class RecipeTable(LockedStore):
     """The opened recipe store: one SQLite connection (WAL) behind a lock."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = open_store(self.path, SCHEMA)
-        add_columns(self._db, "recipes", ADDED_COLUMNS)
-        self._db.executescript(INDEXES)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, args)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA, table="recipes", added=ADDED_COLUMNS, indexes=INDEXES)
