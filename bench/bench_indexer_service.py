@@ -32,6 +32,7 @@ from indexer.backends.base import Subscription
 from indexer.service import IndexerService
 from seedpipe import events
 from seedpipe.bus import open_bus
+from seedpipe.bus.base import EventBus
 from seedpipe.events import file_event
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord, WorkspaceRef
@@ -62,26 +63,36 @@ def synthetic(i: int, rng: random.Random) -> FileRecord:
     )
 
 
-async def run(n_events: int, n_queries: int, root: Path) -> None:
-    settings = Settings.load(
+def bench_settings(root: Path) -> Settings:
+    """A SQLite bus and index under ``root`` (also bench_reindex.py's)."""
+    return Settings.load(
         None,
         data_dir=str(root),
         bus={"url": "sqlite:///events.db", "sqlite": {"synchronous": "NORMAL"}},
         index={"url": "sqlite:///index.db"},
         workspaces={"raw": {"url": str(root / "raw")}},
     )
+
+
+async def publish(bus: EventBus, settings: Settings, n_events: int, rng: random.Random) -> None:
+    """``n_events`` file events of ``synthetic`` records, in batches of 5,000."""
+    topic = settings.topic(events.FILES_TOPIC)
+    for lo in range(0, n_events, 5000):
+        batch = [
+            file_event(events.FILE_INGESTED, synthetic(i, rng), "bench")
+            for i in range(lo, min(n_events, lo + 5000))
+        ]
+        await bus.publish_many(topic, batch)
+
+
+async def run(n_events: int, n_queries: int, root: Path) -> None:
+    settings = bench_settings(root)
     rng = random.Random(7)
     async with open_bus(settings.bus) as bus, open_index(settings.index) as index:
         await index.add_subscription(
             Subscription(id="s", name="sar", query=Query(data_types_any=["sar"]))
         )
-        topic = settings.topic(events.FILES_TOPIC)
-        for lo in range(0, n_events, 5000):
-            batch = [
-                file_event(events.FILE_INGESTED, synthetic(i, rng), "bench")
-                for i in range(lo, min(n_events, lo + 5000))
-            ]
-            await bus.publish_many(topic, batch)
+        await publish(bus, settings, n_events, rng)
         service = IndexerService(settings, bus, index)
         t0 = time.perf_counter()
         await service.run(asyncio.Event(), until_caught_up=True)

@@ -22,32 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_indexer_service import synthetic
+from bench_indexer_service import bench_settings, publish
 
 from indexer.service import reindex
-from seedpipe import events
 from seedpipe.bus import open_bus
-from seedpipe.events import file_event
-from seedpipe.settings import Settings
 
 
 async def run(n: int, root: Path) -> None:
-    settings = Settings.load(
-        None,
-        data_dir=str(root),
-        bus={"url": "sqlite:///events.db", "sqlite": {"synchronous": "NORMAL"}},
-        index={"url": "sqlite:///index.db"},
-        workspaces={"raw": {"url": str(root / "raw")}},
-    )
-    rng = random.Random(7)
+    settings = bench_settings(root)
     async with open_bus(settings.bus) as bus:
-        topic = settings.topic(events.FILES_TOPIC)
-        for lo in range(0, n, 5000):
-            batch = [
-                file_event(events.FILE_INGESTED, synthetic(i, rng), "bench")
-                for i in range(lo, min(n, lo + 5000))
-            ]
-            await bus.publish_many(topic, batch)
+        await publish(bus, settings, n, random.Random(7))
     t0 = time.perf_counter()
     stats = await reindex(settings, index_url=f"sqlite:///{root / 'rebuilt.db'}")
     took = time.perf_counter() - t0
