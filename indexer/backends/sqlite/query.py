@@ -364,33 +364,17 @@ def order_rows(
 def before(keys: tuple[SortKey, ...], values: list[Any], first_id: str) -> Where:
     """Rows strictly before (values, first_id) in ``order_by`` order; nulls sort last, so a
     null value has every non-null one before it and a non-null value no null."""
-    where = Where()
-    if len(values) != len(keys):
-        where.add("0")
-        return where
-    ors: list[str] = []
-    params: list[Any] = []
-    eq_sql: list[str] = []
-    eq_params: list[Any] = []
-    for k, v in zip(keys, values, strict=True):
-        col = SORT_COLUMNS[k.field]
-        if v is not None:
-            ors.append("(" + " AND ".join([*eq_sql, f"{col} {'>' if k.desc else '<'} ?"]) + ")")
-            params.extend([*eq_params, v])
-            eq_sql.append(f"{col} = ?")
-            eq_params.append(v)
-        else:
-            ors.append("(" + " AND ".join([*eq_sql, f"{col} IS NOT NULL"]) + ")")
-            params.extend(eq_params)
-            eq_sql.append(f"{col} IS NULL")
-    ors.append("(" + " AND ".join([*eq_sql, "f.id < ?"]) + ")")
-    params.extend([*eq_params, first_id])
-    where.add("(" + " OR ".join(ors) + ")", *params)
-    return where
+    return _keyset(keys, values, first_id, back=True)
 
 
 def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:
     """Rows strictly after (values, last_id) in ``order_by`` order; nulls sort last."""
+    return _keyset(keys, values, last_id, back=False)
+
+
+def _keyset(keys: tuple[SortKey, ...], values: list[Any], anchor: str, *, back: bool) -> Where:
+    """Rows strictly beyond the anchor row (values, id) in ``order_by`` order, or with
+    ``back`` strictly before it: one OR branch per key, equal on the keys before it."""
     where = Where()
     if len(values) != len(keys):
         where.add("0")
@@ -401,16 +385,20 @@ def after(keys: tuple[SortKey, ...], values: list[Any], last_id: str) -> Where:
     eq_params: list[Any] = []
     for k, v in zip(keys, values, strict=True):
         col = SORT_COLUMNS[k.field]
-        if v is not None:
-            cmp = "<" if k.desc else ">"
-            gt = f"({col} IS NULL OR {col} {cmp} ?)" if k.field in NULLABLE else f"{col} {cmp} ?"
-            ors.append("(" + " AND ".join([*eq_sql, gt]) + ")")
-            params.extend([*eq_params, v])
-            eq_sql.append(f"{col} = ?")
-            eq_params.append(v)
-        else:
+        if v is None:
+            if back:  # every non-null value sorts before a null
+                ors.append("(" + " AND ".join([*eq_sql, f"{col} IS NOT NULL"]) + ")")
+                params.extend(eq_params)
             eq_sql.append(f"{col} IS NULL")
-    ors.append("(" + " AND ".join([*eq_sql, "f.id > ?"]) + ")")
-    params.extend([*eq_params, last_id])
+            continue
+        beyond = f"{col} {'<' if k.desc != back else '>'} ?"
+        if not back and k.field in NULLABLE:  # nulls sort after every value
+            beyond = f"({col} IS NULL OR {beyond})"
+        ors.append("(" + " AND ".join([*eq_sql, beyond]) + ")")
+        params.extend([*eq_params, v])
+        eq_sql.append(f"{col} = ?")
+        eq_params.append(v)
+    ors.append("(" + " AND ".join([*eq_sql, f"f.id {'<' if back else '>'} ?"]) + ")")
+    params.extend([*eq_params, anchor])
     where.add("(" + " OR ".join(ors) + ")", *params)
     return where
