@@ -83,10 +83,15 @@ def create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
     if bulk.mode(con) != bulk.ALL:  # a whole bulk load builds them when it ends
         bulk.create_indexes(con)
-    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    # Each write below only when it changes something: a file in this layout opens without
+    # the write lock, so a process opening it while another holds that lock for long (a
+    # bulk load's end, a cluster) does not wait for it.
+    if con.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if replay:
         con.execute("INSERT OR REPLACE INTO state VALUES ('replay', '1')")
-    con.execute("INSERT OR IGNORE INTO state VALUES ('doc_fields', ?)", (FIELDS,))
+    if con.execute("SELECT 1 FROM state WHERE key = 'doc_fields'").fetchone() is None:
+        con.execute("INSERT INTO state VALUES ('doc_fields', ?)", (FIELDS,))
     if con.execute("SELECT 1 FROM state WHERE key = 'data_span'").fetchone() is None:
         # the longest data interval indexed so far, kept as records are written (never shrunk)
         span = con.execute("SELECT coalesce(max(d1 - d0), 0) FROM files").fetchone()[0]

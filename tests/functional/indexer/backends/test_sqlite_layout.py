@@ -431,3 +431,25 @@ async def test_the_index_reads_through_a_memory_map(tmp_path: Path) -> None:
     async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
         assert isinstance(index, SqliteIndex)
         assert index.con.execute("PRAGMA mmap_size").fetchone()[0] >= 1 << 30
+
+
+async def test_an_index_in_this_layout_opens_while_another_process_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Opening writes nothing to a file already in this layout, so a search process starting
+    while a bulk load's end or a cluster holds the write lock does not wait for it."""
+    path = tmp_path / "index.db"
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1)])
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO state VALUES ('held', '1')")
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with SqliteIndex(f"sqlite:///{path}") as index:
+            assert (await index.search(Query.parse({"limit": 5}))).total == 1
+        assert loop.time() - started < 5  # not the 30 s busy timeout
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
