@@ -335,17 +335,15 @@ class SqliteIndex(FileIndex):
         return bool(rows) and total >= WALK_SHARE * rows
 
     def _docs(self, rids: list[int]) -> list[tuple[str, int]]:
-        """The documents of ``rids`` with their null masks, in that order."""
+        """The documents of ``rids`` with their null masks, in that order (the list drives the
+        join: no set of the rids to build, no reordering here)."""
         if not rids:
             return []
-        found = {
-            row[0]: row[1:]
-            for row in self.con.execute(
-                "SELECT rid, doc, nulls FROM docs WHERE rid IN (SELECT value FROM json_each(?))",
-                (json.dumps(rids),),
-            )
-        }
-        return [found[rid] for rid in rids]
+        return self.con.execute(
+            "SELECT d.doc, d.nulls FROM json_each(?) j CROSS JOIN docs d ON d.rid = j.value "
+            "ORDER BY j.key",
+            (json.dumps(rids),),
+        ).fetchall()
 
     # ----- subscriptions: the same Query evaluated per record -----
 
