@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -91,7 +91,7 @@ class FileIndex(ABC):
     def __init__(self, url: str) -> None:
         self.url = url
 
-    async def __aenter__(self) -> FileIndex:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingests": ("ingest.cli.ingests", "list ingest records"),
     "indexer": ("indexer.cli.indexer", "run the indexer service"),
     "reindex": ("indexer.cli.reindex", "rebuild the file index from the event log"),
+    "cluster": ("indexer.cli.cluster", "order the SQLite index's rows by place (area searches)"),
     "search": ("indexer.cli.search", "search file records by place, time and type"),
     "subscriptions": ("indexer.cli.subscriptions", "add, list and remove saved searches"),
     "api": ("composition.api", "serve the HTTP API (/files, /jobs, STAC /search)"),

@@ -23,6 +23,7 @@ from indexer.backends.base import (
 )
 from indexer.backends.sqlite import writes
 from indexer.backends.sqlite.bulk import Loader
+from indexer.backends.sqlite.cluster import cluster as cluster_rows
 from indexer.backends.sqlite.docs import decode_records, whole
 from indexer.backends.sqlite.layout import open_file
 from indexer.backends.sqlite.names import name_candidates
@@ -179,6 +180,12 @@ class SqliteIndex(FileIndex):
             yield
         finally:
             await self._run(lambda: loader.end(self.con))
+
+    async def cluster(self, on_step: Callable[[str], None] | None = None) -> dict[str, float]:
+        """Rows renumbered in the packed R*Tree's leaf order, so an area search's matches are
+        neighbours (see cluster.py); returns the record count and each step's seconds.
+        ``on_step`` (called from the worker thread) is told each step as it begins."""
+        return await self._run(cluster_rows, self.con, self.path, on_step)
 
     async def delete(self, file_id: str, version: int) -> UpsertResult:
         return await self._run(self._delete, file_id, version)

@@ -23,6 +23,7 @@ import sqlite3
 import numpy as np
 
 MAX_CELLS = 51  # SQLite's RTREE_MAXCELLS: the most cells in one node
+FILL = 48  # cells a packed node holds (room for a few later inserts before a leaf splits)
 HEADER = 4
 # id, then (min, max) per axis: the order of the columns after id in CREATE VIRTUAL TABLE
 CELL = np.dtype([("id", ">i8"), ("c", ">f4", (6,))])
@@ -92,7 +93,7 @@ def leaf_order(coords: np.ndarray, per_node: int, tile: int = 4) -> np.ndarray:
 
 
 def pack_rtree(
-    con: sqlite3.Connection, table: str, ids: np.ndarray, coords: np.ndarray, *, fill: int = 48
+    con: sqlite3.Connection, table: str, ids: np.ndarray, coords: np.ndarray, *, fill: int = FILL
 ) -> int:
     """Replace every box of the R*Tree ``table`` with ``ids`` and float32 ``coords`` (n, 6),
     packed; returns the tree's depth. Runs in the caller's transaction. ``fill`` cells a node

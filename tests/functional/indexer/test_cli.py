@@ -1,4 +1,5 @@
-"""The CLI commands search, subscriptions, reindex, indexer and api, on a real config."""
+"""The CLI commands search, subscriptions, reindex, cluster, indexer and api, on a real
+config."""
 
 from __future__ import annotations
 
@@ -163,6 +164,32 @@ def test_reindex_rebuilds_into_a_new_index_and_prints_its_counts(
     assert main(["reindex", "-c", str(seeded), "--index-url", f"sqlite:///{target}"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["events"] == 3 and stats["written"] == 3 and target.exists()
+
+
+def test_cluster_orders_the_index_and_prints_its_steps(
+    seeded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = main(["search", "-c", str(seeded), "--bbox=-180,-90,180,90"])
+    found = capsys.readouterr().out
+    assert before == 0 and main(["cluster", "-c", str(seeded)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["records"] == 3 and {"files_s", "docs_s", "commit_s"} <= set(report)
+    assert main(["search", "-c", str(seeded), "--bbox=-180,-90,180,90"]) == 0
+    assert capsys.readouterr().out == found
+    other = tmp_path / "other.db"
+    assert main(["reindex", "-c", str(seeded), "--index-url", f"sqlite:///{other}"]) == 0
+    capsys.readouterr()
+    assert main(["cluster", "-c", str(seeded), "--index-url", f"sqlite:///{other}"]) == 0
+    assert json.loads(capsys.readouterr().out)["records"] == 3
+
+
+def test_cluster_names_the_field_for_an_index_it_cannot_cluster(
+    seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["cluster", "-c", str(seeded), "--index-url", "opensearch://127.0.0.1:9"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "index.url" in err and "opensearch needs no clustering" in err
 
 
 def _command(*args: str) -> list[str]:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.backends.base import FileIndex
+from indexer.backends.base import FileIndex, UpsertResult
 from indexer.backends.sqlite.index import SqliteIndex
+from seedpipe.query.geometry import RecordPlace
+from seedpipe.records import FileRecord
 from seedpipe.settings import ElasticsearchSettings, IndexSettings
 
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
@@ -20,6 +22,8 @@ BACKENDS = [
     pytest.param("sqlite_bulk_index", id="sqlite-bulk"),
     # ... inside one load of the boxes only (what a live indexer behind on a backlog runs)
     pytest.param("sqlite_backlog_index", id="sqlite-backlog"),
+    # ... with its rows renumbered by place after every write (sqlite/cluster.py)
+    pytest.param("sqlite_clustered_index", id="sqlite-clustered"),
     pytest.param("os_index", id="opensearch", marks=[pytest.mark.opensearch]),
     pytest.param(
         "es_index",
@@ -53,6 +57,28 @@ async def sqlite_backlog_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
         SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index,
         index.bulk(whole=False),
     ):
+        yield index
+
+
+class ClusteringIndex(SqliteIndex):
+    """Clusters after every write, so each search of a test runs on renumbered rows."""
+
+    async def upsert(
+        self, records: list[FileRecord], places: list[RecordPlace] | None = None
+    ) -> list[UpsertResult]:
+        out = await super().upsert(records, places)
+        await self.cluster()
+        return out
+
+    async def delete(self, file_id: str, version: int) -> UpsertResult:
+        out = await super().delete(file_id, version)
+        await self.cluster()
+        return out
+
+
+@pytest.fixture
+async def sqlite_clustered_index(tmp_path: Path) -> AsyncIterator[FileIndex]:
+    async with ClusteringIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
         yield index
 
 
