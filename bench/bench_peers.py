@@ -1,7 +1,7 @@
 """Bench seedpipe's SQLite index against PostGIS on the same records and queries (issue 16).
 
 Usage: .venv/bin/python bench/bench_peers.py [--records 1000000] [--queries 600]
-       [--dsn "dbname=seedpipe_bench"] [--batch 5000]
+       [--dsn "dbname=seedpipe_bench"] [--batch 5000] [--cluster] [--no-bulk]
 
 Needs a PostGIS that answers at ``--dsn`` (or $SEEDPIPE_BENCH_DSN); without one it says so and
 exits 0. Setup from Debian (see bench/README.md): ``apt-get install -y postgresql-15-postgis-3``,
@@ -197,6 +197,16 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
             f"({pg_ms / 1000:.1f} s COPY + {build_ms / 1000:.1f} s indexes and ANALYZE)"
         )
 
+        if args.cluster:  # seedpipe cluster: rows renumbered by place (not in the load rate)
+            t0 = time.perf_counter()
+            report = await index.cluster()
+            took = time.perf_counter() - t0
+            print(
+                f"seedpipe cluster: {took:.1f} s ({args.records / took:,.0f} records/s; "
+                + ", ".join(f"{k} {v:.1f}" for k, v in report.items() if k.endswith("_s"))
+                + ")"
+            )
+
         rng = random.Random(1616)
         area_sp, area_pg, point_sp, point_pg, point_sp_dec = [], [], [], [], []
         area_hits, point_hits = [], []
@@ -297,6 +307,9 @@ def main() -> None:
         "--dsn", default=os.environ.get("SEEDPIPE_BENCH_DSN", "dbname=seedpipe_bench")
     )
     parser.add_argument("--db", type=Path, default=None, help="the SQLite index file")
+    parser.add_argument(
+        "--cluster", action="store_true", help="run `seedpipe cluster` after the load"
+    )
     parser.add_argument(
         "--no-bulk", action="store_true", help="plain upserts, not one bulk load (`index.bulk()`)"
     )
