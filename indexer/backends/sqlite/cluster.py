@@ -11,8 +11,8 @@ It rewrites ``files``, ``docs`` and ``tags`` under their new rids, packs the tre
 ids, rebuilds the trigram names and the indexes on ``files``, all in one transaction: a crash
 leaves the index as it was, and searches (in WAL snapshots) never see it half done. Like
 PostgreSQL's CLUSTER it is a one-time order: records written afterwards append at the end, and
-running it again restores the order. The old tables' pages are left free in the file, where
-later writes reuse them (``VACUUM`` returns them to the file system).
+running it again restores the order. Then the file is compacted (``VACUUM``), so it is no
+bigger than before.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # The tables keyed by rid (the R*Tree and the trigram names are rebuilt from them).
 TABLES = ("files", "docs", "tags")
-STEPS = ("order", "files", "docs", "tags", "rtree", "indexes", "names", "commit")
+STEPS = ("order", "files", "docs", "tags", "rtree", "indexes", "names", "commit", "compact")
 _LOW = (1 << ID_SHIFT) - 1  # an R*Tree id's signature and part bits
 
 
@@ -113,6 +113,15 @@ def cluster(
         laps.begin("names")
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
         laps.begin("commit")
+    # The old rows' pages are free now, the new ones past them: the file has grown by about
+    # its largest table, and SQLite maps only its first 2 GiB (see layout._connect), so a
+    # search reading past that goes through read() (a point query at a million records took
+    # 0.21 ms there against 0.09 ms in a compact file). VACUUM writes it compact (its own
+    # transaction: a crash inside leaves the clustered file as it was), and the checkpoint
+    # returns the write-ahead log's space when no reader holds it.
+    laps.begin("compact")
+    con.execute("VACUUM")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     took = laps.end()
     log.info("index clustered", extra={"index": str(path), "records": len(order), **took})
     return {"records": float(len(order)), **took}
