@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 import shapely
 
 from indexer.backends.sqlite.bulk import PENDING
+from indexer.backends.sqlite.pointin import point_meets
 from indexer.backends.sqlite.query import Known, compile_filters, tag_prefilter
 from indexer.backends.sqlite.rows import ALWAYS, ID_SHIFT, TIME_UNIT_US, signature, type_bits
 from seedpipe.query.geometry import query_point
@@ -19,6 +21,8 @@ MAX_PROBES = 16  # R*Tree probes (and exact box tests) per query, so SQL stays s
 # A query setting only these fields (every other one at its default) with a point for
 # ``intersects`` runs one fixed statement (see _plain_point_sql).
 PLAIN = frozenset({"intersects", "limit"})
+# A point query with at most this many shapes to test tests them in plain Python (pointin.py).
+FEW_REFINE = 32
 POINT_PARAMS = (1.0, 1.0, 2.0, 2.0)
 
 
@@ -97,19 +101,28 @@ def spatial_rows(
     if boxes is not None and len(boxes) <= MAX_PROBES:
         keep = [row for row in rows if row[1] is None]
         refine = [row for row in rows if row[1] is not None]
-        shapes = shapely.from_wkb([row[1] for row in refine])
     else:
         keep = []
         refine = rows
-        shapes = shapely.from_wkb([row[1] for row in rows])
     if refine:
-        if point is not None:
-            hits = shapely.intersects_xy(shapes, *point)
-        else:
-            shapely.prepare(geom)
-            hits = shapely.intersects(geom, shapes)
-        keep.extend(row for row, hit in zip(refine, hits, strict=True) if hit)
+        keep.extend(row for row, hit in zip(refine, _hits(refine, point, geom), strict=True) if hit)
     return [(row[0], *row[2:]) for row in keep]
+
+
+def _hits(
+    refine: list[tuple[Any, ...]], point: tuple[float, float] | None, geom: Any
+) -> Iterable[Any]:
+    """Whether each candidate's shape (WKB, the row's second value) meets the query's: a point
+    query's few polygons in plain Python (``pointin``: no shapely set-up), the rest in shapely."""
+    if point is not None and len(refine) <= FEW_REFINE:
+        hits = [point_meets(row[1], *point) for row in refine]
+        if None not in hits:
+            return hits
+    shapes = shapely.from_wkb([row[1] for row in refine])
+    if point is not None:
+        return shapely.intersects_xy(shapes, *point)
+    shapely.prepare(geom)
+    return shapely.intersects(geom, shapes)
 
 
 def _statement(
