@@ -197,6 +197,7 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
             f"({pg_ms / 1000:.1f} s COPY + {build_ms / 1000:.1f} s indexes and ANALYZE)"
         )
 
+        await queries(args, con, index, "unclustered" if args.cluster else "")
         if args.cluster:  # seedpipe cluster: rows renumbered by place (not in the load rate)
             t0 = time.perf_counter()
             report = await index.cluster()
@@ -206,81 +207,89 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
                 + ", ".join(f"{k} {v:.1f}" for k, v in report.items() if k.endswith("_s"))
                 + ")"
             )
+            await queries(args, con, index, "after `seedpipe cluster`")
+    sp_rate, pg_rate = args.records / sp_ms * 1000, args.records / pg_total * 1000
+    how = "`upsert`" if args.no_bulk else "`bulk()`"
+    print(
+        f"| bulk load | {sp_rate:,.0f} records/s ({how}, batches of {args.batch:,}) "
+        f"| {pg_rate:,.0f} records/s (COPY + index build) | {sp_rate / pg_rate:.2f}x |"
+    )
 
-        rng = random.Random(1616)
-        area_sp, area_pg, point_sp, point_pg, point_sp_dec = [], [], [], [], []
-        area_hits, point_hits = [], []
-        areas: list[Query] = []
-        for i in range(args.queries):
-            x, y = rng.uniform(-180, 130), rng.uniform(-80, 30)
-            t = START + timedelta(days=rng.randrange(9 * 365))
-            te = t + timedelta(days=365)
-            dt = rng.choice(TYPES)
-            q = Query(bbox=(x, y, x + 50, y + 50), datetime={"start": t, "end": te},
-                      data_types_any=[dt], limit=MAX_LIMIT)  # fmt: skip
-            env = (x, y, x + 50, y + 50)
 
-            def pg_area(
-                env: tuple[float, ...] = env, t: Any = t, te: Any = te, dt: str = dt
-            ) -> Any:
-                return con.execute(AREA_SQL, (*env, *env, te, t, dt)).fetchall()
+async def queries(args: argparse.Namespace, con: Any, index: SqliteIndex, label: str) -> None:
+    """The interleaved queries (the same ones every call) and their table, headed ``label``."""
+    rng = random.Random(1616)
+    area_sp, area_pg, point_sp, point_pg, point_sp_dec = [], [], [], [], []
+    area_hits, point_hits = [], []
+    areas: list[Query] = []
+    for i in range(args.queries):
+        x, y = rng.uniform(-180, 130), rng.uniform(-80, 30)
+        t = START + timedelta(days=rng.randrange(9 * 365))
+        te = t + timedelta(days=365)
+        dt = rng.choice(TYPES)
+        q = Query(bbox=(x, y, x + 50, y + 50), datetime={"start": t, "end": te},
+                  data_types_any=[dt], limit=MAX_LIMIT)  # fmt: skip
+        env = (x, y, x + 50, y + 50)
 
-            px, py = rng.uniform(-179, 178), rng.uniform(-80, 78)
-            p = Query(intersects={"type": "Point", "coordinates": [px, py]}, limit=MAX_LIMIT)
+        def pg_area(env: tuple[float, ...] = env, t: Any = t, te: Any = te, dt: str = dt) -> Any:
+            return con.execute(AREA_SQL, (*env, *env, te, t, dt)).fetchall()
 
-            def pg_point(px: float = px, py: float = py) -> Any:
-                return con.execute(POINT_SQL, (px, py)).fetchall()
+        px, py = rng.uniform(-179, 178), rng.uniform(-80, 78)
+        p = Query(intersects={"type": "Point", "coordinates": [px, py]}, limit=MAX_LIMIT)
 
-            # the decoded path on a point of its own: the same point again would find it hot
-            px2, py2 = rng.uniform(-179, 178), rng.uniform(-80, 78)
-            p2 = Query(intersects={"type": "Point", "coordinates": [px2, py2]}, limit=MAX_LIMIT)
+        def pg_point(px: float = px, py: float = py) -> Any:
+            return con.execute(POINT_SQL, (px, py)).fetchall()
 
-            async def ours(q: Query = q, p: Query = p, p2: Query = p2) -> tuple[Any, ...]:
-                a, a_ms = await atimed(index.search_json(q))
-                b, b_ms = await atimed(index.search_json(p))
-                c, c_ms = await atimed(index.search(p2))
-                return a, a_ms, b, b_ms, c, c_ms
+        # the decoded path on a point of its own: the same point again would find it hot
+        px2, py2 = rng.uniform(-179, 178), rng.uniform(-80, 78)
+        p2 = Query(intersects={"type": "Point", "coordinates": [px2, py2]}, limit=MAX_LIMIT)
 
-            if i % 2:  # alternate who goes first, so neither side always finds the caches warm
-                (ga, ga_ms), (gb, gb_ms) = timed(pg_area), timed(pg_point)
-                a, a_ms, b, b_ms, c, c_ms = await ours()
-            else:
-                a, a_ms, b, b_ms, c, c_ms = await ours()
-                (ga, ga_ms), (gb, gb_ms) = timed(pg_area), timed(pg_point)
-            assert a.total == len(a.docs) == len(ga), f"query {i}: {a.total} vs PostGIS {len(ga)}"
-            assert b.total == len(gb), f"point {i}: {b.total} vs PostGIS {len(gb)}"
-            assert c.total == len(pg_point(px2, py2)), f"point {i}: {c.total} differs"
-            area_sp.append(a_ms)
-            area_pg.append(ga_ms)
-            point_sp.append(b_ms)
-            point_sp_dec.append(c_ms)
-            point_pg.append(gb_ms)
-            area_hits.append(a.total)
-            point_hits.append(b.total)
-            areas.append(q)
-        con.rollback()
-        # The decoded path (`search`, what STAC and the CLI use) against `search_json` on the
-        # same bbox queries, one after the other in alternating order (no PostGIS between).
-        as_json, decoded = [], []
-        for i, q in enumerate(areas):
-            if i % 2:
-                (_, d_ms), (_, j_ms) = (
-                    await atimed(index.search(q)),
-                    await atimed(index.search_json(q)),
-                )
-            else:
-                (_, j_ms), (_, d_ms) = (
-                    await atimed(index.search_json(q)),
-                    await atimed(index.search(q)),
-                )
-            as_json.append(j_ms)
-            decoded.append(d_ms)
+        async def ours(q: Query = q, p: Query = p, p2: Query = p2) -> tuple[Any, ...]:
+            a, a_ms = await atimed(index.search_json(q))
+            b, b_ms = await atimed(index.search_json(p))
+            c, c_ms = await atimed(index.search(p2))
+            return a, a_ms, b, b_ms, c, c_ms
+
+        if i % 2:  # alternate who goes first, so neither side always finds the caches warm
+            (ga, ga_ms), (gb, gb_ms) = timed(pg_area), timed(pg_point)
+            a, a_ms, b, b_ms, c, c_ms = await ours()
+        else:
+            a, a_ms, b, b_ms, c, c_ms = await ours()
+            (ga, ga_ms), (gb, gb_ms) = timed(pg_area), timed(pg_point)
+        assert a.total == len(a.docs) == len(ga), f"query {i}: {a.total} vs PostGIS {len(ga)}"
+        assert b.total == len(gb), f"point {i}: {b.total} vs PostGIS {len(gb)}"
+        assert c.total == len(pg_point(px2, py2)), f"point {i}: {c.total} differs"
+        area_sp.append(a_ms)
+        area_pg.append(ga_ms)
+        point_sp.append(b_ms)
+        point_sp_dec.append(c_ms)
+        point_pg.append(gb_ms)
+        area_hits.append(a.total)
+        point_hits.append(b.total)
+        areas.append(q)
+    con.rollback()
+    # The decoded path (`search`, what STAC and the CLI use) against `search_json` on the
+    # same bbox queries, one after the other in alternating order (no PostGIS between).
+    as_json, decoded = [], []
+    for i, q in enumerate(areas):
+        if i % 2:
+            (_, d_ms), (_, j_ms) = (
+                await atimed(index.search(q)),
+                await atimed(index.search_json(q)),
+            )
+        else:
+            (_, j_ms), (_, d_ms) = (
+                await atimed(index.search_json(q)),
+                await atimed(index.search(q)),
+            )
+        as_json.append(j_ms)
+        decoded.append(d_ms)
     print(
         f"match counts equal on all {args.queries} queries of each shape; bbox matches: median "
         f"{pct(area_hits, 50):,}, point matches: mean {sum(point_hits) / len(point_hits):.2f}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    print("| | seedpipe SQLite | PostGIS (GiST + btree + GIN) | ratio |")
+    print(f"| {label} | seedpipe SQLite | PostGIS (GiST + btree + GIN) | ratio |")
     print("|---|---|---|---|")
     print(row("bbox + datetime + type, all matches (`search_json`)", area_sp, area_pg))
     print(row("point query (`search_json`)", point_sp, point_pg))
@@ -289,12 +298,6 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
         f"| bbox + datetime + type, all matches, decoded (`search`) against `search_json` "
         f"| p50 {pct(decoded, 50):.2f} ms against {pct(as_json, 50):.2f} ms | — "
         f"| {pct(decoded, 50) / pct(as_json, 50):.2f}x |"
-    )
-    sp_rate, pg_rate = args.records / sp_ms * 1000, args.records / pg_total * 1000
-    how = "`upsert`" if args.no_bulk else "`bulk()`"
-    print(
-        f"| bulk load | {sp_rate:,.0f} records/s ({how}, batches of {args.batch:,}) "
-        f"| {pg_rate:,.0f} records/s (COPY + index build) | {sp_rate / pg_rate:.2f}x |"
     )
 
 
