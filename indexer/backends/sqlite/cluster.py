@@ -68,10 +68,16 @@ def cluster(
             dtype=np.int64,
         )
         order = new_order(ids, coords, placeless)
+        count = con.execute("SELECT count(*) FROM files").fetchone()[0]
+        if len(order) != count:  # every row must get a new rid, or the copy would drop some
+            raise CatalogError(
+                f"sqlite index {path}: {len(order)} records in the R*Tree and without a place, "
+                f"{count} rows: not clustered"
+            )
         schema = dict(
             con.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN "
-                "('files', 'docs', 'tags')"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
+                TABLES,
             ).fetchall()
         )
         indexes = [

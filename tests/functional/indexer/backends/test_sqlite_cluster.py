@@ -202,3 +202,18 @@ async def test_a_cluster_killed_midway_leaves_the_index_whole(tmp_path: Path, st
     con = check(path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+async def test_an_index_whose_tree_and_rows_disagree_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "index.db"
+    rng = random.Random(8)
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([record(rng, i) for i in range(100)])
+        con = sqlite3.connect(path)
+        con.execute(f"INSERT INTO rt VALUES ({999 << ID_SHIFT}, 0, 1, 0, 1, 0, 1)")  # no row
+        con.commit()
+        con.close()
+        kept = rids(path)
+        with pytest.raises(CatalogError, match=r"101 records .* 100 rows: not clustered"):
+            await index.cluster()
+        assert rids(path) == kept
