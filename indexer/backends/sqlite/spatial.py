@@ -1,4 +1,5 @@
-"""Spatial search over the SQLite index: R*Tree probes, tag prefilter, shapely refine."""
+"""Spatial search over the SQLite index: R*Tree probes, tag prefilter, exact refine (shapely; a
+point query's few shapes in plain Python, see pointin.py)."""
 
 from __future__ import annotations
 
