@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import operator
 import zlib
 from collections.abc import Iterable
@@ -39,6 +40,23 @@ TAG_SEP = "\x1e"
 GEOM = 38  # the geom column's place in a files row
 D0, D1 = 28, 29  # and the data interval's
 NAME_LC = 5  # and the casefolded file name's
+
+
+def join_keys(keys: list[str]) -> str:
+    """A row's tag keys as stored in ``files.tagkeys``: joined by TAG_SEP, or as a JSON list
+    when a key holds TAG_SEP itself (a tag from outside may: joined, it would split into other
+    keys). A joined form never starts with "[" (every key starts with its prefix)."""
+    if any(TAG_SEP in k for k in keys):
+        return json.dumps(keys)
+    return TAG_SEP.join(keys)
+
+
+def split_keys(tagkeys: str) -> list[str]:
+    """``join_keys`` undone."""
+    if tagkeys.startswith("["):
+        keys: list[str] = json.loads(tagkeys)
+        return keys
+    return tagkeys.split(TAG_SEP) if tagkeys else []
 
 
 @functools.lru_cache(maxsize=4096)
@@ -137,7 +155,7 @@ def prepare(
         known = by_types.get(tkey)
         if known is None:
             type_keys = [DATA_TYPE + t for t in tkey]
-            known = by_types[tkey] = (signature(tkey) << 3, type_keys, TAG_SEP.join(type_keys))
+            known = by_types[tkey] = (signature(tkey) << 3, type_keys, join_keys(type_keys))
         sig, keys, tagkeys = known
         if countries or ancestors:
             keys = keys.copy()
@@ -145,7 +163,7 @@ def prepare(
                 keys += [COUNTRY + code for code in dict.fromkeys(countries)]
             if ancestors:
                 keys += [ANCESTOR + a for a in dict.fromkeys(ancestors)]
-            tagkeys = TAG_SEP.join(keys)
+            tagkeys = join_keys(keys)
         tag_rows.extend(zip(keys, repeat(rid)))
         base = (rid << ID_SHIFT) | sig
         nparts = len(boxes)

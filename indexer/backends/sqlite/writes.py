@@ -14,10 +14,10 @@ from indexer.backends.sqlite.rows import (
     D0,
     D1,
     NAME_LC,
-    TAG_SEP,
     prepare,
     rt_ids,
     signature,
+    split_keys,
     z_ordered,
 )
 from seedpipe.query.geometry import RecordPlace
@@ -97,7 +97,7 @@ def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: s
         con.executemany(f"DELETE FROM {bulk.PENDING} WHERE id = ?", boxes)  # noqa: S608
     con.executemany(
         "DELETE FROM tags WHERE tag = ? AND rid = ?",
-        [(tag, o[0]) for o in old if o[2] for tag in o[2].split(TAG_SEP)],
+        [(tag, o[0]) for o in old for tag in split_keys(o[2])],
     )
 
 
@@ -155,4 +155,4 @@ def delete(con: sqlite3.Connection, file_id: str, version: int) -> UpsertResult:
 def _stored_signature(tagkeys: str) -> int:
     """The data-type signature a stored row's R*Tree ids carry, from its tag keys."""
     n = len(DATA_TYPE)
-    return signature(k[n:] for k in tagkeys.split(TAG_SEP) if k.startswith(DATA_TYPE))
+    return signature(k[n:] for k in split_keys(tagkeys) if k.startswith(DATA_TYPE))

@@ -86,6 +86,30 @@ async def test_updates_and_deletes_leave_no_rtree_rows_behind(tmp_path: Path) ->
         assert rtree_rows(path) == []
 
 
+async def test_a_tag_holding_the_key_separator_is_removed_whole_by_updates_and_deletes(
+    tmp_path: Path,
+) -> None:
+    """A data type from outside may hold the separator of ``files.tagkeys``: joined, it would
+    split into other keys (here "t\x1fsar"), so an update would leave its tag rows and, its
+    signature misread, its R*Tree rows behind."""
+    path = tmp_path / "index.db"
+    odd = "x\x1et\x1fsar"
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        await index.upsert([rec(1, geometry=TWO_SQUARES, data_type_tags=[odd, "ais"])])
+        found = await index.search(Query.parse({"data_types_any": [odd], "limit": 5}))
+        assert [r.id for r in found.records] == ["f"]
+        sar = await index.search(Query.parse({"data_types_any": ["sar"], "limit": 5}))
+        assert sar.total == 0
+        await index.upsert([rec(2, geometry=TWO_SQUARES, data_type_tags=["weather"])])
+        con = sqlite3.connect(path)
+        assert [r[0] for r in con.execute("SELECT tag FROM tags")] == ["t\x1fweather"]
+        assert {sig for _, sig in rtree_rows(path)} == {signature(["weather"])}
+        await index.delete("f", 3)
+        assert con.execute("SELECT count(*) FROM tags").fetchone()[0] == 0
+        assert rtree_rows(path) == []
+        con.close()
+
+
 async def test_an_index_of_another_layout_is_kept_aside_and_rebuilt_empty_for_a_replay(
     tmp_path: Path,
 ) -> None:
