@@ -72,7 +72,7 @@ def cluster(
         if len(order) != count:  # every row must get a new rid, or the copy would drop some
             raise CatalogError(
                 f"sqlite index {path}: {len(order)} records in the R*Tree and without a place, "
-                f"{count} rows: not clustered"
+                f"{count} rows: not clustered (`seedpipe reindex` rebuilds it)"
             )
         schema = dict(
             con.execute(
