@@ -37,7 +37,7 @@ from indexer.backends.sqlite.query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite.spatial import spatial_rows
+from indexer.backends.sqlite.spatial import MAX_PROBES, spatial_rows, tree_exact
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.gcpause import gc_paused
@@ -237,12 +237,28 @@ class SqliteIndex(FileIndex):
 
     def _known(self, q: Query) -> Known:
         """Read once per search, inside its snapshot: another process may have indexed a longer
-        interval since (a stale, shorter span would hide records), and names change."""
+        interval or a new data type since (a stale, shorter span would hide records; a stale
+        list of types could skip a tag test a new type makes necessary), and names change."""
         span = None
         if _data_time(q):  # only a data-time filter uses it (a point query has none)
             row = self.con.execute("SELECT value FROM state WHERE key = 'data_span'").fetchone()
             span = int(row[0])
-        return Known(data_span_us=span, name_rids=name_candidates(self.con, q.file_name_contains))
+        any_by_tree = all_by_tree = False
+        if (q.data_types_any or q.data_types_all) and _spatial(q):  # the R*Tree drives
+            types = [r[0] for r in self.con.execute("SELECT type FROM data_types")]
+            # data_types_any beyond MAX_PROBES is tested as "a bit of any": never exact
+            any_by_tree = (
+                bool(q.data_types_any)
+                and len(q.data_types_any) <= MAX_PROBES
+                and tree_exact(q.data_types_any, types)
+            )
+            all_by_tree = bool(q.data_types_all) and tree_exact(q.data_types_all, types)
+        return Known(
+            data_span_us=span,
+            name_rids=name_candidates(self.con, q.file_name_contains),
+            any_by_tree=any_by_tree,
+            all_by_tree=all_by_tree,
+        )
 
     def _filters(self, q: Query, known: Known, *, probe_tags: bool = False) -> Where:
         where = compile_filters(q, probe_tags=probe_tags, known=known)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from indexer.backends.sqlite import bulk, names
 from indexer.backends.sqlite.docs import FIELDS
+from indexer.backends.sqlite.query import DATA_TYPE
 from seedpipe.sqlite import connect
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
 -- a bulk load's boxes until it packs them into rt (see bulk.py); empty otherwise
 CREATE TABLE IF NOT EXISTS rt_pending (id INTEGER PRIMARY KEY, x0 REAL, x1 REAL, y0 REAL,
   y1 REAL, t0 REAL, t1 REAL);
+-- every data type ever written (never shrunk): which types the R*Tree's signature alone tells
+-- apart (see spatial.tree_exact)
+CREATE TABLE IF NOT EXISTS data_types (type TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
   WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -78,9 +82,18 @@ def create_schema(con: sqlite3.Connection, *, replay: bool) -> None:
     had_names = con.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'"
     ).fetchone()
+    had_types = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'data_types'"
+    ).fetchone()
     con.executescript(SCHEMA + names.SCHEMA)
     if not had_names:  # a file made before the name index: index the names it holds
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
+    if not had_types:  # a file made before the list of types: the types its rows hold
+        con.execute(
+            "INSERT OR IGNORE INTO data_types SELECT substr(tag, ?) FROM tags "
+            "WHERE tag >= ? AND tag < ?",
+            (len(DATA_TYPE) + 1, DATA_TYPE, DATA_TYPE[:-1] + chr(ord(DATA_TYPE[-1]) + 1)),
+        )
     if bulk.mode(con) != bulk.ALL:  # a whole bulk load builds them when it ends
         bulk.create_indexes(con)
     # Each write below only when it changes something: a file in this layout opens without

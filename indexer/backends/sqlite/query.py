@@ -63,11 +63,15 @@ _KIND = "(CASE {t} WHEN 'integer' THEN 'n' WHEN 'real' THEN 'n' WHEN 'text' THEN
 @dataclass(frozen=True, slots=True)
 class Known:
     """What a search reads from the index before its filters are compiled (once, in its
-    snapshot): the longest data interval (see ``_time``) and the trigram index's candidates
-    for a file-name needle (see sqlite_names)."""
+    snapshot): the longest data interval (see ``_time``), the trigram index's candidates
+    for a file-name needle (see sqlite_names), and whether the R*Tree's type signature alone
+    decides the query's ``data_types_any`` / ``data_types_all`` (see spatial.tree_exact: then
+    the exact tag test per candidate is not needed)."""
 
     data_span_us: int | None = None
     name_rids: str | None = None
+    any_by_tree: bool = False
+    all_by_tree: bool = False
 
 
 @dataclass
@@ -241,9 +245,9 @@ def compile_filters(q: Query, *, probe_tags: bool, known: Known | None = None) -
         values = getattr(q, name)
         if values:
             where.add(f"f.{column} IN (SELECT value FROM json_each(?))", _json(list(values)))  # noqa: S608
-    if q.data_types_all:
+    if q.data_types_all and not known.all_by_tree:
         _tags(where, DATA_TYPE, q.data_types_all, "all", probe_tags)
-    if q.data_types_any:
+    if q.data_types_any and not known.any_by_tree:
         _tags(where, DATA_TYPE, q.data_types_any, "any", probe_tags)
     if q.data_types_none:
         _tags(where, DATA_TYPE, q.data_types_none, "none", probe_tags)

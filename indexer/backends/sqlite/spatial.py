@@ -52,6 +52,20 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def tree_exact(types: list[str], known_types: list[str]) -> bool:
+    """Whether the R*Tree's signature test (both bits of a type) finds exactly the records of
+    each of ``types``, given every type any record holds (``known_types``): so when each has a
+    bit no other known type sets, for then only a record of that type can have both."""
+    for t in types:
+        others = 0
+        for k in known_types:
+            if k != t:
+                others |= type_bits(k)
+        if not type_bits(t) & ~others:
+            return False
+    return True
+
+
 def query_xy(q: Query) -> tuple[float, float] | None:
     """The query's (x, y) when its shape is a single point (checked), else None."""
     if q.bbox is None and q.intersects is not None and q.intersects.get("type") == "Point":

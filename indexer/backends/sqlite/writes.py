@@ -128,6 +128,8 @@ def _insert(
     else:
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
     con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
+    types = {t for r in records for t in r.data_type_tags}
+    con.executemany("INSERT OR IGNORE INTO data_types VALUES (?)", [(t,) for t in types])
     for (index, results), result in zip(slots, done, strict=True):
         results[index] = result
 

@@ -477,3 +477,47 @@ async def test_an_index_in_this_layout_opens_while_another_process_holds_its_wri
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+async def test_the_tag_test_is_skipped_only_where_the_tree_signature_decides_alone(
+    tmp_path: Path,
+) -> None:
+    """type0's two signature bits are type2's and type10's: a record of those two passes the
+    tree's test for type0 without holding it, so type0 keeps its exact tag test; type2 and
+    type10 each have a bit no other type sets, so the tree decides them alone."""
+    assert type_bits("type0") & ~(type_bits("type2") | type_bits("type10")) == 0
+    path = tmp_path / "index.db"
+    here = {"type": "Point", "coordinates": [10.0, 10.0]}
+
+    def ids(page: Any) -> list[str]:
+        return sorted(r.id for r in page.records)
+
+    def q(**filters: Any) -> Query:
+        return Query.parse({"bbox": [0, 0, 20, 20], "limit": 10, **filters})
+
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        both = rec(1, geometry=here, data_type_tags=["type2", "type10"])
+        await index.upsert([both])
+        assert (await index.search(q(data_types_any=["type0"]))).total == 0
+        assert ids(await index.search(q(data_types_any=["type2"]))) == ["f"]
+        assert ids(await index.search(q(data_types_all=["type2", "type10"]))) == ["f"]
+        known = index._snapshot(q(data_types_any=["type2"]), index._known)
+        assert known.any_by_tree
+        assert not index._snapshot(q(data_types_any=["type0"]), index._known).any_by_tree
+        other = rec(1, geometry=here, data_type_tags=["type0"]).model_copy(update={"id": "g"})
+        await index.upsert([other])
+        assert ids(await index.search(q(data_types_any=["type0"]))) == ["g"]
+        assert ids(await index.search(q(data_types_any=["type2"]))) == ["f"]
+        assert ids(await index.search(q(data_types_all=["type0", "type2"]))) == []
+    con = sqlite3.connect(path)  # a file from before the list of types: filled on open
+    con.execute("DROP TABLE data_types")
+    con.commit()
+    con.close()
+    async with SqliteIndex(f"sqlite:///{path}") as index:
+        assert not index._snapshot(q(data_types_any=["type0"]), index._known).any_by_tree
+        assert ids(await index.search(q(data_types_any=["type0"]))) == ["g"]
+    con = sqlite3.connect(path)
+    assert sorted(r[0] for r in con.execute("SELECT type FROM data_types")) == [
+        "type0", "type10", "type2"
+    ]  # fmt: skip
+    con.close()
