@@ -26,12 +26,12 @@ import fcntl
 import logging
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 import numpy as np
 
 from indexer.backends.sqlite import packed
+from seedpipe.laps import Laps
 from seedpipe.sqlite import transaction
 
 log = logging.getLogger(__name__)
@@ -149,15 +149,7 @@ def _pending(con: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
 
 def finish(con: sqlite3.Connection, path: Path) -> None:
     """Build what the load deferred, in one transaction, and leave bulk mode."""
-    took: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        took[name] = round(now - clock, 3)
-        clock = now
-
+    laps = Laps()
     with transaction(con):
         defers = mode(con)
         if defers is None:
@@ -165,24 +157,26 @@ def finish(con: sqlite3.Connection, path: Path) -> None:
         pending = con.execute(f"SELECT count(*) FROM {PENDING}").fetchone()[0]  # noqa: S608
         stored = con.execute("SELECT count(*) FROM rt_rowid").fetchone()[0]
         if pending and pending < REPACK_SHARE * stored:
+            laps.begin("rtree")
             con.execute(f"INSERT INTO rt SELECT * FROM {PENDING} ORDER BY id")  # noqa: S608
         elif pending:
+            laps.begin("read")
             ids, coords = packed.read_boxes(con, "rt")
             new_ids, new = _pending(con)
-            lap("read_s")
+            laps.begin("rtree")
             packed.pack_rtree(
                 con, "rt", np.concatenate([ids, new_ids]), np.concatenate([coords, new])
             )
-        lap("rtree_s")
         con.execute(f"DELETE FROM {PENDING}")  # noqa: S608
         if defers == ALL:
+            laps.begin("indexes")
             create_indexes(con)
-            lap("indexes_s")
+            laps.begin("names")
             con.execute("INSERT INTO names (names) VALUES ('rebuild')")
-            lap("names_s")
         con.execute("DELETE FROM state WHERE key = ?", (STATE,))
-    lap("commit_s")
+        laps.begin("commit")
     log.info(
         "index bulk load finished",
-        extra={"index": str(path), "defers": defers, "boxes": pending, "stored": stored, **took},
-    )
+        extra={"index": str(path), "defers": defers, "boxes": pending, "stored": stored,
+               **laps.end()},
+    )  # fmt: skip

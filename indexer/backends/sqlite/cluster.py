@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import numpy as np
 from indexer.backends.sqlite import bulk, packed
 from indexer.backends.sqlite.rows import ID_SHIFT
 from seedpipe.errors import CatalogError
+from seedpipe.laps import Laps
 from seedpipe.sqlite import transaction
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def cluster(
 ) -> dict[str, float]:
     """Renumber the index's rows in leaf order (see the module); returns the record count
     and each step's seconds. ``on_step`` is told each step's name (see STEPS) as it begins."""
-    laps = _Laps(on_step)
+    laps = Laps(on_step)
     laps.begin("order")
     with transaction(con):
         if bulk.active(con):
@@ -131,28 +131,6 @@ def cluster(
     took = laps.end()
     log.info("index clustered", extra={"index": str(path), "records": len(order), **took})
     return {"records": float(len(order)), **took}
-
-
-class _Laps:
-    """Each step's seconds, the step told to ``on_step`` as it begins."""
-
-    def __init__(self, on_step: Callable[[str], None] | None) -> None:
-        self.on_step = on_step
-        self.took: dict[str, float] = {}
-        self.name: str | None = None
-        self.start = 0.0
-
-    def begin(self, name: str) -> None:
-        self.end()
-        self.name, self.start = name, time.perf_counter()
-        if self.on_step is not None:
-            self.on_step(name)
-
-    def end(self) -> dict[str, float]:
-        if self.name is not None:
-            self.took[f"{self.name}_s"] = round(time.perf_counter() - self.start, 3)
-            self.name = None
-        return self.took
 
 
 def _columns(con: sqlite3.Connection, table: str) -> list[str]:
