@@ -153,7 +153,7 @@ class IndexerService:
         if items:
             with INDEX_BATCH_SECONDS.time():
                 results = await self.index.upsert([i.record for i in items], places)
-            self._count_all(results)
+            self._count(results)
             for item, result in zip(items, results, strict=True):
                 if result.status == "error":
                     dead.append((item.event, f"index refused the record: {result.reason}"))
@@ -167,7 +167,7 @@ class IndexerService:
                         )
         for item in deletes:
             result = await self.index.delete(item.record.id, item.record.version)
-            self._count(result)
+            self._count([result])
             if result.status == "error":
                 dead.append((item.event, f"index refused the delete: {result.reason}"))
             elif result.status == "written":
@@ -240,8 +240,8 @@ class IndexerService:
             item.geometry_error = place.error
         return places
 
-    def _count_all(self, results: list[UpsertResult]) -> None:
-        """``_count`` for a batch's results, the metric bumped once per status."""
+    def _count(self, results: list[UpsertResult]) -> None:
+        """The stats and the records metric for index results (bumped once per status)."""
         statuses: dict[str, int] = {}
         for result in results:
             statuses[result.status] = statuses.get(result.status, 0) + 1
@@ -251,15 +251,6 @@ class IndexerService:
             by[status] = by.get(status, 0) + n
         self.stats.written += statuses.get("written", 0)
         self.stats.stale += statuses.get("stale", 0)
-
-    def _count(self, result: UpsertResult) -> None:
-        INDEX_RECORDS.labels(status=result.status).inc()
-        by = self.stats.by_status
-        by[result.status] = by.get(result.status, 0) + 1
-        if result.status == "written":
-            self.stats.written += 1
-        elif result.status == "stale":
-            self.stats.stale += 1
 
     async def _dead_letter(self, dead: list[tuple[CloudEvent, str]]) -> None:
         letters = []
