@@ -37,7 +37,7 @@ from indexer.backends.sqlite.query import (
     order_rows,
     sort_columns,
 )
-from indexer.backends.sqlite.spatial import MAX_PROBES, spatial_rows, tree_exact
+from indexer.backends.sqlite.spatial import spatial_rows, tree_decides
 from indexer.backends.sqlite.summary import sqlite_summary
 from seedpipe.errors import CatalogError
 from seedpipe.gcpause import gc_paused
@@ -246,13 +246,7 @@ class SqliteIndex(FileIndex):
         any_by_tree = all_by_tree = False
         if (q.data_types_any or q.data_types_all) and _spatial(q):  # the R*Tree drives
             types = [r[0] for r in self.con.execute("SELECT type FROM data_types")]
-            # data_types_any beyond MAX_PROBES is tested as "a bit of any": never exact
-            any_by_tree = (
-                bool(q.data_types_any)
-                and len(q.data_types_any) <= MAX_PROBES
-                and tree_exact(q.data_types_any, types)
-            )
-            all_by_tree = bool(q.data_types_all) and tree_exact(q.data_types_all, types)
+            any_by_tree, all_by_tree = tree_decides(q, types)
         return Known(
             data_span_us=span,
             name_rids=name_candidates(self.con, q.file_name_contains),

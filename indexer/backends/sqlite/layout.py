@@ -43,7 +43,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS rt USING rtree (id, x0, x1, y0, y1, t0, t1);
 CREATE TABLE IF NOT EXISTS rt_pending (id INTEGER PRIMARY KEY, x0 REAL, x1 REAL, y0 REAL,
   y1 REAL, t0 REAL, t1 REAL);
 -- every data type ever written (never shrunk): which types the R*Tree's signature alone tells
--- apart (see spatial.tree_exact)
+-- apart (see spatial.tree_decides)
 CREATE TABLE IF NOT EXISTS data_types (type TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, version INTEGER NOT NULL)
   WITHOUT ROWID;

@@ -65,7 +65,7 @@ class Known:
     """What a search reads from the index before its filters are compiled (once, in its
     snapshot): the longest data interval (see ``_time``), the trigram index's candidates
     for a file-name needle (see sqlite_names), and whether the R*Tree's type signature alone
-    decides the query's ``data_types_any`` / ``data_types_all`` (see spatial.tree_exact: then
+    decides the query's ``data_types_any`` / ``data_types_all`` (see spatial.tree_decides: then
     the exact tag test per candidate is not needed)."""
 
     data_span_us: int | None = None

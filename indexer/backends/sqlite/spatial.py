@@ -52,10 +52,19 @@ def _rtree_filters(q: Query) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def tree_exact(types: list[str], known_types: list[str]) -> bool:
-    """Whether the R*Tree's signature test (both bits of a type) finds exactly the records of
-    each of ``types``, given every type any record holds (``known_types``): so when each has a
-    bit no other known type sets, for then only a record of that type can have both."""
+def tree_decides(q: Query, known_types: list[str]) -> tuple[bool, bool]:
+    """Whether ``_rtree_filters``'s signature test alone finds exactly the records of the
+    query's ``data_types_any`` and of its ``data_types_all``, given every type any record
+    holds: so when each queried type has a bit no other known type sets (only a record of that
+    type can have both its bits). Beyond MAX_PROBES, ``data_types_any`` is tested as "a bit of
+    any": never exact."""
+    any_types, all_types = q.data_types_any, q.data_types_all
+    exact_any = bool(any_types) and len(any_types) <= MAX_PROBES and _exact(any_types, known_types)
+    exact_all = bool(all_types) and _exact(all_types, known_types)
+    return exact_any, exact_all
+
+
+def _exact(types: list[str], known_types: list[str]) -> bool:
     for t in types:
         others = 0
         for k in known_types:
