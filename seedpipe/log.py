@@ -95,6 +95,10 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# Libraries that log every request at INFO: held at WARNING or above.
+QUIET_LOGGERS = ("aiokafka", "kafka", "botocore", "boto3", "urllib3", "elastic_transport")
+
+
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Configure the root logger once; only the CLI calls this."""
     handler = logging.StreamHandler(sys.stderr)
@@ -102,5 +106,5 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "botocore", "boto3", "urllib3", "elastic_transport"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -3,6 +3,7 @@ loopback."""
 
 from __future__ import annotations
 
+import logging
 import os
 import selectors
 import shutil
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from seedpipe.log import QUIET_LOGGERS
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +139,21 @@ class Tansu:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Undo what a CLI run in the test process did to logging (``seedpipe.log.configure``):
+    its handler writes to that test's captured stderr, closed once the test ends, and every
+    later test's log lines would fail on it (``--- Logging error ---`` and a stack each)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, was in quiet.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture(scope="session")
