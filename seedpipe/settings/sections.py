@@ -76,7 +76,11 @@ class SqliteBusSettings(_Section):
 
 class BusSettings(_Section):
     url: str = "sqlite:///events.db"
-    topic_prefix: str = "seedpipe"
+    topic_prefix: str = Field(
+        default="seedpipe",
+        description="topics seedpipe.X become <prefix>.X; on Kafka the consumer groups become "
+        "<prefix>.<group> as well, so deployments sharing a cluster share no group",
+    )
     max_attempts: int = Field(default=5, ge=1, description="handler tries before the DLQ")
     backoff_initial_s: float = Field(default=0.2, ge=0)
     backoff_max_s: float = Field(default=10.0, ge=0)

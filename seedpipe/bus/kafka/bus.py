@@ -22,6 +22,7 @@ from seedpipe.settings import BusSettings
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+DEFAULT_PREFIX = "seedpipe"
 BATCH_BYTES = 256 * 1024  # per partition per request; aiokafka's 16 KiB is a few dozen events
 
 
@@ -53,6 +54,13 @@ class KafkaBus(EventBus):
         self._known: set[str] = set()
         self._topic_lock = asyncio.Lock()
         self._partitioner = DefaultPartitioner()
+
+    def group_id(self, group: str) -> str:
+        """The Kafka group a consumer group goes by: ``<topic_prefix>.<group>`` unless the
+        prefix is the default, so deployments sharing a cluster never share a group (and one's
+        rebalances and lost members never hold up the other's)."""
+        prefix = self.settings.topic_prefix
+        return group if prefix == DEFAULT_PREFIX else f"{prefix}.{group}"
 
     def client_options(self) -> dict[str, Any]:
         """Connection options every client shares: brokers, client id, TLS and SASL."""
@@ -176,7 +184,10 @@ class KafkaBus(EventBus):
     ) -> Source:
         self.producer()
         await self.ensure_topics(topics)
-        source = KafkaSource(self, topics, group, from_beginning)
+        kafka_group = self.group_id(group)
+        # Groups went by their bare name under every prefix until 2026-12: carry on from there.
+        inherit = group if kafka_group != group else None
+        source = KafkaSource(self, topics, kafka_group, from_beginning, inherit)
         await source.start()
         return source
 

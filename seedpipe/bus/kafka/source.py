@@ -56,16 +56,26 @@ class _Revoked(ConsumerRebalanceListener):
 
 
 class KafkaSource(Source):
-    """One AIOKafkaConsumer in ``group`` subscribed to ``topics``; commits only what it is told."""
+    """One AIOKafkaConsumer in ``group`` subscribed to ``topics``; commits only what it is told.
+
+    ``inherit`` names the group this one was renamed from: a partition ``group`` has never
+    committed starts where ``inherit`` committed it, so a rename neither replays nor skips.
+    """
 
     def __init__(
-        self, bus: KafkaClients, topics: Sequence[str], group: str, from_beginning: bool
+        self,
+        bus: KafkaClients,
+        topics: Sequence[str],
+        group: str,
+        from_beginning: bool,
+        inherit: str | None = None,
     ) -> None:
         super().__init__()
         self.bus = bus
         self.topics = list(dict.fromkeys(topics))
         self.group = group
         self.from_beginning = from_beginning
+        self.inherit = inherit
         k = bus.settings.kafka
         self.consumer = AIOKafkaConsumer(
             **bus.client_options(),
@@ -93,8 +103,8 @@ class KafkaSource(Source):
         await self.consumer.stop()
 
     async def fetch(self, max_records: int, stop: asyncio.Event) -> list[RawRecord]:
-        if not self.from_beginning and self.consumer.assignment() - self.seen:
-            await self._pin_start()
+        if (self.inherit or not self.from_beginning) and self.consumer.assignment() - self.seen:
+            await self._place()
         batches = await self.consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=max_records)
         self.mine = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
         return [
@@ -110,11 +120,25 @@ class KafkaSource(Source):
             for r in records
         ]
 
-    async def _pin_start(self) -> None:
-        """A new group that starts at the end commits where, so a restart does not skip ahead."""
+    async def _place(self) -> None:
+        """Where a partition the group never committed starts, committed at once: where the
+        group it was renamed from got to; else, for a group that starts at the end, the end
+        (so a restart does not skip ahead)."""
         fresh = self.consumer.assignment() - self.seen
         new = [tp for tp in fresh if await self.consumer.committed(tp) is None]
-        start = await _true_ends(self.bus, new) if new else {}
+        start: dict[TopicPartition, int] = {}
+        if new and self.inherit:
+            start = await _committed_by(self.bus, self.inherit, new)
+            if start:
+                log.info(
+                    "bus: group %s starts where group %s left off on %d partitions",
+                    self.group,
+                    self.inherit,
+                    len(start),
+                )
+        rest = [tp for tp in new if tp not in start]
+        if rest and not self.from_beginning:
+            start.update(await _true_ends(self.bus, rest))
         for tp, end in start.items():
             self.consumer.seek(tp, end)
         if start:
@@ -178,6 +202,24 @@ class KafkaSource(Source):
             elif committed <= last:
                 return False
         return True
+
+
+async def _committed_by(
+    bus: KafkaClients, group: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """What ``group`` has committed of ``partitions`` (those it never committed left out),
+    read without joining it."""
+    probe = AIOKafkaConsumer(**bus.client_options(), group_id=group, enable_auto_commit=False)
+    await probe.start()
+    try:
+        found = {}
+        for tp in partitions:
+            offset = await probe.committed(tp)
+            if offset is not None:
+                found[tp] = offset
+        return found
+    finally:
+        await probe.stop()
 
 
 async def _true_ends(

@@ -210,7 +210,8 @@ async def test_two_copies_of_each_service_process_every_file_exactly_once(
             # A rebalance mid-job hands an unfinished event to the other copy, which runs the job
             # again (at least once: its product id, and so its record, stay one). So start once
             # both copies' consumers have joined and the group is stable.
-            await wait_until(lambda: group_stable(own_broker, CAPTURE_GROUP, 4), "a group")
+            group = f"c{unique}.{CAPTURE_GROUP}"  # the deployment prefix names its groups too
+            await wait_until(lambda: group_stable(own_broker, group, 4), "a group")
             t0 = time.monotonic()
             for i in range(N_FILES):
                 s3.put_object(Bucket=s3_bucket, Key=f"drop/in_{i:04d}.bin", Body=f"file {i}")
