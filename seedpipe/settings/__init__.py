@@ -21,6 +21,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from seedpipe.errors import ConfigError
 from seedpipe.settings.sections import (  # re-exported: the settings vocabulary lives here
+    DEFAULT_TOPIC_PREFIX,
     BusSettings,
     ElasticsearchSettings,
     IndexSettings,
@@ -42,6 +43,7 @@ from seedpipe.settings.services import (
 )
 
 __all__ = [
+    "DEFAULT_TOPIC_PREFIX",
     "ApiAuthSettings",
     "ApiSettings",
     "BusSettings",
@@ -193,9 +195,10 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         """The topic name with the configured prefix (``seedpipe.files`` → ``<prefix>.files``)."""
-        if self.bus.topic_prefix == "seedpipe" or not name.startswith("seedpipe."):
+        prefix = self.bus.topic_prefix
+        if prefix == DEFAULT_TOPIC_PREFIX or not name.startswith(DEFAULT_TOPIC_PREFIX + "."):
             return name
-        return self.bus.topic_prefix + name[len("seedpipe") :]
+        return prefix + name[len(DEFAULT_TOPIC_PREFIX) :]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:

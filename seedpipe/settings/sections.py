@@ -74,10 +74,14 @@ class SqliteBusSettings(_Section):
     )
 
 
+# The prefix that names things as they are: topics seedpipe.X, bare consumer-group names.
+DEFAULT_TOPIC_PREFIX = "seedpipe"
+
+
 class BusSettings(_Section):
     url: str = "sqlite:///events.db"
     topic_prefix: str = Field(
-        default="seedpipe",
+        default=DEFAULT_TOPIC_PREFIX,
         description="topics seedpipe.X become <prefix>.X; on Kafka the consumer groups become "
         "<prefix>.<group> as well, so deployments sharing a cluster share no group",
     )

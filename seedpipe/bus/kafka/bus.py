@@ -17,12 +17,11 @@ from aiokafka.partitioner import DefaultPartitioner
 from seedpipe.bus.base import EventBus, Source
 from seedpipe.bus.kafka.source import KafkaSource
 from seedpipe.errors import BusError, ConfigError
-from seedpipe.settings import BusSettings
+from seedpipe.settings import DEFAULT_TOPIC_PREFIX, BusSettings
 
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
-DEFAULT_PREFIX = "seedpipe"
 BATCH_BYTES = 256 * 1024  # per partition per request; aiokafka's 16 KiB is a few dozen events
 
 
@@ -60,7 +59,7 @@ class KafkaBus(EventBus):
         prefix is the default, so deployments sharing a cluster never share a group (and one's
         rebalances and lost members never hold up the other's)."""
         prefix = self.settings.topic_prefix
-        return group if prefix == DEFAULT_PREFIX else f"{prefix}.{group}"
+        return group if prefix == DEFAULT_TOPIC_PREFIX else f"{prefix}.{group}"
 
     def client_options(self) -> dict[str, Any]:
         """Connection options every client shares: brokers, client id, TLS and SASL."""
