@@ -1,15 +1,16 @@
-"""The floor of the decoded path (`search`) against `search_json` (issue 16).
+"""The decoded paths (`search_views`, `search`) against `search_json` (issue 16).
 
 Usage: .venv/bin/python bench/bench_decode.py [--records 200000] [--docs 2000] [--queries 100]
 
 Indexes N records of ``bench_peers.py``'s mix, reads back D stored documents, and times, per
 document (best of several rounds, cyclic GC paused as ``decode_records`` does):
  - what ``search`` does: ``FileRecord.model_validate_json`` (``decode_records``);
+ - what ``search_views`` does: msgspec into a read-only ``FileView`` (``decode_views``);
  - the same JSON into a pydantic model of as many fields typed ``Any`` (no field's own
    validation: what any pydantic model of these fields costs at least);
  - ``orjson.loads`` and ``json.loads`` into plain dicts (no model at all);
  - ``search_json``'s own per-match work past the SQL (``whole``).
-Then both public calls on bbox queries of the peer bench's shape, with their cost a match: the
+Then the three public calls on bbox queries of the peer bench's shape, with their cost a match: the
 decoded path can come within 1.3x of ``search_json`` only if decoding a match costs under 0.3x
 what ``search_json`` spends on one.
 """
@@ -43,6 +44,7 @@ from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.gcpause import gc_paused
 from seedpipe.query.model import MAX_LIMIT, Query
 from seedpipe.records import FileRecord
+from seedpipe.views import decode_view
 
 AnyFields = create_model(  # type: ignore[call-overload]
     "AnyFields",
@@ -75,6 +77,8 @@ async def bench(args: argparse.Namespace, db: Path) -> None:
         for name, fn in [
             ("`FileRecord.model_validate_json` (what `search` does)",
              lambda: [FileRecord.model_validate_json(d) for d in docs]),
+            ("`decode_view` (msgspec `FileView`, what `search_views` does)",
+             lambda: [decode_view(d) for d in docs]),
             (f"a pydantic model of {len(FileRecord.model_fields)} fields typed `Any`",
              lambda: [AnyFields.model_validate_json(d) for d in docs]),
             ("`orjson.loads` (plain dicts)", lambda: [orjson.loads(d) for d in docs]),
@@ -84,25 +88,31 @@ async def bench(args: argparse.Namespace, db: Path) -> None:
         ]:  # fmt: skip
             print(f"| {name} | {per_doc(fn, n):.2f} |")
         rng = random.Random(1616)
-        as_json, decoded, matches = [], [], []
+        calls = {"json": index.search_json, "views": index.search_views, "records": index.search}
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        names, matches = list(calls), []
         for i in range(args.queries):
             x, y = rng.uniform(-180, 130), rng.uniform(-80, 30)
             t = START + timedelta(days=rng.randrange(9 * 365))
             q = Query(bbox=(x, y, x + 50, y + 50),
                       datetime={"start": t, "end": t + timedelta(days=365)},
                       data_types_any=[rng.choice(TYPES)], limit=MAX_LIMIT)  # fmt: skip
-            order = [(index.search_json, as_json), (index.search, decoded)]
-            for call, out in order if i % 2 else order[::-1]:
+            for name in names[i % 3 :] + names[: i % 3]:
                 t0 = time.perf_counter()
-                page = await call(q)
-                out.append(time.perf_counter() - t0)
+                page = await calls[name](q)
+                times[name].append(time.perf_counter() - t0)
             matches.append(page.total)
-        j, d, m = statistics.median(as_json), statistics.median(decoded), statistics.median(matches)
+        j, m = statistics.median(times["json"]), statistics.median(matches)
         print(
             f"| bbox + datetime + type, {args.queries} queries, median {m:,.0f} matches: "
-            f"`search_json` p50 {j * 1e3:.2f} ms ({j / m * 1e6:.2f} µs a match), `search` p50 "
-            f"{d * 1e3:.2f} ms ({d / m * 1e6:.2f} µs a match) | {d / j:.2f}x |"
+            f"`search_json` p50 {j * 1e3:.2f} ms ({j / m * 1e6:.2f} µs a match) | — |"
         )
+        for name in ("views", "records"):
+            d = statistics.median(times[name])
+            print(
+                f"| `{calls[name].__name__}` p50 {d * 1e3:.2f} ms ({d / m * 1e6:.2f} µs a match) "
+                f"| {d / j:.2f}x |"
+            )
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ from seedpipe.errors import SeedpipeError, WorkspaceFileNotFound
 from seedpipe.workspaces import Workspaces
 
 if TYPE_CHECKING:
-    from seedpipe.records import FileRecord
     from seedpipe.settings import Settings
+    from seedpipe.views import AnyRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["files"])
@@ -28,7 +28,7 @@ def content_href(root: str, file_id: str) -> str:
     return f"{root.rstrip('/')}/files/{file_id}/content"
 
 
-def public_url(settings: Settings, record: FileRecord, root: str) -> str:
+def public_url(settings: Settings, record: AnyRecord, root: str) -> str:
     """Where a client downloads the file: the stored url when its workspace has a public
     ``base_url``, else this API's content route."""
     ws = settings.workspaces.get(record.workspace.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from indexer.stac.params import STAC_GET_PARAMS, stac_get_body, stac_query
 from indexer.stac.queryables import QUERYABLES_REL, SCHEMA_JSON, queryables
 from seedpipe.errors import InvalidInput
 from seedpipe.query.params import parse_json
-from seedpipe.records import FileRecord
+from seedpipe.views import AnyRecord
 
 router = APIRouter(tags=["stac"])
 GEOJSON = "application/geo+json"
@@ -221,13 +222,13 @@ async def search_post(request: Request) -> Response:
     return await _search(request, body, method="POST")
 
 
-def _item(request: Request, record: FileRecord, root: str) -> dict[str, Any]:
+def _item(request: Request, record: AnyRecord, root: str) -> dict[str, Any]:
     return to_item(record, root, public_url(request.app.state.settings, record, root))
 
 
 @dataclass(frozen=True, slots=True)
 class PageOf:
-    records: list[FileRecord]
+    records: Sequence[AnyRecord]
     total: int
     next_token: str | None
     prev_token: str | None = None
@@ -237,7 +238,7 @@ async def _search(
     request: Request, body: dict[str, Any], *, method: str, collection: str | None = None
 ) -> Response:
     query = stac_query(body, sorted(request.app.state.settings.workspaces))
-    found = await get_index(request).search(query)
+    found = await get_index(request).search_views(query)
     page = PageOf(list(found.records), found.total, found.next_token, found.prev_token)
     return _page(request, body, page, method=method, collection=collection)
 

@@ -19,6 +19,7 @@ from seedpipe.catalogue import SearchPage
 from seedpipe.query.geometry import RecordPlace
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
+from seedpipe.views import FileView, ViewPage
 
 SUBSCRIPTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
@@ -134,6 +135,14 @@ class FileIndex(ABC):
     @abstractmethod
     async def search(self, query: Query) -> SearchPage:
         """Records matching ``query``, ``query.limit`` at a time, after ``query.token``."""
+
+    async def search_views(self, query: Query) -> ViewPage:
+        """``search`` as read-only :class:`~seedpipe.views.FileView`s, for pages that are shown
+        and not changed (STAC, the CLI); a backend that stores JSON decodes it straight to views.
+        """
+        page = await self.search(query)
+        views = [FileView.from_record(r) for r in page.records]
+        return ViewPage(views, page.total, next_token=page.next_token, prev_token=page.prev_token)
 
     async def search_json(self, query: Query) -> JsonPage:
         """``search`` as JSON text; a backend that stores records as JSON returns it as is."""

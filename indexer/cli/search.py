@@ -12,9 +12,9 @@ from seedpipe.cli.common import add_config, load_settings
 from seedpipe.cli.filters import add_filter_arguments, query_from_args
 
 if TYPE_CHECKING:
-    from indexer.backends.base import SearchPage
     from seedpipe.query.model import Query
     from seedpipe.settings import Settings
+    from seedpipe.views import ViewPage
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["json", "geojson", "table"], default="json")
 
 
-async def _search(settings: Settings, query: Query) -> SearchPage:
+async def _search(settings: Settings, query: Query) -> ViewPage:
     from indexer.backends import open_index
 
     async with open_index(settings.index) as index:
-        return await index.search(query)
+        return await index.search_views(query)  # shown, never changed: no pydantic records
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(page: SearchPage) -> None:
+def _table(page: ViewPage) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from indexer.stac.query import is_meta_name
-from seedpipe.records import FileRecord
+from seedpipe.views import AnyRecord
 
 if TYPE_CHECKING:
     from indexer.backends.base import CollectionSummary
@@ -99,12 +99,12 @@ def _widest_gap(spans: list[tuple[float, float]]) -> tuple[float, float] | None:
     return max(gaps, key=lambda g: g[1] - g[0]) if gaps else None
 
 
-def item_geometry(record: FileRecord) -> dict[str, Any] | None:
+def item_geometry(record: AnyRecord) -> dict[str, Any] | None:
     """The record's geometry, else its center point, else None."""
     return record.geometry or record.center_point
 
 
-def properties(record: FileRecord) -> dict[str, Any]:
+def properties(record: AnyRecord) -> dict[str, Any]:
     """STAC properties: one datetime, or start/end when the data covers an interval."""
     start = record.data_started or record.data_ended
     end = record.data_ended or record.data_started
@@ -154,14 +154,14 @@ def properties(record: FileRecord) -> dict[str, Any]:
     return props
 
 
-def to_feature(record: FileRecord) -> dict[str, Any]:
+def to_feature(record: AnyRecord) -> dict[str, Any]:
     """A plain GeoJSON Feature whose properties are the whole record (for ``--format geojson``)."""
     data = record.to_scale()
     geometry = item_geometry(record)
     return {"type": "Feature", "id": record.id, "geometry": geometry, "properties": data}
 
 
-def to_item(record: FileRecord, base_url: str, href: str | None = None) -> dict[str, Any]:
+def to_item(record: AnyRecord, base_url: str, href: str | None = None) -> dict[str, Any]:
     """A STAC Item: geometry, bbox, datetimes and one ``data`` asset at ``href`` (where the
     file is downloaded; the API's content route unless given)."""
     root = base_url.rstrip("/")

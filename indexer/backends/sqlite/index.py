@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import sqlite3
@@ -24,7 +25,7 @@ from indexer.backends.base import (
 from indexer.backends.sqlite import writes
 from indexer.backends.sqlite.bulk import Loader
 from indexer.backends.sqlite.cluster import cluster as cluster_rows
-from indexer.backends.sqlite.docs import decode_records, whole
+from indexer.backends.sqlite.docs import decode_records, decode_views, whole
 from indexer.backends.sqlite.layout import open_file
 from indexer.backends.sqlite.names import name_candidates
 from indexer.backends.sqlite.query import (
@@ -46,6 +47,7 @@ from seedpipe.query.match import matches
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
 from seedpipe.settings import sqlite_path
+from seedpipe.views import ViewPage
 
 if TYPE_CHECKING:
     from seedpipe.settings import IndexSettings
@@ -62,6 +64,7 @@ INLINE_STEPS = 1000  # SQLite VM steps between two looks at the clock
 INLINE_DECODE = 16  # an inline page longer than this is decoded in the worker thread
 # S608 below: SQL text is joined only from constant fragments; every value is a bound parameter.
 T = TypeVar("T")
+R = TypeVar("R")  # a decoded record: FileRecord or FileView
 _OVER = object()  # an inline read that ran over its budget
 GET_SQL = "SELECT d.doc FROM files f JOIN docs d ON d.rid = f.rid WHERE f.id = ?"
 
@@ -211,15 +214,31 @@ class SqliteIndex(FileIndex):
         return self.con.execute(GET_SQL, (file_id,)).fetchone()
 
     async def search(self, query: Query) -> SearchPage:
-        if not _inline(query):  # decoded in the worker thread, in the same hop
-            return await self._run(self._search, query)
+        records, total, nxt, prv = await self._decoded(query, decode_records)
+        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
+
+    async def search_views(self, query: Query) -> ViewPage:
+        views, total, nxt, prv = await self._decoded(query, decode_views)
+        return ViewPage(views, total, next_token=nxt, prev_token=prv)
+
+    async def _decoded(
+        self, query: Query, decode: Callable[[list[str]], list[R]]
+    ) -> tuple[list[R], int, str | None, str | None]:
+        """A page's documents decoded by ``decode``: in the worker thread, in the same hop as
+        the read, unless the query runs inline; then a long page goes to the thread alone."""
+        if not _inline(query):
+            return await self._run(self._snapshot, query, functools.partial(self._dpage, decode))
         docs, total, nxt, prv = await self._read(query, self._page, self._page_quick)
         raw = [d[0] for d in docs]
         if len(raw) > INLINE_DECODE:
-            records = await asyncio.to_thread(decode_records, raw)
-        else:
-            records = decode_records(raw)
-        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
+            return await asyncio.to_thread(decode, raw), total, nxt, prv
+        return decode(raw), total, nxt, prv
+
+    def _dpage(
+        self, decode: Callable[[list[str]], list[R]], q: Query
+    ) -> tuple[list[R], int, str | None, str | None]:
+        docs, total, nxt, prv = self._page(q)
+        return decode([d[0] for d in docs]), total, nxt, prv
 
     async def count(self, query: Query) -> int:
         return await self._read(query, self._count)
@@ -271,11 +290,6 @@ class SqliteIndex(FileIndex):
     async def search_json(self, query: Query) -> JsonPage:
         docs, total, nxt, prv = await self._read(query, self._page, self._page_quick)
         return JsonPage([whole(*d) for d in docs], total, next_token=nxt, prev_token=prv)
-
-    def _search(self, q: Query) -> SearchPage:
-        docs, total, nxt, prv = self._snapshot(q, self._page)
-        records = decode_records([d[0] for d in docs])
-        return SearchPage(records=records, total=total, next_token=nxt, prev_token=prv)
 
     def _snapshot(self, q: Query, fn: Callable[[Query], T]) -> T:
         # One read transaction: the page, its documents and the total see the same snapshot

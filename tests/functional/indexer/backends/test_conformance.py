@@ -67,6 +67,13 @@ async def found(index: FileIndex, records: list[FileRecord], **query: Any) -> se
     expected = {r.id for r in stored if r is not None and matches(q, r)}
     assert ids == expected, f"{query}: backend {sorted(ids)} != Query.matches {sorted(expected)}"
     assert page.total == len(ids) == await index.count(q)
+    views = await index.search_views(q)  # the read-only page: the same records, in order
+    assert [v.to_record() for v in views.records] == page.records
+    assert (views.total, views.next_token, views.prev_token) == (
+        page.total,
+        page.next_token,
+        page.prev_token,
+    )
     return ids
 
 
@@ -644,6 +651,40 @@ async def test_search_json_is_search_as_scale_json(
     raw2, page2 = await index.search_json(q2), await index.search(q2)
     assert [json.loads(d) for d in raw2.docs] == [r.to_scale() for r in page2.records]
     assert [json.loads(d)["id"] for d in raw2.docs] == ["j3"] and raw2.next_token is None
+
+
+@pytest.mark.parametrize(("place", "where"), PLACES)
+async def test_search_views_is_search_as_read_only_views(
+    index: FileIndex, place: dict[str, Any], where: dict[str, Any]
+) -> None:
+    await load(
+        index,
+        rec("v1", data_type_tags=["sar"], meta_data={"a": [1, 2.5], "big": 2**70}, **place),
+        rec("v2", job_type={"name": "wm", "version": "1", "revision": 3}, **place),
+        rec("v3", data_started=day(1), data_ended=day(2), url="s3://b/v3", **place),
+        rec("v4", workspace={"name": "raw", "id": 7}, countries=["FRA"], **place),
+    )
+    q = Query.parse({"limit": 3, "sort": "-file_name", **where})
+    for _ in range(2):
+        page, views = await index.search(q), await index.search_views(q)
+        assert [v.to_scale() for v in views.records] == [r.to_scale() for r in page.records]
+        assert [v.to_record() for v in views.records] == page.records
+        assert [v.to_json().decode() for v in views.records] == [
+            r.model_dump_json() for r in page.records
+        ]
+        assert (views.total, views.next_token, views.prev_token) == (
+            page.total,
+            page.next_token,
+            page.prev_token,
+        )
+        assert views.total == 4
+        if views.next_token is None:
+            assert [v.id for v in views.records] == ["v1"]
+            break
+        assert [v.id for v in views.records] == ["v4", "v3", "v2"]
+        q = q.model_copy(update={"token": views.next_token})
+    else:
+        raise AssertionError("the second page was never reached")
 
 
 async def test_a_token_only_fits_its_own_query(index: FileIndex) -> None:
