@@ -7,8 +7,10 @@ building, ~11-14 µs a record: more than the index spends finding, ordering and 
 collector. Search pages that are shown rather than changed (``search_views``) are made of
 views; :meth:`FileView.to_record` gives the pydantic record when one is needed.
 
-The fields must stay the record's, in its order: a unit test compares the two classes and
-decodes, re-encodes and converts a corpus of records both ways.
+A view checks the JSON's types (a wrong one falls back to pydantic, whose error names the
+field), not the record's constraints (lengths, ``version`` >= 1): it reads what an index stored
+after validating it as a record. The fields must stay the record's, in its order: a unit test
+compares the two classes and decodes, re-encodes and converts a corpus of records both ways.
 """
 
 from __future__ import annotations
@@ -120,6 +122,14 @@ def decode_view(doc: str | bytes) -> FileView:
         # FileRecord names the field (pydantic's ValidationError); a document it accepts, e.g.
         # without the id and times a record makes up, is a record: viewed through it.
         return _DECODER.decode(FileRecord.model_validate_json(doc).model_dump_json())
+
+
+def view_of(data: dict[str, Any]) -> FileView:
+    """A view of a record's JSON already parsed (a search engine's stored source)."""
+    try:
+        return msgspec.convert(data, FileView)
+    except msgspec.ValidationError:
+        return FileView.from_record(FileRecord.model_validate(data))  # its error names the field
 
 
 @dataclass(frozen=True, slots=True)

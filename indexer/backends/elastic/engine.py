@@ -31,6 +31,7 @@ from seedpipe.errors import CatalogError, InvalidInput
 from seedpipe.query.geometry import RecordPlace, clean_records
 from seedpipe.query.model import Query
 from seedpipe.records import FileRecord
+from seedpipe.views import ViewPage, view_of
 
 if TYPE_CHECKING:
     from seedpipe.settings import ElasticsearchSettings, IndexSettings
@@ -279,13 +280,27 @@ class SearchEngineIndex(FileIndex):
             raise
 
     async def search(self, query: Query) -> SearchPage:
+        shown, total, next_token, prev_token = await self._shown(query)
+        records = [FileRecord.model_validate(h["_source"]["record"]) for h in shown]
+        return SearchPage(
+            records=records, total=total, next_token=next_token, prev_token=prev_token
+        )
+
+    async def search_views(self, query: Query) -> ViewPage:
+        shown, total, next_token, prev_token = await self._shown(query)
+        views = [view_of(h["_source"]["record"]) for h in shown]
+        return ViewPage(views, total, next_token=next_token, prev_token=prev_token)
+
+    async def _shown(
+        self, query: Query
+    ) -> tuple[list[dict[str, Any]], int, str | None, str | None]:
+        """The page's hits in query order, the total and the page's tokens."""
         body = compile_search(query)
         resp = await self._query(f"/{_q(self.alias)}/_search", body, query)
         hits = resp["hits"]["hits"]
         back = query.token_before  # read backwards from the token's row: turned round here
         more = len(hits) > query.limit
         shown = hits[: query.limit][::-1] if back else hits[: query.limit]
-        records = [FileRecord.model_validate(h["_source"]["record"]) for h in shown]
 
         def token(hit: dict[str, Any], *, before: bool = False) -> str:
             sort = hit["sort"]
@@ -298,9 +313,7 @@ class SearchEngineIndex(FileIndex):
             if (more and back) or (query.token is not None and not back):
                 prev_token = token(shown[0], before=True)
         total = int(resp["hits"]["total"]["value"])
-        return SearchPage(
-            records=records, total=total, next_token=next_token, prev_token=prev_token
-        )
+        return shown, total, next_token, prev_token
 
     async def count(self, query: Query) -> int:
         body = {"query": compile_query(query)}

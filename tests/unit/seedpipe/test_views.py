@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from indexer.backends.sqlite.docs import compact, decode_views
 from seedpipe.records import FileRecord, JobTypeRef, WorkspaceRef
-from seedpipe.views import FileView, JobTypeView, WorkspaceView, decode_view
+from seedpipe.views import FileView, JobTypeView, WorkspaceView, decode_view, view_of
 
 PAIRS = [(FileRecord, FileView), (WorkspaceRef, WorkspaceView), (JobTypeRef, JobTypeView)]
 T0 = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -191,3 +191,12 @@ def test_stac_items_and_features_of_a_view_are_those_of_its_record() -> None:
         view = decode_view(record.model_dump_json())
         assert json.dumps(to_item(view, "http://h/")) == json.dumps(to_item(read, "http://h/"))
         assert json.dumps(to_feature(view)) == json.dumps(to_feature(read))
+
+
+def test_a_parsed_record_is_viewed_as_its_json_is() -> None:
+    for record in RECORDS[:100]:
+        text = record.model_dump_json()
+        assert view_of(json.loads(text)) == decode_view(text)
+    with pytest.raises(ValidationError) as err:
+        view_of({**json.loads(RECORDS[0].model_dump_json()), "version": "new"})
+    assert err.value.errors()[0]["loc"] == ("version",)
