@@ -39,7 +39,7 @@ from bench_index import START, TYPES
 from bench_peers import batches
 from pydantic import ConfigDict, create_model
 
-from indexer.backends.sqlite.docs import whole
+from indexer.backends.sqlite.docs import decode_records, decode_views, whole
 from indexer.backends.sqlite.index import SqliteIndex
 from seedpipe.gcpause import gc_paused
 from seedpipe.query.model import MAX_LIMIT, Query
@@ -91,12 +91,14 @@ async def bench(args: argparse.Namespace, db: Path) -> None:
         calls = {"json": index.search_json, "views": index.search_views, "records": index.search}
         times: dict[str, list[float]] = {name: [] for name in calls}
         names, matches = list(calls), []
+        queries = []
         for i in range(args.queries):
             x, y = rng.uniform(-180, 130), rng.uniform(-80, 30)
             t = START + timedelta(days=rng.randrange(9 * 365))
             q = Query(bbox=(x, y, x + 50, y + 50),
                       datetime={"start": t, "end": t + timedelta(days=365)},
                       data_types_any=[rng.choice(TYPES)], limit=MAX_LIMIT)  # fmt: skip
+            queries.append(q)
             for name in names[i % 3 :] + names[: i % 3]:
                 t0 = time.perf_counter()
                 page = await calls[name](q)
@@ -113,6 +115,42 @@ async def bench(args: argparse.Namespace, db: Path) -> None:
                 f"| `{calls[name].__name__}` p50 {d * 1e3:.2f} ms ({d / m * 1e6:.2f} µs a match) "
                 f"| {d / j:.2f}x |"
             )
+        in_situ(index, queries, m)
+
+
+def in_situ(index: SqliteIndex, queries: list[Query], matches: float) -> None:
+    """Each step on each query's own documents, just read (the caches as a search leaves them,
+    not warmed by repeating): what the decoded paths spend past ``search_json``'s."""
+    steps: dict[str, list[float]] = {name: [] for name in IN_SITU}
+    for q in queries:
+        t0 = time.perf_counter()
+        rows, *_ = index._snapshot(q, index._page)
+        steps["the page's SQL, read in one snapshot"].append(time.perf_counter() - t0)
+        docs = [r[0] for r in rows]
+        for name, fn in IN_SITU.items():
+            if fn is not None:
+                t0 = time.perf_counter()
+                out = fn(rows, docs)
+                steps[name].append(time.perf_counter() - t0)
+                del out
+    print(f"| in situ, µs a match (median of {len(queries)} queries) | µs |")
+    print("|---|---|")
+    for name, times in steps.items():
+        print(f"| {name} | {statistics.median(times) / matches * 1e6:.2f} |")
+
+
+def _orjson(rows: Any, docs: list[str]) -> Any:
+    with gc_paused():
+        return [orjson.loads(d) for d in docs]
+
+
+IN_SITU: dict[str, Callable[[Any, list[str]], Any] | None] = {
+    "the page's SQL, read in one snapshot": None,
+    "`whole` (`search_json`)": lambda rows, docs: [whole(*r) for r in rows],
+    "`decode_views` (`search_views`)": lambda rows, docs: decode_views(docs),
+    "`orjson.loads` into plain dicts": _orjson,
+    "`decode_records` (`search`)": lambda rows, docs: decode_records(docs),
+}
 
 
 def main() -> None:
