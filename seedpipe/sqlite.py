@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +28,27 @@ def connect(
     )
     db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     if wal:
-        db.execute("PRAGMA journal_mode=WAL")
+        _to_wal(db)
     db.execute(f"PRAGMA synchronous={synchronous}")
     return db
+
+
+def _to_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. While other connections switch the same new file (two services starting
+    on a fresh data directory), SQLite can answer "database is locked" at once, without waiting
+    on its busy handler (one of them must give way, or they would wait on each other): tried
+    again, backing off, for as long as any other lock is waited for."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.002
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def open_store(path: Path, schema: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
