@@ -280,6 +280,9 @@ async def queries(args: argparse.Namespace, con: Any, index: SqliteIndex, label:
             page, ms = await atimed(calls[name](q))
             times[name].append(ms)
             totals.add(page.total)
+            # dropped, as a server drops a page once sent: alive through the next call, a
+            # decoded page's objects would be walked by that call's collections, not its own
+            del page
         assert len(totals) == 1, f"query {i}: totals differ {totals}"
     print(
         f"match counts equal on all {args.queries} queries of each shape; bbox matches: median "
