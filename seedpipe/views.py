@@ -90,7 +90,7 @@ class FileView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def to_record(self) -> FileRecord:
         """The pydantic record (validated, as if read with ``search``)."""
-        return FileRecord.model_validate_json(_ENCODER.encode(self))
+        return FileRecord.model_validate_json(self.to_json())
 
     def to_json(self) -> bytes:
         """The record's JSON, as ``FileRecord.model_dump_json`` writes it."""
