@@ -29,11 +29,6 @@ from seedpipe.records import FileRecord, FileType
 _NULL = msgspec.Raw(b"null")
 
 
-def _place(raw: msgspec.Raw) -> dict[str, Any] | None:
-    value: dict[str, Any] | None = _PLACE.decode(raw)
-    return value
-
-
 def _builtin(value: Any) -> Any:
     if isinstance(value, msgspec.Raw):
         return _PLACE.decode(value)
@@ -106,12 +101,20 @@ class FileView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def geometry(self) -> dict[str, Any] | None:
         """The record's GeoJSON geometry (decoded on each read: keep it if read again)."""
-        return _place(self.geometry_json)
+        return self._place(self.geometry_json)
 
     @property
     def center_point(self) -> dict[str, Any] | None:
         """The record's GeoJSON center point (decoded on each read)."""
-        return _place(self.center_point_json)
+        return self._place(self.center_point_json)
+
+    def _place(self, raw: msgspec.Raw) -> dict[str, Any] | None:
+        try:
+            value: dict[str, Any] | None = _PLACE.decode(raw)
+        except msgspec.DecodeError:
+            self.to_record()  # the text is not an object or null: pydantic's error names it
+            raise
+        return value
 
     @classmethod
     def from_record(cls, record: FileRecord) -> FileView:
@@ -128,7 +131,11 @@ class FileView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def to_scale(self) -> dict[str, Any]:
         """What ``FileRecord.to_scale`` gives: the record as Scale serialises a file in
         INPUT_METADATA (JSON-ready)."""
-        data: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_builtin)
+        try:
+            data: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_builtin)
+        except msgspec.DecodeError:
+            self.to_record()  # a place that is not an object or null: the error names it
+            raise
         return data
 
 

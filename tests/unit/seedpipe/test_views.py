@@ -205,6 +205,17 @@ def test_a_document_that_is_not_a_record_gets_pydantics_error_naming_the_field()
         decode_view('{"file_name": "a"')  # cut short
 
 
+def test_a_place_that_is_not_geojson_gets_pydantics_error_naming_it_when_read() -> None:
+    # the place stays text until read (an index stores only what it validated as a record)
+    good = json.loads(RECORDS[0].model_dump_json())
+    for field in ("geometry", "center_point"):
+        view = decode_view(json.dumps({**good, field: "nowhere"}))
+        for read in (lambda v, f=field: getattr(v, f), FileView.to_scale):
+            with pytest.raises(ValidationError) as err:
+                read(view)
+            assert err.value.errors()[0]["loc"][0] == field
+
+
 def test_a_record_missing_what_a_record_makes_up_is_still_viewed() -> None:
     view = decode_view('{"file_name": "a.tif", "workspace": {"name": "raw"}, "file_path": "a"}')
     assert (view.file_name, view.workspace.name, view.version) == ("a.tif", "raw", 1)
