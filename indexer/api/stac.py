@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from indexer.api import base_url, get_index, link
@@ -25,6 +26,8 @@ from seedpipe.views import AnyRecord
 router = APIRouter(tags=["stac"])
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# Items and pages are encoded in C, as UTF-8: ~5x cheaper a feature than json.dumps.
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def _id() -> Any:
@@ -183,8 +186,7 @@ async def item(request: Request, collection_id: str = _id(), item_id: str = _id(
     record = await get_index(request).get(item_id)
     if record is None or record.workspace.name != collection_id:
         raise HTTPException(status_code=404, detail=f"no item {item_id!r} in {collection_id!r}")
-    body = json.dumps(_item(request, record, base_url(request)), separators=(",", ":")).encode()
-    return with_etag(request, body, GEOJSON)
+    return with_etag(request, _ENCODE(_item(request, record, base_url(request))), GEOJSON)
 
 
 @router.get(
@@ -290,4 +292,4 @@ def _page(
         "numberReturned": len(found.records),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return Response(json.dumps(page, separators=(",", ":")), media_type=GEOJSON)
+    return Response(_ENCODE(page), media_type=GEOJSON)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from composition.http import create_app
 from indexer.backends import open_index
 from seedpipe.settings import Settings
-from tests.functional.api.conftest import ids
+from tests.functional.api.conftest import api_settings, ids
 
 
 async def test_landing_page_links_conformance_collections_search_and_docs(
@@ -192,6 +193,36 @@ async def test_links_use_the_public_url_behind_a_proxy(settings: Settings) -> No
             assert files["next"].startswith("https://maps.example/api/files?")
             landing = (await c.get("/")).json()
             assert all(x["href"].startswith("https://maps.example/api") for x in landing["links"])
+
+
+async def test_pages_and_items_are_utf8_json_of_the_items_the_records_make(
+    tmp_path: Path,
+) -> None:
+    from indexer.stac.items import to_item
+    from seedpipe.records import FileRecord
+
+    ring = [[6.9, 50.9], [7.0, 50.9], [7.0, 51.0], [6.9, 50.9]]
+    record = FileRecord(
+        id="köln",
+        file_name='Köln 日本語 "q".tif',
+        workspace={"name": "raw"},
+        file_path="in/köln.tif",
+        geometry={"type": "Polygon", "coordinates": [ring]},
+        data_started="2021-05-01T00:00:00Z",
+        meta_data={"huge": 2**70, "tiny": 1e-7, "nested": {"ü": [1, "\u2028"]}},
+    )
+    settings = api_settings(tmp_path)  # its own index: the module's catalogue keeps its counts
+    async with open_index(settings.index) as index:
+        await index.upsert([record])
+        transport = httpx.ASGITransport(app=create_app(settings, index=index))
+        async with httpx.AsyncClient(transport=transport, base_url="http://h") as c:
+            one = await c.get("/collections/raw/items/köln")
+            page = await c.get("/search", params={"ids": "köln"})
+    want = to_item(FileRecord.model_validate_json(record.model_dump_json()), "http://h")
+    assert one.status_code == 200 and one.headers["content-type"] == "application/geo+json"
+    assert "Köln 日本語".encode() in one.content  # UTF-8, not \u escapes
+    assert json.loads(one.content) == json.loads(json.dumps(want))
+    assert json.loads(page.content)["features"] == [json.loads(json.dumps(want))]
 
 
 async def test_healthz_is_ready_while_the_index_answers_and_503_when_it_fails(
