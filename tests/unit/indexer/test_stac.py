@@ -62,3 +62,21 @@ def test_a_collection_links_to_its_items_and_a_feature_carries_the_whole_record(
     feature = to_feature(rec(center_point={"type": "Point", "coordinates": [1, 2]}))
     assert feature["geometry"] == {"type": "Point", "coordinates": [1, 2]}
     assert feature["properties"]["file_name"] == "a.tif"
+
+
+def test_stac_times_are_the_iso_text_of_any_datetime_utc_ones_written_in_c() -> None:
+    import random
+    from datetime import timedelta, timezone
+
+    from indexer.stac.items import _iso
+
+    rng = random.Random(3)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(seconds=30)), None]
+    for _ in range(2000):
+        t = datetime(1, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=rng.randrange(315_537_897_599), microseconds=rng.choice([0, 1, 999_999, 5000])
+        )
+        zone = rng.choice(zones)
+        value = t.replace(tzinfo=None) if zone is None else t.astimezone(zone)
+        assert _iso(value) == value.isoformat().replace("+00:00", "Z"), value
+    assert _iso(None) is None
