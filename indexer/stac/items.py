@@ -40,11 +40,13 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is UTC:  # what a view holds: written in C, ~7x cheaper, the same text
-        return _ENCODE(value)[1:-1].decode()
+        return encode_json(value)[1:-1].decode()
     return value.isoformat().replace("+00:00", "Z")
 
 
-_ENCODE = msgspec.json.Encoder().encode
+# STAC documents (items, pages) and their times, encoded in C as UTF-8: ~5x cheaper a feature
+# than json.dumps.
+encode_json = msgspec.json.Encoder().encode
 
 
 def _xy(node: Any, xs: list[float], ys: list[float]) -> None:
