@@ -168,7 +168,7 @@ def properties(record: AnyRecord) -> dict[str, Any]:
 def to_feature(record: AnyRecord) -> dict[str, Any]:
     """A plain GeoJSON Feature whose properties are the whole record (for ``--format geojson``)."""
     data = record.to_scale()
-    geometry = item_geometry(record)
+    geometry = data["geometry"] or data["center_point"]  # item_geometry's, as decoded there
     return {"type": "Feature", "id": record.id, "geometry": geometry, "properties": data}
 
 
