@@ -120,7 +120,7 @@ def cluster(
         con.execute("INSERT INTO names (names) VALUES ('rebuild')")
         laps.begin("commit")
     # The old rows' pages are free now, the new ones past them: the file has grown by about
-    # its largest table, and SQLite maps only its first 2 GiB (see layout._connect), so a
+    # its largest table, and SQLite maps only its first 2 GiB (see layout.connect_index), so a
     # search reading past that goes through read() (a point query at a million records took
     # 0.21 ms there against 0.09 ms in a compact file). VACUUM writes it compact (its own
     # transaction: a crash inside leaves the clustered file as it was), and the checkpoint

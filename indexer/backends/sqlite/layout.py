@@ -158,7 +158,7 @@ def open_file(path: Path) -> sqlite3.Connection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with layout_lock(path):
-        con = _connect(path)
+        con = connect_index(path)
         version = layout_of(con)
         replay = version is not None and (version != SCHEMA_VERSION or not same_fields(con))
         if replay:
@@ -170,7 +170,7 @@ def open_file(path: Path) -> sqlite3.Connection:
                 "index layout changed: rebuilding from the event log",
                 extra={"index": str(path), "old": str(aside), "layout": SCHEMA_VERSION},
             )
-            con = _connect(path)
+            con = connect_index(path)
         try:
             create_schema(con, replay=replay)
             if replay:
@@ -183,7 +183,9 @@ def open_file(path: Path) -> sqlite3.Connection:
         return con
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect_index(path: Path) -> sqlite3.Connection:
+    """A connection to the index file at ``path`` with the index's settings (no layout check:
+    ``open_file`` does that)."""
     con = connect(path)
     # fewer, larger checkpoints: hot index pages are copied back once, not once per 4 MiB
     con.execute("PRAGMA wal_autocheckpoint=8192")

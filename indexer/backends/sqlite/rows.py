@@ -6,7 +6,7 @@ import functools
 import json
 import operator
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -206,7 +206,7 @@ def _spread(v: np.ndarray) -> np.ndarray:
     return (v | (v << 1)) & 0x55555555
 
 
-def z_ordered(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def z_ordered(rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
     """R*Tree rows in Z-order of their centres: neighbours are inserted together, so a batch
     touches few tree nodes (random order touches a new node for nearly every row)."""
     if len(rows) < 64:

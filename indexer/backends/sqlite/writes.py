@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 from indexer.backends.base import UpsertResult
 from indexer.backends.sqlite import bulk, names
@@ -31,6 +33,24 @@ def upsert_batch(
     con: sqlite3.Connection, records: list[FileRecord], places: list[RecordPlace]
 ) -> list[UpsertResult]:
     """Write the newest version of each record in one transaction; stale ones are answered."""
+    results, newest = newest_of(records)
+    with transaction(con):
+        ids = list(newest)
+        floors, rid, loading = claim(con, ids, [records[newest[i]].version for i in ids])
+        todo = written(records, newest, floors, results)
+        if todo:
+            rows, doc_rows, rt_rows, tag_rows, done = prepare(
+                [records[i] for i in todo], [places[i] for i in todo], rid
+            )
+            write_rows(con, rows, doc_rows, rt_rows, tag_rows, loading)
+            note_batch(con, longest_span(rows), types_of([records[i] for i in todo]))
+            for i, result in zip(todo, done, strict=True):
+                results[i] = result
+    return [r for r in results if r is not None]
+
+
+def newest_of(records: list[FileRecord]) -> tuple[list[UpsertResult | None], dict[str, int]]:
+    """Each id's newest record in the batch (its index), and the answers of the older ones."""
     results: list[UpsertResult | None] = [None] * len(records)
     newest: dict[str, int] = {}
     for i, r in enumerate(records):
@@ -42,44 +62,66 @@ def upsert_batch(
             results[i] = UpsertResult(
                 id=r.id, version=r.version, status="stale", reason="newer in the same batch"
             )
-    with transaction(con):
-        ids = json.dumps(list(newest))
+    return results, newest
+
+
+def claim(
+    con: sqlite3.Connection, ids: list[str], versions: list[int]
+) -> tuple[list[int], int, str | None]:
+    """Inside a batch's write transaction: the version each id must beat (indexed or
+    tombstoned, 0 for none), with the rows of every id whose version beats it removed; the
+    first free rid; and the bulk load's mode (see bulk.py)."""
+    known: dict[str, tuple[int, int, int, str]] = {}
+    tombs: dict[str, int] = {}
+    if ids:
+        doc = json.dumps(ids)
         known = {
             row[0]: row[1:]
             for row in con.execute(
                 "SELECT id, version, rid, nparts, tagkeys FROM files "
                 "WHERE id IN (SELECT value FROM json_each(?))",
-                (ids,),
+                (doc,),
             )
         }
         tombs = dict(
             con.execute(
                 "SELECT id, version FROM tombstones WHERE id IN (SELECT value FROM json_each(?))",
-                (ids,),
+                (doc,),
             ).fetchall()
         )
-        todo: list[int] = []
-        for file_id, i in newest.items():
-            r = records[i]
-            floor = max(known.get(file_id, (0,))[0], tombs.get(file_id, 0))
-            if r.version <= floor:
-                results[i] = UpsertResult(
-                    id=r.id, version=r.version, status="stale",
-                    reason=f"version {floor} is already indexed",
-                )  # fmt: skip
-            else:
-                todo.append(i)
-        old = [known[records[i].id] for i in todo if records[i].id in known]
-        loading = bulk.mode(con)
-        _remove(con, [(o[1], o[2], o[3]) for o in old], loading)
-        _insert(
-            con,
-            [records[i] for i in todo],
-            [places[i] for i in todo],
-            [(i, results) for i in todo],
-            loading,
-        )
-    return [r for r in results if r is not None]
+    floors = [
+        max(known.get(file_id, (0,))[0], tombs.get(file_id, 0)) for file_id in ids
+    ]  # fmt: skip
+    old = [
+        known[file_id][1:]
+        for file_id, version, floor in zip(ids, versions, floors, strict=True)
+        if version > floor and file_id in known
+    ]
+    loading = bulk.mode(con)
+    _remove(con, old, loading)
+    rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
+    return floors, rid, loading
+
+
+def written(
+    records: list[FileRecord],
+    newest: dict[str, int],
+    floors: list[int],
+    results: list[UpsertResult | None],
+) -> list[int]:
+    """The batch's records to write (indexes into ``records``), given ``claim``'s floors in
+    ``newest``'s order; the others are answered stale in ``results``."""
+    todo: list[int] = []
+    for i, floor in zip(newest.values(), floors, strict=True):
+        r = records[i]
+        if r.version <= floor:
+            results[i] = UpsertResult(
+                id=r.id, version=r.version, status="stale",
+                reason=f"version {floor} is already indexed",
+            )  # fmt: skip
+        else:
+            todo.append(i)
+    return todo
 
 
 def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: str | None) -> None:
@@ -101,24 +143,15 @@ def _remove(con: sqlite3.Connection, old: list[tuple[int, int, str]], loading: s
     )
 
 
-def _insert(
+def write_rows(
     con: sqlite3.Connection,
-    records: list[FileRecord],
-    places: list[RecordPlace],
-    slots: list[tuple[int, list[UpsertResult | None]]],
+    rows: Sequence[Sequence[Any]],
+    doc_rows: Sequence[Sequence[Any]],
+    rt_rows: Sequence[Sequence[Any]],
+    tag_rows: Sequence[Sequence[Any]],
     loading: str | None,
 ) -> None:
-    if not records:
-        return
-    rid = (con.execute("SELECT max(rid) FROM files").fetchone()[0] or 0) + 1
-    rows, doc_rows, rt_rows, tag_rows, done = prepare(records, places, rid)
-    spans = [r[D1] - r[D0] for r in rows if r[D0] is not None]
-    if spans:
-        con.execute(
-            "UPDATE state SET value = CAST(max(CAST(value AS INTEGER), ?) AS TEXT) "
-            "WHERE key = 'data_span'",
-            (max(spans),),
-        )
+    """Insert ``prepare``'s rows (rids from ``claim``); ``loading`` as there."""
     con.executemany(INSERT, rows)
     con.executemany("INSERT INTO docs VALUES (?, ?, ?)", doc_rows)
     if loading != bulk.ALL:  # else the load's end indexes the names
@@ -128,10 +161,28 @@ def _insert(
     else:
         con.executemany("INSERT INTO rt VALUES (?, ?, ?, ?, ?, ?, ?)", z_ordered(rt_rows))
     con.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?)", tag_rows)
-    types = {t for r in records for t in r.data_type_tags}
+
+
+def longest_span(rows: Sequence[Sequence[Any]]) -> int | None:
+    """The longest data interval among ``files`` rows (None when none has data time)."""
+    spans = [r[D1] - r[D0] for r in rows if r[D0] is not None]
+    return max(spans) if spans else None
+
+
+def types_of(records: list[FileRecord]) -> list[str]:
+    return sorted({t for r in records for t in r.data_type_tags})
+
+
+def note_batch(con: sqlite3.Connection, span: int | None, types: list[str]) -> None:
+    """What a batch's rows add to the index's state: its longest data interval (the state's
+    'data_span' never shrinks) and its data types."""
+    if span is not None:
+        con.execute(
+            "UPDATE state SET value = CAST(max(CAST(value AS INTEGER), ?) AS TEXT) "
+            "WHERE key = 'data_span'",
+            (span,),
+        )
     con.executemany("INSERT OR IGNORE INTO data_types VALUES (?)", [(t,) for t in types])
-    for (index, results), result in zip(slots, done, strict=True):
-        results[index] = result
 
 
 def delete(con: sqlite3.Connection, file_id: str, version: int) -> UpsertResult:
