@@ -10,6 +10,9 @@ During a bulk load each batch still commits its ``files``, ``docs`` and ``tags``
    and built again at the end. Both cost time in proportion to the whole index, so a live
    indexer catching up on a backlog defers only the boxes (BOXES).
 
+A batch of many records is written by a child process beside the thread preparing its rows
+(writer.py), in one transaction as any other.
+
 Searches stay exact meanwhile, only slower: spatial probes also scan ``rt_pending``, a file-name
 search scans names instead of using the trigram index, and sorts walk no secondary index.
 

@@ -40,6 +40,7 @@ from indexer.backends.sqlite.query import (
 )
 from indexer.backends.sqlite.spatial import spatial_rows, tree_decides
 from indexer.backends.sqlite.summary import sqlite_summary
+from indexer.backends.sqlite.writer import WRITER_MIN, Writer, WriterGone
 from seedpipe.errors import CatalogError
 from seedpipe.gcpause import gc_paused
 from seedpipe.query.geometry import RecordPlace, clean_records
@@ -78,6 +79,10 @@ class SqliteIndex(FileIndex):
         self._con: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._subs: list[Subscription] | None = None
+        self._loads = 0  # bulk() contexts open on this index
+        self._writer: Writer | None = None  # a bulk load's writer process (see writer.py)
+        self.writer_min = WRITER_MIN  # records in one upsert for the writer process to write
+        self._writer_failed = False  # this load's writer could not start or ended
 
     async def open(self) -> None:
         if self._con is None:
@@ -154,6 +159,7 @@ class SqliteIndex(FileIndex):
     async def close(self) -> None:
         if self._con is not None:
             async with self._lock:
+                await asyncio.to_thread(self._stop_writer)
                 con, self._con = self._con, None
                 await asyncio.to_thread(con.close)
 
@@ -170,7 +176,37 @@ class SqliteIndex(FileIndex):
         # A batch allocates ~40 acyclic containers per record: cyclic GC passes over them are
         # pure cost (~15% of a bulk load), so collection waits until the batch is written.
         with gc_paused():
-            return writes.upsert_batch(self.con, records, places or clean_records(records))
+            places = places or clean_records(records)
+            if self._loads and len(records) >= self.writer_min:
+                return self._write_beside(records, places)
+            return writes.upsert_batch(self.con, records, places)
+
+    def _write_beside(
+        self, records: list[FileRecord], places: list[RecordPlace]
+    ) -> list[UpsertResult]:
+        """A bulk load's big batch, its SQL in the writer process (started on first use). A
+        writer that cannot start or that ends writes nothing more: its batch (rolled back) and
+        the rest of the load are written in process."""
+        if self._writer_failed:
+            return writes.upsert_batch(self.con, records, places)
+        writer = self._writer
+        try:
+            if writer is None:
+                writer = self._writer = Writer(self.path)
+            return writer.upsert(records, places)
+        except (OSError, WriterGone) as exc:
+            self._writer_failed = True
+            self._stop_writer()
+            log.warning(
+                "index bulk writer gone: the load goes on in process",
+                extra={"index": str(self.path), "error": str(exc)},
+            )
+            return writes.upsert_batch(self.con, records, places)
+
+    def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     @asynccontextmanager
     async def bulk(self, *, whole: bool = True) -> AsyncIterator[None]:
@@ -179,9 +215,14 @@ class SqliteIndex(FileIndex):
         is finished when the index is next opened."""
         loader = Loader(self.path, whole=whole)
         await self._run(lambda: loader.begin(self.con))
+        self._loads += 1
         try:
             yield
         finally:
+            self._loads -= 1
+            if not self._loads:
+                await self._run(self._stop_writer)
+                self._writer_failed = False
             await self._run(lambda: loader.end(self.con))
 
     async def cluster(self, on_step: Callable[[str], None] | None = None) -> dict[str, float]:
