@@ -206,3 +206,27 @@ async def test_small_batches_and_writes_outside_a_load_stay_in_process(tmp_path:
             assert index._writer is None
             await index.upsert([record(rng, i) for i in range(1000, 1000 + index.writer_min)])
             assert index._writer is not None
+
+
+async def test_a_loads_end_reads_through_the_cache_and_searches_map_the_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.backends.sqlite import bulk
+
+    seen = []
+    inner = bulk._finish
+
+    def finish(con: sqlite3.Connection, path: Path) -> None:
+        seen.append(con.execute("PRAGMA mmap_size").fetchone()[0])
+        inner(con, path)
+
+    monkeypatch.setattr(bulk, "_finish", finish)
+    rng = random.Random(7)
+    async with SqliteIndex(f"sqlite:///{tmp_path / 'index.db'}") as index:
+        mapped = index.con.execute("PRAGMA mmap_size").fetchone()[0]
+        assert mapped > 0
+        async with index.bulk():
+            await index.upsert([record(rng, i) for i in range(300)])
+        assert seen == [0]  # the end's scans: through the page cache
+        assert index.con.execute("PRAGMA mmap_size").fetchone()[0] == mapped
+        assert (await index.search(Query(limit=1))).total == 300
