@@ -87,20 +87,16 @@ class Writer:
             raise
         theirs.close()
         self._conn = Connection(ours.detach())
-        self._failed: OSError | None = None
         log.info("index bulk writer started", extra={"index": str(path), "pid": self._proc.pid})
 
     @property
     def alive(self) -> bool:
-        return self._failed is None and self._proc.poll() is None
+        return self._proc.poll() is None
 
     def _send(self, *msg: Any) -> None:
-        if self._failed is not None:
-            raise WriterGone(f"sqlite index {self.path}: the writer process's pipe broke")
         try:
             self._conn.send_bytes(_encode(msg))
         except OSError as exc:
-            self._failed = exc
             raise WriterGone(
                 f"sqlite index {self.path}: the writer process's pipe broke ({exc})"
             ) from exc

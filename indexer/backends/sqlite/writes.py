@@ -89,9 +89,7 @@ def claim(
                 (doc,),
             ).fetchall()
         )
-    floors = [
-        max(known.get(file_id, (0,))[0], tombs.get(file_id, 0)) for file_id in ids
-    ]  # fmt: skip
+    floors = [max(known.get(file_id, (0,))[0], tombs.get(file_id, 0)) for file_id in ids]
     old = [
         known[file_id][1:]
         for file_id, version, floor in zip(ids, versions, floors, strict=True)
