@@ -7,7 +7,8 @@ records into rows), then writes the same rows, in batches of 5,000, into fresh S
 five ways: today's incremental upsert statements; a bulk load's (boxes to a plain table, names
 and time indexes built at the end, the R*Tree packed); and the bare rows (files, docs, tags)
 with no index at all, in WAL and with no journal: what no design on this schema can beat.
-Also the cost of binding a row's parameters by column count (sqlite3's executemany, in memory).
+Also the cost of binding a row's parameters by column count (sqlite3's executemany, in memory),
+with None or with values in half of them.
 Prints microseconds per record for each statement.
 """
 
@@ -35,6 +36,7 @@ from indexer.backends.sqlite import bulk, names
 from indexer.backends.sqlite.layout import INSERT, SCHEMA
 from indexer.backends.sqlite.packed import outward, pack_rtree
 from indexer.backends.sqlite.rows import ID_SHIFT, prepare, z_ordered
+from indexer.backends.sqlite.writes import insert_files
 from seedpipe.gcpause import gc_paused
 from seedpipe.query.geometry import clean_records
 
@@ -52,7 +54,7 @@ def write(
     label: str,
     schema: str,
     pragmas: list[str],
-    parts: list[tuple[str, str, list[list[Any]]]],
+    parts: list[tuple[str, str | Callable[[sqlite3.Connection, list[Any]], None], list[list[Any]]]],
     n: int,
     end: Callable[[sqlite3.Connection], dict[str, float]] | None = None,
 ) -> None:
@@ -66,7 +68,10 @@ def write(
             con.execute("BEGIN")
             for name, sql, batches in parts:
                 t0 = time.perf_counter()
-                con.executemany(sql, batches[b])
+                if callable(sql):  # the index's own writing of those rows
+                    sql(con, batches[b])
+                else:
+                    con.executemany(sql, batches[b])
                 took[name] = took.get(name, 0) + time.perf_counter() - t0
             t0 = time.perf_counter()
             con.execute("COMMIT")
@@ -129,7 +134,7 @@ def main() -> None:
     wal = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-262144"]
     by_rid = batched(rows, lambda r: r[0], n)
     base = [
-        ("files", INSERT, by_rid),
+        ("files", insert_files, by_rid),
         ("docs", "INSERT INTO docs VALUES (?, ?, ?)", batched(docs, lambda r: r[0], n)),
         ("tags", "INSERT OR IGNORE INTO tags VALUES (?, ?)", batched(tags, lambda r: r[1], n)),
     ]
@@ -151,6 +156,14 @@ def main() -> None:
         n,
         finish_bulk(rts),
     )
+    write(
+        "bulk load statements, files binding every column, None too (before 'nulls left unbound')",
+        SCHEMA + names.SCHEMA,
+        wal,
+        [("files", INSERT, by_rid), *base[1:],
+         ("pending", "INSERT INTO rt_pending VALUES (?, ?, ?, ?, ?, ?, ?)", boxes)],
+        n,
+    )  # fmt: skip
     write("bare rows, no index (WAL)", BARE, wal, base, n)
     write("bare rows, no index, no journal", BARE, ["PRAGMA journal_mode=OFF",
           "PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144"], base, n)  # fmt: skip
@@ -158,14 +171,18 @@ def main() -> None:
         con = sqlite3.connect(":memory:", isolation_level=None)
         cols = ", ".join(f"c{i}" for i in range(columns - 1))
         con.execute(f"CREATE TABLE t (rid INTEGER PRIMARY KEY, {cols})")
-        fake = [[i] + [None if j % 2 else "abcdefgh" for j in range(columns - 1)]
-                for i in range(1, 100_001)]  # fmt: skip
-        con.execute("BEGIN")
-        t0 = time.perf_counter()
-        con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * columns)})", fake)
-        took = time.perf_counter() - t0
-        con.execute("COMMIT")
-        print(f"binding and inserting a row of {columns} columns in memory: {took * 10:.2f} µs")
+        for other in (None, 7):  # every other column None, or an int
+            fake = [[i] + [other if j % 2 else "abcdefgh" for j in range(columns - 1)]
+                    for i in range(1, 100_001)]  # fmt: skip
+            con.execute("BEGIN")
+            t0 = time.perf_counter()
+            con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * columns)})", fake)
+            took = time.perf_counter() - t0
+            con.execute("ROLLBACK")
+            print(
+                f"binding and inserting a row of {columns} columns in memory, every other "
+                f"one {other!r}: {took * 10:.2f} µs"
+            )
 
 
 if __name__ == "__main__":

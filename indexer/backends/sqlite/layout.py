@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from indexer.backends.sqlite import bulk, names
 from indexer.backends.sqlite.docs import FIELDS
@@ -61,7 +64,32 @@ COLUMNS = (
     "modified, data_started, data_ended, source_started, source_ended, d0, d1, s0, s1, nparts, "
     "isbox, x0, y0, x1, y1, geom, tagkeys"
 )
-INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(', ')))})"  # noqa: S608
+_NAMES = COLUMNS.split(", ")
+INSERT = f"INSERT INTO files ({COLUMNS}) VALUES ({', '.join('?' * len(_NAMES))})"  # noqa: S608
+# The files columns a row may hold None in (those SCHEMA leaves nullable, rid apart).
+NULLABLE = tuple(
+    _NAMES.index(name)
+    for name in (
+        "media_type", "file_type", "workspace", "job_type", "job_output", "job", "recipe",
+        "recipe_node", "batch", "sensor_class", "sensor", "collection", "task", "data_started",
+        "data_ended", "source_started", "source_ended", "d0", "d1", "s0", "s1", "x0", "y0",
+        "x1", "y1", "geom",
+    )
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def insert_binding(kinds: tuple[type, ...]) -> tuple[str, Callable[[Sequence[Any]], Any]]:
+    """The INSERT for files rows whose NULLABLE columns hold values of ``kinds`` (NoneType for
+    None), leaving out the columns they hold None in (those default to NULL), and the getter
+    of the values it binds from such a row."""
+    nulls = {i for i, kind in zip(NULLABLE, kinds, strict=True) if kind is type(None)}
+    keep = [i for i in range(len(_NAMES)) if i not in nulls]
+    sql = (
+        f"INSERT INTO files ({', '.join(_NAMES[i] for i in keep)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' * len(keep))})"
+    )
+    return sql, operator.itemgetter(*keep)
 
 
 def layout_of(con: sqlite3.Connection) -> int | None:
