@@ -174,8 +174,8 @@ def insert_files(con: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None
     """``files`` rows, each run of rows with None in the same columns by one statement that
     leaves those columns out (they default to NULL). CPython's sqlite3 binds a None through its
     adaptation lookup (two failed attribute lookups, ~0.3 µs), and a row holds ~20 of them:
-    binding only the values cuts the insert from ~9.5 to ~6 µs a row (bench/README.md, "nulls
-    left unbound")."""
+    binding only the values cuts the insert from 17.9 to 10.6 µs a row (bench/README.md,
+    "unbound-nulls round")."""
     for kinds, run in groupby(rows, key=_kinds):
         sql, values = insert_binding(kinds)
         con.executemany(sql, map(values, run))

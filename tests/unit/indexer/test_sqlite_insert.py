@@ -40,7 +40,7 @@ def _row(rng: random.Random, rid: int) -> list[Any]:
 
 def test_runs_of_any_null_pattern_make_the_table_binding_every_column_does() -> None:
     rng = random.Random(3)
-    # runs of one pattern, then patterns changing row by row, then one row alone
+    # a run of one pattern, then patterns changing row by row
     rows = [_row(random.Random(0), rid) for rid in range(1, 40)]
     rows += [_row(rng, rid) for rid in range(40, 400)]
     plain = sqlite3.connect(":memory:")
