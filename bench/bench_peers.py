@@ -1,13 +1,18 @@
 """Bench seedpipe's SQLite index against PostGIS on the same records and queries (issue 16).
 
 Usage: .venv/bin/python bench/bench_peers.py [--records 1000000] [--queries 600]
-       [--dsn "dbname=seedpipe_bench"] [--batch 5000] [--cluster] [--no-bulk]
+       [--dsn "dbname=seedpipe_bench"] [--batch 5000] [--cluster] [--no-bulk] [--logged]
 
 Needs a PostGIS that answers at ``--dsn`` (or $SEEDPIPE_BENCH_DSN); without one it says so and
 exits 0. Setup from Debian (see bench/README.md): ``apt-get install -y postgresql-15-postgis-3``,
 ``pg_ctlcluster 15 main start``, a database with ``CREATE EXTENSION postgis``, and psycopg
 (``.venv/bin/pip install -e '.[bench]'``). The bench owns one table, ``bench_peers``, which it
-drops and re-creates.
+drops and re-creates: UNLOGGED (no WAL, emptied by a crash) unless ``--logged``, which keeps it
+crash-safe as seedpipe's index is.
+
+Beside the rates it prints each side's CPU time a record: seedpipe's (this process while it
+upserts, and its writer child's) and PostGIS's (this process while it COPYs, and every
+``postgres`` process's, read from /proc): what the load costs on 2 cores whatever the overlap.
 
 Records: 70% points, 30% footprints of 0.1-2 deg (boxes and skewed quads), ten years of
 1 min-30 day data ranges, 1-3 of 5 data types. Queries, interleaved query by query (the side
@@ -22,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -41,7 +47,7 @@ from seedpipe.records import FileRecord
 
 SCHEMA = """
 DROP TABLE IF EXISTS bench_peers;
-CREATE UNLOGGED TABLE bench_peers (
+CREATE {logged}TABLE bench_peers (
     id text PRIMARY KEY, geom geometry(Geometry, 4326) NOT NULL,
     data_started timestamptz NOT NULL, data_ended timestamptz NOT NULL,
     types text[] NOT NULL, doc jsonb NOT NULL);
@@ -124,6 +130,32 @@ def connect(dsn: str) -> Any:
     return con
 
 
+def postgres_cpu() -> float:
+    """CPU seconds (user + system) of every process named ``postgres`` now alive (the server's
+    backends and background writers; zero where /proc is not readable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the index's writer child)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
@@ -149,20 +181,26 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
         f"cores={os.cpu_count()} records={args.records:,} queries={args.queries} "
         f"batch={args.batch} load average {os.getloadavg()[0]:.1f}"
     )
-    con.execute(SCHEMA)
+    con.execute(SCHEMA.format(logged="" if args.logged else "UNLOGGED "))
     con.commit()
     sp_ms = pg_ms = 0.0
+    sp_cpu = pg_cpu = 0.0  # this process's CPU seconds on each side
+    pg_server = postgres_cpu()
+    kids = children_cpu()
     async with SqliteIndex(f"sqlite:///{db}") as index:
         # a bulk load (what reindex and a replay use) unless --no-bulk: batch by batch upserts
         load = contextlib.nullcontext() if args.no_bulk else index.bulk()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await load.__aenter__()
         sp_ms += (time.perf_counter() - t0) * 1000
+        sp_cpu += time.process_time() - c0
         for chunk in batches(args.records, args.batch):
+            c0 = time.process_time()
             results, ms = await atimed(index.upsert(chunk))
+            sp_cpu += time.process_time() - c0
             assert all(r.status == "written" for r in results)
             sp_ms += ms
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with (
                 con.cursor() as cur,
                 cur.copy(
@@ -176,16 +214,21 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
                     )  # fmt: skip
             con.commit()
             pg_ms += (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
+            pg_cpu += time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
         await load.__aexit__(None, None, None)  # the bulk load's end: R*Tree, names, indexes
         end_ms = (time.perf_counter() - t0) * 1000
         sp_ms += end_ms
-        t0 = time.perf_counter()
+        sp_cpu += time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
         con.execute("SET maintenance_work_mem = '256MB'")
         for sql in INDEXES:
             con.execute(sql)
         con.commit()
         build_ms = (time.perf_counter() - t0) * 1000
+        pg_cpu += time.process_time() - c0
+        pg_server = postgres_cpu() - pg_server
+        kids = children_cpu() - kids
         pg_total = pg_ms + build_ms
         print(
             f"seedpipe {'upsert' if args.no_bulk else 'bulk load'}: "
@@ -194,7 +237,16 @@ async def bench(args: argparse.Namespace, con: Any, db: Path) -> None:
         )
         print(
             f"PostGIS COPY + index build: {args.records / pg_total * 1000:,.0f} records/s "
-            f"({pg_ms / 1000:.1f} s COPY + {build_ms / 1000:.1f} s indexes and ANALYZE)"
+            f"({pg_ms / 1000:.1f} s COPY + {build_ms / 1000:.1f} s indexes and ANALYZE, "
+            f"{'logged' if args.logged else 'UNLOGGED'} table)"
+        )
+        us = 1e6 / args.records
+        print(
+            f"CPU a record: seedpipe {(sp_cpu + kids) * us:.1f} µs (this process "
+            f"{sp_cpu * us:.1f}, writer child {kids * us:.1f}; "
+            f"{(sp_cpu + kids) / (sp_ms / 1000):.2f} cores busy); PostGIS "
+            f"{(pg_cpu + pg_server) * us:.1f} µs (client {pg_cpu * us:.1f}, server "
+            f"{pg_server * us:.1f}; {(pg_cpu + pg_server) / (pg_total / 1000):.2f} cores busy)"
         )
 
         await queries(args, con, index, "unclustered" if args.cluster else "")
@@ -317,6 +369,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--no-bulk", action="store_true", help="plain upserts, not one bulk load (`index.bulk()`)"
+    )
+    parser.add_argument(
+        "--logged", action="store_true", help="PostGIS's table logged (crash-safe), not UNLOGGED"
     )
     args = parser.parse_args()
     con = connect(args.dsn)
