@@ -37,6 +37,10 @@ def product_file_id(
     return uuid.uuid5(PRODUCT_NAMESPACE, key).hex
 
 
+# The largest integer every index stores as it is (SQLite's INTEGER, Elasticsearch's long).
+MAX_INT64 = 2**63 - 1
+
+
 class WorkspaceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -49,7 +53,7 @@ class JobTypeRef(BaseModel):
     version: str
     # The job type's revision (manifest, runtime and image as hashed by capture); None on
     # records made before revisions were recorded, and then left out of the record's JSON.
-    revision: int | None = None
+    revision: int | None = Field(default=None, le=MAX_INT64)
 
     @model_serializer(mode="wrap")
     def _drop_unknown_revision(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -71,7 +75,7 @@ class FileRecord(BaseModel):
     url: str | None = None
     media_type: str = "application/octet-stream"
     file_type: FileType = "SOURCE"
-    file_size: int = Field(default=0, ge=0)
+    file_size: int = Field(default=0, ge=0, le=MAX_INT64)
     checksum: str | None = Field(default=None, description="sha256:<hex> of the content")
     data_type_tags: list[str] = Field(default_factory=list)
     is_deleted: bool = False
@@ -101,7 +105,9 @@ class FileRecord(BaseModel):
     superseded: datetime | None = None
     ancestors: list[str] = Field(default_factory=list, description="ids of the files it came from")
     meta_data: dict[str, Any] = Field(default_factory=dict)
-    version: int = Field(default=1, ge=1, description="grows with every change; newest wins")
+    version: int = Field(
+        default=1, ge=1, le=MAX_INT64, description="grows with every change; newest wins"
+    )
 
     @field_validator("data_type_tags")
     @classmethod

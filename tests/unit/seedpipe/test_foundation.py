@@ -76,6 +76,36 @@ def test_bad_event_payloads_name_what_is_wrong(raw, field):
     assert info.value.field == field
 
 
+TOP = 2**63 - 1  # SQLite's INTEGER and Elasticsearch's long stop here
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("file_size", "{}"),
+        ("version", "{}"),
+        ("job_type", {"name": "j", "version": "1", "revision": "{}"}),
+    ],
+)
+def test_integers_past_what_an_index_stores_are_refused_by_field(field, value):
+    """A larger value is bad input named by its field, not an overflow inside a batch's write;
+    the largest one is kept as it is."""
+
+    def data(n: int) -> dict[str, object]:
+        rec = FileRecord(file_name="a.png", workspace=WorkspaceRef(name="w"), file_path="x/a.png")
+        got = value | {"revision": n} if isinstance(value, dict) else n
+        return rec.model_dump(mode="json") | {field: got}
+
+    with pytest.raises(InvalidInput) as info:
+        CloudEvent(type=FILE_INGESTED, source="t", data=data(TOP + 1)).file_record()
+    assert info.value.field == "data." + field + (".revision" if isinstance(value, dict) else "")
+    edge = data(TOP)
+    assert (
+        CloudEvent(type=FILE_INGESTED, source="t", data=edge).file_record().model_dump(mode="json")
+        == edge
+    )
+
+
 def test_oversized_event_is_refused():
     with pytest.raises(InvalidInput, match="over the"):
         CloudEvent.from_bytes(b"x" * 2048, max_bytes=1024)

@@ -419,6 +419,25 @@ async def test_meta_data_comparisons(
     assert await found(index, rs, meta=[meta]) == expected
 
 
+async def test_the_largest_integers_a_record_allows_are_stored_sorted_and_compared(
+    index: FileIndex,
+) -> None:
+    """file_size and version up to 2**63 - 1 (FileRecord's bound): kept exactly, sorted as
+    numbers, and the newest version still wins at the top of the range."""
+    top = 2**63 - 1
+    sizes = {"big": top, "mid": 2**53 + 1, "zero": 0, "small": 7}
+    rs = [rec(k, file_size=n, version=top if k == "big" else 1) for k, n in sizes.items()]
+    await load(index, *rs)
+    page = await index.search(Query.parse({"sort": "-file_size"}))
+    assert [r.id for r in page.records] == ["big", "mid", "small", "zero"]
+    got = await index.get("big")
+    assert got is not None and (got.file_size, got.version) == (top, top)
+    mid = await index.get("mid")
+    assert mid is not None and mid.file_size == 2**53 + 1  # no detour through a float
+    older = rs[0].model_copy(update={"version": top - 1, "media_type": "a/older"})
+    assert [r.status for r in await index.upsert([older])] == ["stale"]
+
+
 async def test_a_stale_version_never_overwrites_a_newer_one(index: FileIndex) -> None:
     v1 = rec("f", media_type="a/one")
     v3 = v1.model_copy(update={"version": 3, "media_type": "a/three"})
