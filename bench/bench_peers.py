@@ -143,9 +143,9 @@ def postgres_cpu() -> float:
                 stat = f.read()
         except OSError:
             continue
-        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
-        if name == "postgres":
-            fields = rest.split()
+        close = stat.rindex(")")  # the name, in parentheses, may hold spaces
+        if stat[stat.index("(") + 1 : close] == "postgres":
+            fields = stat[close + 2 :].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
 

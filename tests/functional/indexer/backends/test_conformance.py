@@ -14,7 +14,7 @@ from seedpipe.catalogue import SearchPage
 from seedpipe.errors import InvalidInput
 from seedpipe.query.match import matches
 from seedpipe.query.model import MAX_LIST, Query
-from seedpipe.records import FileRecord
+from seedpipe.records import MAX_INT64, FileRecord
 from seedpipe.views import ViewPage
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
@@ -422,9 +422,9 @@ async def test_meta_data_comparisons(
 async def test_the_largest_integers_a_record_allows_are_stored_sorted_and_compared(
     index: FileIndex,
 ) -> None:
-    """file_size and version up to 2**63 - 1 (FileRecord's bound): kept exactly, sorted as
+    """file_size and version up to MAX_INT64 (FileRecord's bound): kept exactly, sorted as
     numbers, and the newest version still wins at the top of the range."""
-    top = 2**63 - 1
+    top = MAX_INT64
     sizes = {"big": top, "mid": 2**53 + 1, "zero": 0, "small": 7}
     rs = [rec(k, file_size=n, version=top if k == "big" else 1) for k, n in sizes.items()]
     await load(index, *rs)
